@@ -1,0 +1,50 @@
+# zkstatesync: `make help` lists the targets. Options: CIRCUIT=, PRESET=, INPUT=, CHAIN=.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+CLI    := $(VENV)/bin/zkstatesync
+CIRCUIT ?= state_sync
+PRESET  ?= test
+CHAIN   ?= pyevm
+
+PY_STAMP  := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: help install compile setup prove verify solidity deploy demo test test-all bench lint typecheck clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  options: CIRCUIT=$(CIRCUIT) PRESET=$(PRESET) CHAIN=$(CHAIN) (see circuits/circuits.toml)"
+
+install: $(PY_STAMP) $(NPM_STAMP) ## Install Python (into .venv) and npm dependencies; cheap when done
+
+$(PY_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+compile: install ## Compile CIRCUIT at PRESET (cached by content hash under build/)
+	$(CLI) compile $(CIRCUIT) --preset $(PRESET)
+
+test: install ## Run the default test suite (slow tests excluded)
+	$(PY) -m pytest -q
+
+test-all: install ## Run every test, slow ones included
+	$(PY) -m pytest -q -m ''
+
+lint: install ## ruff
+	$(PY) -m ruff check statesync prover verifier tests bench
+
+typecheck: install ## mypy --strict over the packages
+	$(PY) -m mypy
+
+clean: ## Delete build artefacts (build/); keeps installed dependencies
+	rm -rf build .pytest_cache .mypy_cache

@@ -1,0 +1,108 @@
+"""Witness generation: circuit inputs (Python values) to a .wtns file via circom's wasm calculator.
+
+Inputs are mappings from signal name to an int or a (nested) list of ints; they are written as
+decimal strings because JSON numbers lose precision above 2^53.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+from statesync.errors import ToolError, ZkStateSyncError
+
+from .build import CompiledCircuit
+from .formats import read_wtns
+from .toolchain import project_root, run_node
+
+InputValue = Union[int, Sequence["InputValue"]]
+CircuitInputs = Mapping[str, InputValue]
+
+_ASSERT = re.compile(r"Error in template (\S+) line: (\d+)")
+
+
+class WitnessError(ZkStateSyncError):
+    """The inputs do not satisfy the circuit (an assert or === failed) or do not fit its signals."""
+
+    def __init__(self, message: str, *, template: str | None = None, line: int | None = None) -> None:
+        self.template = template
+        self.line = line
+        super().__init__(message)
+
+    @property
+    def is_constraint_failure(self) -> bool:
+        # A failed assert/=== names its template and line; input-shape errors do not.
+        return self.template is not None
+
+
+@dataclass(frozen=True)
+class Witness:
+    values: tuple[int, ...]
+    path: Path
+
+
+def encode_inputs(inputs: CircuitInputs) -> dict[str, object]:
+    def encode(value: InputValue) -> object:
+        if isinstance(value, bool) or not isinstance(value, int | Sequence):
+            raise WitnessError(f"circuit inputs must be ints or lists of ints, got {value!r}")
+        if isinstance(value, int):
+            return str(value)
+        return [encode(v) for v in value]
+
+    return {name: encode(value) for name, value in inputs.items()}
+
+
+def _parse_failure(circuit: CompiledCircuit, message: str) -> WitnessError:
+    match = _ASSERT.search(message)
+    if match:
+        template, line = match.group(1), int(match.group(2))
+        # circom names instances Template_<n>; users know the template and the source line.
+        base = template.rsplit("_", 1)[0]
+        return WitnessError(
+            f"inputs do not satisfy {circuit.spec.name}: assert failed in template {base}, line {line}",
+            template=base,
+            line=line,
+        )
+    return WitnessError(f"inputs do not fit {circuit.spec.name}: {message.strip()}")
+
+
+def compute_witnesses(
+    circuit: CompiledCircuit, batch: Sequence[CircuitInputs], workdir: Path | None = None
+) -> list[Witness | WitnessError]:
+    """Compute one witness per input mapping in a single node process; failures are returned."""
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="zkss-wtns-"))
+    work.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for i, inputs in enumerate(batch):
+        input_path = work / f"input-{i}.json"
+        input_path.write_text(json.dumps(encode_inputs(inputs)))
+        jobs.append({"input": str(input_path), "output": str(work / f"witness-{i}.wtns")})
+    script = project_root() / "prover" / "js" / "witness.js"
+    try:
+        out = run_node(script, [circuit.wasm.parent], input_text=json.dumps(jobs)).stdout
+    except ToolError as exc:
+        raise ToolError(f"witness calculator for {circuit.spec.name} crashed", exc.argv, exc.stderr) from exc
+    results = [json.loads(line.split(" ", 1)[1]) for line in out.splitlines() if line.startswith("@@witness ")]
+    if len(results) != len(jobs):
+        raise ToolError(f"witness calculator answered {len(results)} of {len(jobs)} jobs", [], out)
+    answers: list[Witness | WitnessError] = []
+    for job, result in zip(jobs, results, strict=True):
+        if result["ok"]:
+            path = Path(job["output"])
+            answers.append(Witness(tuple(read_wtns(path)), path))
+        else:
+            answers.append(_parse_failure(circuit, str(result["error"])))
+    return answers
+
+
+def compute_witness(circuit: CompiledCircuit, inputs: CircuitInputs, workdir: Path | None = None) -> Witness:
+    """Compute the witness for inputs, raising WitnessError if they do not satisfy the circuit."""
+    (answer,) = compute_witnesses(circuit, [inputs], workdir)
+    if isinstance(answer, WitnessError):
+        raise answer
+    return answer

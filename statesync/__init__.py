@@ -1,0 +1,1 @@
+"""Protocol core: field, hashes, signatures, Merkle trees and the StateSync data model."""

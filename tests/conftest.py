@@ -1,0 +1,1 @@
+"""Shared test configuration: artefacts go to a per-session build cache unless told otherwise."""

@@ -1,0 +1,57 @@
+pragma circom 2.1.0;
+
+// Small shared pieces: header field positions, range checks, bit lengths.
+// See docs/PROTOCOL.md for the model these follow.
+
+include "circomlib/circuits/bitify.circom";
+include "circomlib/circuits/poseidon.circom";
+
+// Header field positions (docs/PROTOCOL.md section 2); the Python reference uses the same order.
+function HEADER_FIELDS() { return 7; }
+function H_CHAIN_ID() { return 0; }
+function H_NUMBER() { return 1; }
+function H_PARENT_HASH() { return 2; }
+function H_TIMESTAMP() { return 3; }
+function H_EVENT_ROOT() { return 4; }
+function H_VALIDATOR_SET_HASH() { return 5; }
+function H_NEXT_VALIDATOR_SET_HASH() { return 6; }
+
+// Baby Jubjub: a x^2 + y^2 = 1 + d x^2 y^2
+function BABYJUB_A() { return 168700; }
+function BABYJUB_D() { return 168696; }
+
+// Number of bits needed to write x (x >= 1).
+function bitLength(x) {
+    var n = 0;
+    while (x > 0) {
+        n++;
+        x = x \ 2;
+    }
+    return n;
+}
+
+// RangeCheck(n): constrains in < 2^n.
+// Input: in (any visibility). No outputs.
+template RangeCheck(n) {
+    signal input in;
+    signal bits[n] <== Num2Bits(n)(in);
+}
+
+// HeaderHash(): Poseidon over the header's 7 fields in protocol order.
+// Input: header[7]. Output: out = headerHash.
+template HeaderHash() {
+    signal input header[HEADER_FIELDS()];
+    signal output out <== Poseidon(HEADER_FIELDS())(header);
+}
+
+// OnCurveIfEnabled(): if enabled = 1, (x, y) is on Baby Jubjub; enabled must be 0 or 1.
+// Inputs: enabled, x, y. No outputs.
+template OnCurveIfEnabled() {
+    signal input enabled;
+    signal input x;
+    signal input y;
+    signal xx <== x * x;
+    signal yy <== y * y;
+    signal xxyy <== xx * yy;
+    enabled * (BABYJUB_A() * xx + yy - 1 - BABYJUB_D() * xxyy) === 0;
+}

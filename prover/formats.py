@@ -8,7 +8,6 @@ section count, then (u32 type, u64 size, payload) sections; integers are little-
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from statesync.errors import ZkStateSyncError
 from statesync.field import R
+from statesync.storage import write_atomically
 
 
 class FormatError(ZkStateSyncError, ValueError):
@@ -74,6 +74,38 @@ def _read_field_prime(section: memoryview, path: Path) -> tuple[int, int]:
     return n8, prime
 
 
+@dataclass(frozen=True)
+class R1csHeader:
+    n_wires: int
+    n_pub_out: int
+    n_pub_in: int
+    n_prv_in: int
+    n_constraints: int
+
+    @property
+    def n_public(self) -> int:
+        return self.n_pub_out + self.n_pub_in
+
+
+def read_r1cs_header(path: Path) -> R1csHeader:
+    """The sizes of an r1cs without parsing its constraints (cheap for large circuits)."""
+    with Path(path).open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"r1cs":
+            raise FormatError(f"{path}: not a r1cs file")
+        for _ in range(struct.unpack_from("<I", head, 8)[0]):
+            kind, size = struct.unpack("<IQ", f.read(12))
+            if kind != 1:
+                f.seek(size, 1)
+                continue
+            section = memoryview(f.read(size))
+            n8, _ = _read_field_prime(section, path)
+            n_wires, n_pub_out, n_pub_in, n_prv_in = struct.unpack_from("<IIII", section, 4 + n8)
+            (n_constraints,) = struct.unpack_from("<I", section, 4 + n8 + 24)
+            return R1csHeader(n_wires, n_pub_out, n_pub_in, n_prv_in, n_constraints)
+    raise FormatError(f"{path}: no header section")
+
+
 def read_r1cs(path: Path) -> R1cs:
     data = Path(path).read_bytes()
     sections = _read_sections(data, b"r1cs", path)
@@ -129,9 +161,7 @@ def write_wtns(path: Path, witness: Sequence[int]) -> None:
     out = b"wtns" + struct.pack("<II", 2, 2)
     out += struct.pack("<IQ", 1, len(header)) + header
     out += struct.pack("<IQ", 2, len(values)) + values
-    tmp = Path(f"{path}.tmp-{os.getpid()}")
-    tmp.write_bytes(out)
-    os.replace(tmp, path)
+    write_atomically(path, out)
 
 
 def read_sym(path: Path) -> dict[str, int]:

@@ -107,7 +107,9 @@ def run_node(
     args: Sequence[str | os.PathLike[str]] = (),
     *,
     heap_mb: int = NODE_HEAP_MB,
-    **kwargs: object,
+    cwd: Path | None = None,
+    input_text: str | None = None,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a node script (resolving requires against the project's node_modules)."""
     argv: list[str | os.PathLike[str]] = [
@@ -116,25 +118,34 @@ def run_node(
         script,
         *args,
     ]
-    env = {"NODE_PATH": str(node_modules())}
-    return run(argv, env=env, what=f"node {Path(script).name}", **kwargs)  # type: ignore[arg-type]
+    return run(
+        argv,
+        cwd=cwd,
+        input_text=input_text,
+        timeout=timeout,
+        env={"NODE_PATH": str(node_modules())},
+        what=f"node {Path(script).name}",
+    )
 
 
-def run_circom(args: Sequence[str | os.PathLike[str]], **kwargs: object) -> subprocess.CompletedProcess[str]:
+def run_circom(
+    args: Sequence[str | os.PathLike[str]], *, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the pinned circom compiler (npm circom2: circom compiled to WebAssembly)."""
     check_pinned_versions()
     cli = _package_file("circom2", "cli.js")
     # circom2's WASI sandbox opens the working directory and its parents, and its include
     # lookup fails on paths that climb out through "..": from "/" every path is a plain descent.
-    kwargs.setdefault("cwd", Path("/"))
-    return run_node(cli, args, **kwargs)
+    return run_node(cli, args, cwd=Path("/"), timeout=timeout)
 
 
-def run_snarkjs(args: Sequence[str | os.PathLike[str]], **kwargs: object) -> subprocess.CompletedProcess[str]:
+def run_snarkjs(
+    args: Sequence[str | os.PathLike[str]], *, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the pinned snarkjs CLI."""
     check_pinned_versions()
     cli = _package_file("snarkjs", "build/cli.cjs")
-    return run_node(cli, args, **kwargs)
+    return run_node(cli, args, timeout=timeout)
 
 
 @functools.cache

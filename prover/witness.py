@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Union
 
 from statesync.errors import ToolError, ZkStateSyncError
+from statesync.field import to_field
 
 from .build import CompiledCircuit
 from .formats import read_wtns
 from .toolchain import project_root, run_node
 
-InputValue = Union[int, Sequence["InputValue"]]
+InputValue = Union[int, Sequence["InputValue"]]  # noqa: UP007 (a recursive alias needs Union on 3.11)
 CircuitInputs = Mapping[str, InputValue]
 
 _ASSERT = re.compile(r"Error in template (\S+) line: (\d+)")
@@ -47,14 +48,17 @@ class Witness:
 
 
 def encode_inputs(inputs: CircuitInputs) -> dict[str, object]:
-    def encode(value: InputValue) -> object:
-        if isinstance(value, bool) or not isinstance(value, int | Sequence):
-            raise WitnessError(f"circuit inputs must be ints or lists of ints, got {value!r}")
-        if isinstance(value, int):
-            return str(value)
-        return [encode(v) for v in value]
+    """JSON-ready inputs; every value must be a canonical field element (FieldError otherwise)."""
 
-    return {name: encode(value) for name, value in inputs.items()}
+    def encode(name: str, value: InputValue) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            # circom's calculator reduces inputs mod r silently; x + r must not pass as x.
+            return str(to_field(value, f"circuit input {name}"))
+        if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+            return [encode(f"{name}[{i}]", v) for i, v in enumerate(value)]
+        raise WitnessError(f"circuit input {name} must be an int or a list of ints, got {value!r}")
+
+    return {name: encode(name, value) for name, value in inputs.items()}
 
 
 def _parse_failure(circuit: CompiledCircuit, message: str) -> WitnessError:

@@ -48,3 +48,11 @@ def _indent(text: str, limit: int = 4000) -> str:
     if len(text) > limit:
         text = "...\n" + text[-limit:]
     return "\n".join("    " + line for line in text.splitlines())
+
+
+class ArityError(ZkStateSyncError, ValueError):
+    """A hash was given a number of inputs it does not support (Poseidon: 1 to 16)."""
+
+
+class PrivateKeyError(SignatureError):
+    """A private key has the wrong type or length (EdDSA keys are 32 bytes)."""

@@ -1,0 +1,99 @@
+"""Circuit inputs from the protocol model: one function per circuit, never hand-written JSON.
+
+These build inputs faithfully from whatever objects they are given, valid or not, so tests
+can hand the circuits dishonest witnesses; `prove` checks the statement first (validate_*),
+so a user learns what is wrong in protocol terms before any witness is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from statesync.errors import ModelError
+from statesync.merkle import MerkleTree, get_proof
+from statesync.model import (
+    Commit,
+    Header,
+    StateSyncEvent,
+    ValidatorSet,
+    compute_batch_commitment,
+    compute_data_hash,
+    compute_header_hash,
+    is_final,
+    validate_header_link,
+)
+
+from .witness import InputValue
+
+Inputs = dict[str, InputValue]
+
+# A signature slot that does not sign still needs values; the verifier is disabled for it.
+_UNSIGNED_R8 = [0, 1]
+
+
+def build_header_update_inputs(trusted: Header, commit: Commit, validator_set: ValidatorSet) -> Inputs:
+    slots = validator_set.slots()
+    signatures = list(commit.signatures) + [None] * (len(slots) - len(commit.signatures))
+    return {
+        "trustedHeaderHash": compute_header_hash(trusted),
+        "trustedHeader": list(trusted.fields()),
+        "header": list(commit.header.fields()),
+        "validatorKeys": [[x, y] for (x, y), _ in slots],
+        "validatorPowers": [power for _, power in slots],
+        "signed": [0 if s is None else 1 for s in signatures],
+        "sigR8": [_UNSIGNED_R8 if s is None else [s.r8[0], s.r8[1]] for s in signatures],
+        "sigS": [0 if s is None else s.s for s in signatures],
+    }
+
+
+def build_event_inclusion_inputs(
+    tree: MerkleTree,
+    header_events: Sequence[StateSyncEvent],
+    batch: Sequence[StateSyncEvent],
+    batch_size: int,
+) -> Inputs:
+    """Inputs proving `batch` (consecutive events of the header) under the tree's root."""
+    if not batch:
+        raise ModelError("a batch holds at least one event")
+    ids = [e.id for e in header_events]
+    if batch[0].id not in ids:
+        raise ModelError(f"event {batch[0].id} is not one of the header's events")
+    first_position = ids.index(batch[0].id)
+    depth = tree.depth
+    commitment = compute_batch_commitment(tree.root, batch, batch_size)
+    padding = batch_size - len(batch)
+    siblings = [list(get_proof(tree, first_position + i).siblings) for i in range(len(batch))]
+    return {
+        "eventRoot": tree.root,
+        "gamma": commitment.gamma,
+        "eventsCommitment": commitment.commitment,
+        "firstId": batch[0].id,
+        "firstPosition": first_position,
+        "active": [1] * len(batch) + [0] * padding,
+        "senders": [e.sender for e in batch] + [0] * padding,
+        "receivers": [e.receiver for e in batch] + [0] * padding,
+        "dataHashes": [compute_data_hash(e.data) for e in batch] + [0] * padding,
+        "siblings": siblings + [[0] * depth] * padding,
+    }
+
+
+def build_state_sync_inputs(
+    trusted: Header,
+    commit: Commit,
+    validator_set: ValidatorSet,
+    tree: MerkleTree,
+    header_events: Sequence[StateSyncEvent],
+    batch: Sequence[StateSyncEvent],
+    batch_size: int,
+) -> Inputs:
+    header_part = build_header_update_inputs(trusted, commit, validator_set)
+    events_part = build_event_inclusion_inputs(tree, header_events, batch, batch_size)
+    del events_part["eventRoot"]  # StateSync takes it from the new header
+    return {**header_part, **events_part}
+
+
+def validate_header_update(trusted: Header, commit: Commit, validator_set: ValidatorSet) -> None:
+    """Raise ModelError unless the commit is a header the light client would accept."""
+    validate_header_link(trusted, commit.header)
+    if not is_final(validator_set, commit):
+        raise ModelError("the header is not final: its signers hold at most 2/3 of the set's power")

@@ -1,0 +1,42 @@
+"""A validator committee run in Python: private keys and their set, signing headers.
+
+The demo's rootchain validators and the tests use it; a real deployment's validators sign
+with their own keys and only their public keys and signatures reach zkstatesync.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .model import Commit, Header, ValidatorSet, compute_validator_set_hash, derive_validator_set, sign_header
+
+
+@dataclass(frozen=True)
+class Committee:
+    private_keys: tuple[bytes, ...]
+    validator_set: ValidatorSet
+
+    @property
+    def set_hash(self) -> int:
+        return compute_validator_set_hash(self.validator_set)
+
+    def sign(self, header: Header, signers: Iterable[int] | None = None) -> Commit:
+        """Signatures of the given slots (default: every validator) on header."""
+        chosen = set(range(len(self.private_keys)) if signers is None else signers)
+        return sign_header(header, [k if i in chosen else None for i, k in enumerate(self.private_keys)])
+
+
+def generate_committee(powers: Sequence[int], size: int, seed: bytes | None = None) -> Committee:
+    """A committee with the given powers in a set of `size` slots.
+
+    With a seed, keys are derived deterministically (sha256(seed, index)), for reproducible
+    tests and demos; without one they come from the OS's CSPRNG.
+    """
+    keys = tuple(
+        hashlib.sha256(seed + i.to_bytes(4, "big")).digest() if seed is not None else os.urandom(32)
+        for i in range(len(powers))
+    )
+    return Committee(keys, derive_validator_set(keys, powers, size))

@@ -1,0 +1,267 @@
+"""The StateSync protocol's objects and hashes (docs/PROTOCOL.md is the specification).
+
+Validator sets, rootchain headers, StateSync events and the batch commitment, as frozen
+dataclasses that validate themselves on construction, and the pure functions that hash them
+exactly as the circuits do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from eth_utils.crypto import keccak
+
+from .babyjub import Point, check_point, is_in_subgroup
+from .eddsa import Signature, derive_public_key, sign_poseidon, verify_poseidon
+from .errors import ModelError
+from .field import R, to_field
+from .merkle import MerkleTree, build_tree
+from .poseidon import poseidon
+
+MAX_POWER: Final = 2**64 - 1
+MAX_UINT64: Final = 2**64 - 1
+MAX_DATA_BYTES: Final = 2048  # Edge's StateSender limit
+ADDRESS_BOUND: Final = 2**160
+PADDING_KEY: Final[Point] = (0, 0)  # off the curve, so never a real key
+HEADER_FIELDS: Final = 7
+SPONGE_RATE: Final = 15  # Poseidon(16) absorbs the chain value and 15 elements
+
+
+def _check_uint(value: object, bits: int, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ModelError(f"{name} must be an int, got {type(value).__name__}")
+    if not 0 <= value < 2**bits:
+        raise ModelError(f"{name} must be in [0, 2^{bits}), got {value}")
+    return value
+
+
+# --- validator sets ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Validator:
+    public_key: Point
+    power: int
+
+    def __post_init__(self) -> None:
+        check_point(self.public_key, "validator public key")
+        if self.public_key == (0, 1) or not is_in_subgroup(self.public_key):
+            raise ModelError(f"validator key {self.public_key} is not in Baby Jubjub's prime-order subgroup")
+        if not isinstance(self.power, int) or isinstance(self.power, bool) or not 1 <= self.power <= MAX_POWER:
+            raise ModelError(f"voting power must be an integer in [1, 2^64), got {self.power!r}")
+
+
+@dataclass(frozen=True)
+class ValidatorSet:
+    """Up to `size` validators in fixed slots; slots past the list are padding (docs section 1)."""
+
+    validators: tuple[Validator, ...]
+    size: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.size, int) or self.size < 1:
+            raise ModelError(f"a validator set needs at least one slot, got size {self.size!r}")
+        if not 1 <= len(self.validators) <= self.size:
+            raise ModelError(
+                f"a set of {self.size} slots holds 1 to {self.size} validators, got {len(self.validators)}"
+            )
+        keys = [v.public_key for v in self.validators]
+        if len(set(keys)) != len(keys):
+            raise ModelError("a validator key appears twice in the set")
+
+    @property
+    def total_power(self) -> int:
+        return sum(v.power for v in self.validators)
+
+    def slots(self) -> list[tuple[Point, int]]:
+        padding = [(PADDING_KEY, 0)] * (self.size - len(self.validators))
+        return [(v.public_key, v.power) for v in self.validators] + padding
+
+
+def compute_validator_set_hash(validator_set: ValidatorSet) -> int:
+    return hash_validator_slots(validator_set.slots())
+
+
+def hash_validator_slots(slots: Sequence[tuple[Point, int]]) -> int:
+    """The set hash over raw slots (no validation: tests hash dishonest sets with it)."""
+    flat: list[int] = []
+    for (x, y), power in slots:
+        flat += [to_field(x, "key x"), to_field(y, "key y"), to_field(power, "power")]
+    chain = len(slots)
+    for start in range(0, len(flat), SPONGE_RATE):
+        chunk = flat[start : start + SPONGE_RATE]
+        chain = poseidon([chain, *chunk, *[0] * (SPONGE_RATE - len(chunk))])
+    return chain
+
+
+# --- headers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Header:
+    chain_id: int
+    number: int
+    parent_hash: int
+    timestamp: int
+    event_root: int
+    validator_set_hash: int
+    next_validator_set_hash: int
+
+    def __post_init__(self) -> None:
+        for name in ("chain_id", "number", "timestamp"):
+            _check_uint(getattr(self, name), 64, name)
+        for name in ("parent_hash", "event_root", "validator_set_hash", "next_validator_set_hash"):
+            to_field(getattr(self, name), name)
+
+    def fields(self) -> tuple[int, ...]:
+        """The header in protocol order (circuits/lib/common.circom's H_* positions)."""
+        return (
+            self.chain_id,
+            self.number,
+            self.parent_hash,
+            self.timestamp,
+            self.event_root,
+            self.validator_set_hash,
+            self.next_validator_set_hash,
+        )
+
+
+def compute_header_hash(header: Header) -> int:
+    return poseidon(header.fields())
+
+
+def is_quorum(signed_power: int, total_power: int) -> bool:
+    """More than 2/3 of the power: 3s > 2T, identical to Edge's s > floor(2T / 3) for integers."""
+    return 3 * signed_power > 2 * total_power
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Signatures on one header, one optional signature per slot of the signing set."""
+
+    header: Header
+    signatures: tuple[Signature | None, ...]
+
+
+def sign_header(header: Header, private_keys: Sequence[bytes | None]) -> Commit:
+    """Sign with the given keys, one per slot in slot order (None: that slot does not sign)."""
+    message = compute_header_hash(header)
+    return Commit(header, tuple(None if k is None else sign_poseidon(k, message) for k in private_keys))
+
+
+def compute_signed_power(validator_set: ValidatorSet, commit: Commit) -> int:
+    """Power behind valid signatures on the commit's header; each slot counts at most once."""
+    if len(commit.signatures) > validator_set.size:
+        raise ModelError(f"{len(commit.signatures)} signatures for a set of {validator_set.size} slots")
+    message = compute_header_hash(commit.header)
+    return sum(
+        validator.power
+        for validator, signature in zip(validator_set.validators, commit.signatures, strict=False)
+        if signature is not None and verify_poseidon(validator.public_key, message, signature)
+    )
+
+
+def is_final(validator_set: ValidatorSet, commit: Commit) -> bool:
+    if commit.header.validator_set_hash != compute_validator_set_hash(validator_set):
+        return False
+    return is_quorum(compute_signed_power(validator_set, commit), validator_set.total_power)
+
+
+def validate_header_link(trusted: Header, header: Header) -> None:
+    """Raise ModelError unless header may follow the checkpoint (docs section 2, linking)."""
+    if header.parent_hash != compute_header_hash(trusted):
+        raise ModelError("the header's parent is not the trusted checkpoint")
+    if header.chain_id != trusted.chain_id:
+        raise ModelError(f"chain id {header.chain_id} differs from the checkpoint's {trusted.chain_id}")
+    if header.number <= trusted.number:
+        raise ModelError(f"header number {header.number} does not exceed the checkpoint's {trusted.number}")
+    if header.validator_set_hash != trusted.next_validator_set_hash:
+        raise ModelError("the header is not signed by the set the checkpoint named")
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateSyncEvent:
+    """Edge's StateSynced(id, sender, receiver, data); addresses as 160-bit integers."""
+
+    id: int
+    sender: int
+    receiver: int
+    data: bytes = field(default=b"")
+
+    def __post_init__(self) -> None:
+        if _check_uint(self.id, 64, "event id") == 0:
+            raise ModelError("event ids start at 1")
+        _check_uint(self.sender, 160, "sender")
+        if _check_uint(self.receiver, 160, "receiver") == 0:
+            raise ModelError("the receiver must not be the zero address")
+        if not isinstance(self.data, bytes) or len(self.data) > MAX_DATA_BYTES:
+            raise ModelError(f"event data must be at most {MAX_DATA_BYTES} bytes")
+
+
+def compute_data_hash(data: bytes) -> int:
+    return int.from_bytes(keccak(data), "big") % R
+
+
+def compute_event_leaf(event: StateSyncEvent) -> int:
+    return poseidon([event.id, event.sender, event.receiver, compute_data_hash(event.data)])
+
+
+def validate_consecutive_ids(events: Sequence[StateSyncEvent]) -> None:
+    for before, after in zip(events, events[1:], strict=False):
+        if after.id != before.id + 1:
+            raise ModelError(f"event ids must be consecutive: {before.id} is followed by {after.id}")
+
+
+def build_event_tree(events: Sequence[StateSyncEvent], depth: int) -> MerkleTree:
+    """The header's event tree: leaf j is its j-th event in id order, then zero leaves."""
+    validate_consecutive_ids(events)
+    return build_tree([compute_event_leaf(e) for e in events], depth)
+
+
+@dataclass(frozen=True)
+class BatchCommitment:
+    gamma: int
+    commitment: int
+    vector: tuple[int, ...]
+
+
+def compute_batch_vector(events: Sequence[StateSyncEvent], batch_size: int) -> tuple[int, ...]:
+    """v = [firstId, n, sender_0, receiver_0, dataHash_0, ...], zero past n (docs section 4)."""
+    if not 1 <= len(events) <= batch_size:
+        raise ModelError(f"a batch holds 1 to {batch_size} events, got {len(events)}")
+    validate_consecutive_ids(events)
+    vector = [events[0].id, len(events)]
+    for event in events:
+        vector += [event.sender, event.receiver, compute_data_hash(event.data)]
+    vector += [0] * (3 * (batch_size - len(events)))
+    return tuple(vector)
+
+
+def compute_batch_commitment(
+    event_root: int, events: Sequence[StateSyncEvent], batch_size: int
+) -> BatchCommitment:
+    """gamma = keccak(eventRoot ‖ v) mod r and sum_j v[j] gamma^(j+1), as the contract computes."""
+    return commit_batch_vector(event_root, compute_batch_vector(events, batch_size))
+
+
+def commit_batch_vector(event_root: int, vector: Sequence[int]) -> BatchCommitment:
+    """The commitment to a raw batch vector (no validation: tests commit dishonest batches)."""
+    words = [to_field(event_root, "event root"), *(to_field(v, "batch element") for v in vector)]
+    gamma = int.from_bytes(keccak(b"".join(w.to_bytes(32, "big") for w in words)), "big") % R
+    commitment = 0
+    for value in reversed(words[1:]):
+        commitment = (commitment + value) * gamma % R
+    return BatchCommitment(gamma, commitment, tuple(words[1:]))
+
+
+def derive_validator_set(private_keys: Iterable[bytes], powers: Iterable[int], size: int) -> ValidatorSet:
+    """A set from private keys (for committees run in Python: tests, the demo)."""
+    validators = tuple(
+        Validator(derive_public_key(k), p) for k, p in zip(private_keys, powers, strict=True)
+    )
+    return ValidatorSet(validators, size)

@@ -1,0 +1,62 @@
+"""Constraint budgets (non-linear, --O2) and circom --inspect warnings of the manifest's mains."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from prover.build import compile_circuit, library_paths
+from prover.manifest import MainSpec, load_manifest
+from prover.toolchain import run_circom
+
+LIB = Path(__file__).resolve().parents[2] / "circuits" / "lib"
+
+
+def non_linear(file: str, template: str, *params: int) -> int:
+    spec = MainSpec(f"size-{template}-{'-'.join(map(str, params))}", LIB / file, template, params)
+    return compile_circuit(spec, opt=2).non_linear_constraints
+
+
+def test_per_validator_cost_is_within_budget() -> None:
+    eight, four = non_linear("header.circom", "HeaderUpdate", 8), non_linear("header.circom", "HeaderUpdate", 4)
+    per_validator = (eight - four) / 4
+    # circomlib's EdDSAPoseidonVerifier alone is 4,217.
+    assert 4217 < per_validator <= 4600
+
+
+def test_per_merkle_level_cost_is_within_budget() -> None:
+    per_level = (non_linear("merkle.circom", "MerkleRoot", 8) - non_linear("merkle.circom", "MerkleRoot", 4)) / 4
+    assert 240 <= per_level <= 260  # Poseidon(2) is 240
+
+
+def test_default_preset_fits_a_2_pow_17_setup() -> None:
+    manifest = load_manifest()
+    preset = manifest.presets["default"]
+    assert preset["V"] >= 16 and preset["D"] >= 16 and preset["B"] >= 8
+    compiled = compile_circuit(manifest.spec("state_sync", "default"), opt=2)
+    # Groth16 over a 2^k domain needs constraints + public signals + 1 below 2^k.
+    assert compiled.constraints + 6 + 1 < 2**17
+
+
+# circomlib's own templates warn about sub-component outputs they deliberately leave unused
+# (Num2Bits outputs past the bits a comparison reads, the discarded doubling of the first
+# window in the scalar multipliers). None of them is ours; any other warning fails this test.
+CIRCOMLIB_WARNINGS = re.compile(
+    r'In template "(CompConstant\(\d+\)|EscalarMulAny\(254\)|EscalarMulFix\(253,\[[\d,]+\]\)|LessThan\(\d+\))"'
+)
+
+
+@pytest.mark.parametrize("circuit", sorted(load_manifest().circuits))
+def test_inspect_leaves_no_unexplained_warning(circuit: str, tmp_path: Path) -> None:
+    spec = load_manifest().spec(circuit, "test")
+    main = tmp_path / "main.circom"
+    main.write_text(spec.render_main())
+    argv: list[str | Path] = [main, "--inspect", "-o", tmp_path]
+    for lib in library_paths(spec):
+        argv += ["-l", lib]
+    output = run_circom(argv)
+    warnings = [line for line in (output.stdout + output.stderr).splitlines() if line.startswith("warning")]
+    unexplained = [w for w in warnings if not CIRCOMLIB_WARNINGS.search(w)]
+    assert unexplained == []

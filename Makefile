@@ -9,6 +9,8 @@ CLI    := $(VENV)/bin/zkstatesync
 CIRCUIT ?= state_sync
 PRESET  ?= test
 CHAIN   ?= pyevm
+OUT     ?= build/proofs/$(CIRCUIT)-$(PRESET)
+INPUT   ?=
 
 PY_STAMP  := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
@@ -33,6 +35,18 @@ $(NPM_STAMP): package.json package-lock.json
 
 compile: install ## Compile CIRCUIT at PRESET (cached by content hash under build/)
 	$(CLI) compile $(CIRCUIT) --preset $(PRESET)
+
+setup: install ## Make Groth16 keys for CIRCUIT at PRESET (local ptau + phase 2; cached)
+	$(CLI) setup $(CIRCUIT) --preset $(PRESET)
+
+prove: install ## Prove CIRCUIT at PRESET (INPUT=inputs.json, default: the sample rootchain; OUT=dir)
+	$(CLI) prove $(CIRCUIT) --preset $(PRESET) $(if $(INPUT),--input $(INPUT)) --out $(OUT) --replace
+
+verify: install ## Verify the proof in OUT (default: the last `make prove`) with the Python verifier
+	$(CLI) verify $(OUT) --circuit $(CIRCUIT) --preset $(PRESET)
+
+bench: install ## Run the benchmarks: writes bench/results.json and prints a table
+	$(PY) -m bench
 
 test: install ## Run the default test suite (slow tests excluded)
 	$(PY) -m pytest -q

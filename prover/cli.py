@@ -7,8 +7,11 @@ anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import functools
+import json
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -16,9 +19,15 @@ from rich.console import Console
 from rich.table import Table
 
 from statesync.errors import ZkStateSyncError
+from statesync.storage import write_atomically
+from verifier.groth16 import load_proof, load_public_inputs, load_verifying_key, prepare_verifying_key, verify_proof
 
-from .build import compile_circuit
+from .build import build_root, compile_circuit
 from .manifest import load_manifest
+from .prove import load_prover
+from .samples import build_sample_inputs
+from .setup import LOCAL_SETUP_WARNING, public_ptau, setup_circuit
+from .witness import encode_inputs, load_inputs
 
 app = typer.Typer(
     help="zkstatesync: zero-knowledge light client for cross-chain StateSync.",
@@ -75,6 +84,90 @@ def compile_command(
         f"{spec.name}: {info['non_linear_constraints']} non-linear + {info['linear_constraints']} linear "
         f"constraints ({state})\n  {compiled.directory}"
     )
+
+
+def _progress(message: str) -> None:
+    err.print(f"[dim]-[/] {message}", highlight=False)
+
+
+@app.command("setup")
+@reports_errors
+def setup_command(
+    circuit: str = typer.Argument(..., help="a circuit of circuits/circuits.toml"),
+    preset: str = typer.Option("test", help="parameter preset"),
+    ptau: Path | None = typer.Option(None, help="a public ceremony's .ptau instead of a local one"),
+    ptau_hash: str | None = typer.Option(None, help="the published blake2b-512 hash of --ptau"),
+) -> None:
+    """Make (or reuse) the circuit's Groth16 keys: powers of tau, then phase 2."""
+    if (ptau is None) != (ptau_hash is None):
+        raise ZkStateSyncError("--ptau and --ptau-hash go together")
+    compiled = compile_circuit(load_manifest().spec(circuit, preset))
+    chosen = public_ptau(ptau, ptau_hash) if ptau is not None and ptau_hash is not None else None
+    keys = setup_circuit(compiled, ptau=chosen, progress=_progress)
+    record = keys.record
+    if keys.ptau.is_local_dev:
+        err.print(f"[bold yellow]warning:[/] {LOCAL_SETUP_WARNING}")
+    seconds = record["seconds"]
+    made = sum(seconds.values()) if isinstance(seconds, dict) else 0.0
+    state = "cached" if keys.cached else f"made in {made:.1f} s"
+    out.print(f"{compiled.spec.name}: keys {state} ({record['setup_kind']}, ptau 2^{keys.ptau.power})")
+    out.print(f"  zkey: {keys.zkey}\n  verification key: {keys.verification_key}")
+
+
+@app.command("sample-inputs")
+@reports_errors
+def sample_inputs_command(
+    circuit: str = typer.Argument(..., help="a circuit of circuits/circuits.toml"),
+    preset: str = typer.Option("test", help="parameter preset"),
+    out_file: Path = typer.Option(..., "--out", help="where to write the inputs JSON"),
+) -> None:
+    """Write circuit inputs for the deterministic sample rootchain (prover/samples.py)."""
+    inputs = build_sample_inputs(circuit, preset)
+    write_atomically(out_file, json.dumps(encode_inputs(inputs), indent=1) + "\n")
+    out.print(f"wrote {out_file}")
+
+
+@app.command("prove")
+@reports_errors
+def prove_command(
+    circuit: str = typer.Argument(..., help="a circuit of circuits/circuits.toml"),
+    preset: str = typer.Option("test", help="parameter preset"),
+    input_file: Path | None = typer.Option(None, "--input", help="circuit inputs JSON (default: the sample rootchain)"),
+    out_dir: Path | None = typer.Option(None, "--out", help="directory for proof.json and public.json"),
+    replace: bool = typer.Option(False, help="replace a proof already in --out"),
+) -> None:
+    """Prove: witness, then snarkjs groth16 prove; the proof is checked before it is written."""
+    inputs = load_inputs(input_file) if input_file else build_sample_inputs(circuit, preset)
+    prover = load_prover(circuit, preset, progress=_progress)
+    if prover.keys.ptau.is_local_dev:
+        err.print(f"[bold yellow]warning:[/] {LOCAL_SETUP_WARNING}")
+    _progress("witness and proof")
+    destination = out_dir or build_root() / "proofs" / f"{prover.circuit.spec.name}-{int(time.time())}"
+    result = prover.prove(inputs, destination, replace=replace)
+    out.print(
+        f"{result.circuit}: proof in {result.directory} (witness {result.seconds['witness']} s, "
+        f"prove {result.seconds['prove']} s)"
+    )
+
+
+@app.command("verify")
+@reports_errors
+def verify_command(
+    proof_dir: Path = typer.Argument(..., help="a directory with proof.json and public.json"),
+    circuit: str = typer.Option("state_sync", help="the circuit the proof is for"),
+    preset: str = typer.Option("test", help="parameter preset"),
+    vkey: Path | None = typer.Option(None, help="verification_key.json (default: the circuit's cached key)"),
+) -> None:
+    """Verify a proof with the strict Python verifier; exit code 1 if it does not verify."""
+    if vkey is None:
+        compiled = compile_circuit(load_manifest().spec(circuit, preset))
+        vkey = setup_circuit(compiled, progress=_progress).verification_key
+    key = prepare_verifying_key(load_verifying_key(vkey))
+    ok = verify_proof(key, load_proof(proof_dir / "proof.json"), load_public_inputs(proof_dir / "public.json"))
+    if not ok:
+        err.print(f"[bold red]invalid:[/] {proof_dir} does not verify against {vkey}")
+        sys.exit(1)
+    out.print(f"[bold green]valid:[/] {proof_dir} verifies against {vkey}")
 
 
 def main() -> None:

@@ -152,7 +152,12 @@ def run_snarkjs(
 def pinned_versions() -> dict[str, str]:
     """The exact versions package.json pins (the lock file makes `npm ci` honour them)."""
     manifest = json.loads((project_root() / "package.json").read_text())
-    return dict(manifest.get("dependencies", {}))
+    pins = dict(manifest.get("dependencies", {}))
+    # Optional ones are platform binaries (anvil): pinned where this platform installs them.
+    for name, pin in manifest.get("optionalDependencies", {}).items():
+        if (node_modules() / name / "package.json").is_file():
+            pins[name] = pin
+    return pins
 
 
 def installed_version(package: str) -> str:

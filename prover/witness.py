@@ -110,3 +110,34 @@ def compute_witness(circuit: CompiledCircuit, inputs: CircuitInputs, workdir: Pa
     if isinstance(answer, WitnessError):
         raise answer
     return answer
+
+
+def decode_inputs(document: object, source: str = "inputs") -> dict[str, InputValue]:
+    """Circuit inputs from parsed JSON (decimal strings or ints, nested lists), as encode_inputs writes."""
+
+    def decode(name: str, value: object) -> InputValue:
+        if isinstance(value, bool):
+            raise WitnessError(f"{source}: {name} must be a number, got {value!r}")
+        if isinstance(value, int):
+            return to_field(value, f"{source}: {name}")
+        if isinstance(value, str):
+            if not value.isdigit() or (len(value) > 1 and value[0] == "0"):
+                raise WitnessError(f"{source}: {name} must be a canonical decimal string, got {value!r}")
+            return to_field(int(value), f"{source}: {name}")
+        if isinstance(value, list):
+            return [decode(f"{name}[{i}]", v) for i, v in enumerate(value)]
+        raise WitnessError(f"{source}: {name} must be a number or a list, got {type(value).__name__}")
+
+    if not isinstance(document, dict):
+        raise WitnessError(f"{source}: expected a JSON object of signal names")
+    return {str(name): decode(str(name), value) for name, value in document.items()}
+
+
+def load_inputs(path: Path) -> dict[str, InputValue]:
+    try:
+        document = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise WitnessError(f"cannot read inputs {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise WitnessError(f"{path} is not valid JSON: {exc}") from exc
+    return decode_inputs(document, str(path))

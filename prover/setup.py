@@ -1,0 +1,187 @@
+"""Groth16 keys for a compiled circuit: powers of tau, then phase 2, cached by content hash.
+
+Phase 1 is a local single-party ceremony (prover/js/ptau_fast.js), or a public ceremony file
+the user names with its published hash. Phase 2 is snarkjs's own: `groth16 setup`, one
+contribution with fresh entropy, a random beacon, and `zkey verify` against the r1cs and the
+ptau before the key is used. Every key records which kind of setup it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from statesync.errors import ZkStateSyncError
+from statesync.storage import write_atomically
+
+from .build import CompiledCircuit, build_root
+from .formats import read_r1cs_header
+from .ptau import PtauSetup, describe_local_ptau, describe_public_ptau, generate_local_ptau
+from .toolchain import installed_version, run_snarkjs
+
+# snarkjs needs 2^power > constraints + public signals; below 2^8 it gains nothing.
+MIN_POWER = 8
+BEACON_ITERATIONS_EXP = 10
+LOCAL_SETUP_WARNING = (
+    "local trusted setup: one process on this machine made and discarded the toxic waste; "
+    "fine for development and test chains, never for value-bearing deployments"
+)
+
+
+class SetupError(ZkStateSyncError):
+    """A key is missing, stale or failed verification."""
+
+
+@dataclass(frozen=True)
+class CircuitKeys:
+    """A circuit's proving and verification keys, and how they were made."""
+
+    directory: Path
+    ptau: PtauSetup
+    cached: bool
+
+    @property
+    def zkey(self) -> Path:
+        return self.directory / "circuit.zkey"
+
+    @property
+    def verification_key(self) -> Path:
+        return self.directory / "verification_key.json"
+
+    @property
+    def record(self) -> dict[str, object]:
+        return dict(json.loads((self.directory / "setup.json").read_text()))
+
+
+def required_power(circuit: CompiledCircuit) -> int:
+    header = read_r1cs_header(circuit.r1cs)
+    # snarkjs's domain must hold every constraint plus one per public signal and one more.
+    needed = header.n_constraints + header.n_public + 1
+    return max(MIN_POWER, (needed - 1).bit_length())
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def local_ptau(power: int, progress: Callable[[str], None] | None = None) -> tuple[Path, PtauSetup]:
+    """The cached local ptau of this power, generated on first use."""
+    path = build_root() / "ptau" / f"local-{power}.ptau"
+    record = path.with_suffix(".json")
+    if path.is_file() and record.is_file():
+        return path, PtauSetup.from_dict(json.loads(record.read_text()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if progress:
+        progress(f"powers of tau 2^{power} (local, {LOCAL_SETUP_WARNING})")
+    started = time.perf_counter()
+    generate_local_ptau(power, path)
+    seconds = round(time.perf_counter() - started, 3)
+    setup = describe_local_ptau(path)
+    write_atomically(record, json.dumps({**setup.to_dict(), "seconds": seconds}, indent=2) + "\n")
+    return path, setup
+
+
+def public_ptau(path: Path, blake2b_hex: str) -> tuple[Path, PtauSetup]:
+    """A public ceremony's ptau, checked against its published blake2b-512 hash."""
+    return Path(path), describe_public_ptau(Path(path), blake2b_hex)
+
+
+def setup_circuit(
+    circuit: CompiledCircuit,
+    *,
+    ptau: tuple[Path, PtauSetup] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CircuitKeys:
+    """Phase 2 for circuit (cached): setup, one contribution, a beacon, then zkey verify."""
+    power = required_power(circuit)
+    ptau_path, ptau_setup = ptau or local_ptau(power, progress)
+    if ptau_setup.power < power:
+        raise SetupError(
+            f"{circuit.spec.name} needs powers of tau of at least 2^{power}, the ptau has 2^{ptau_setup.power}"
+        )
+    snarkjs = installed_version("snarkjs")
+    key = hashlib.sha256(
+        "\n".join(
+            [_file_digest(circuit.r1cs), ptau_setup.blake2b, f"snarkjs {snarkjs}", "contribute+beacon+verify"]
+        ).encode()
+    ).hexdigest()
+    directory = build_root() / "keys" / circuit.spec.name / key[:16]
+    if (directory / "setup.json").is_file():
+        return CircuitKeys(directory, ptau_setup, cached=True)
+
+    staging = directory.with_name(f"{directory.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    timings: dict[str, float] = {}
+
+    def step(name: str, argv: list[str | os.PathLike[str]]) -> None:
+        if progress:
+            progress(f"{circuit.spec.name}: {name}")
+        started = time.perf_counter()
+        run_snarkjs(argv)
+        timings[name] = round(time.perf_counter() - started, 3)
+
+    initial, contributed, final = staging / "0000.zkey", staging / "0001.zkey", staging / "circuit.zkey"
+    try:
+        step("groth16 setup", ["groth16", "setup", circuit.r1cs, ptau_path, initial])
+        # Entropy and beacon come from the OS CSPRNG and are never stored.
+        step(
+            "contribution",
+            ["zkey", "contribute", initial, contributed, "--name=zkstatesync local", f"-e={secrets.token_hex(32)}"],
+        )
+        step(
+            "beacon",
+            [
+                "zkey",
+                "beacon",
+                contributed,
+                final,
+                secrets.token_hex(32),
+                str(BEACON_ITERATIONS_EXP),
+                "-n=final beacon",
+            ],
+        )
+        step("zkey verify", ["zkey", "verify", circuit.r1cs, ptau_path, final])
+        step("export verification key", ["zkey", "export", "verificationkey", final, staging / "verification_key.json"])
+    except ZkStateSyncError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    initial.unlink()
+    contributed.unlink()
+    record = {
+        "circuit": circuit.spec.name,
+        "build_key": circuit.key,
+        "r1cs_sha256": _file_digest(circuit.r1cs),
+        "ptau": ptau_setup.to_dict(),
+        "setup_kind": ptau_setup.kind,
+        "warning": LOCAL_SETUP_WARNING if ptau_setup.is_local_dev else "",
+        "phase2": [
+            "groth16 setup",
+            "1 contribution (OS entropy)",
+            f"random beacon, 2^{BEACON_ITERATIONS_EXP} iterations",
+            "zkey verify: ok",
+        ],
+        "snarkjs": snarkjs,
+        "seconds": timings,
+    }
+    (staging / "setup.json").write_text(json.dumps(record, indent=2) + "\n")
+    if directory.exists():
+        shutil.rmtree(directory)
+    try:
+        staging.rename(directory)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (directory / "setup.json").is_file():
+            raise
+    return CircuitKeys(directory, ptau_setup, cached=False)

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prover.toolchain import run_node, run_snarkjs
+from prover.toolchain import run_snarkjs
 from statesync.errors import ToolError, ZkStateSyncError
 from verifier.bn254 import (
     G1_GENERATOR,
@@ -33,6 +33,9 @@ from verifier.bn254 import (
     g2_add,
     g2_mul,
 )
+from verifier.chain.chains import start_pyevm_chain
+from verifier.chain.deploy import call, deploy
+from verifier.chain.solc import compile_sources
 from verifier.errors import (
     MalformedKeyError,
     MalformedProofError,
@@ -723,42 +726,20 @@ def test_strict_and_evm_verdicts_agree(
 # ---------------------------------------------------------------------------------------------
 # The model against the deployed contract (solc-js, py-evm through eth-tester; ~10 s)
 
-COMPILE_JS = """
-const solc = require("solc");
-const fs = require("fs");
-const [source, target] = process.argv.slice(2);
-const input = {
-  language: "Solidity",
-  sources: {"Verifier.sol": {content: fs.readFileSync(source, "utf8")}},
-  settings: {evmVersion: "paris", optimizer: {enabled: true, runs: 200},
-             outputSelection: {"*": {"*": ["abi", "evm.bytecode.object"]}}},
-};
-const out = JSON.parse(solc.compile(JSON.stringify(input)));
-for (const e of out.errors || []) if (e.severity === "error") throw new Error(e.formattedMessage);
-const c = out.contracts["Verifier.sol"]["Groth16Verifier"];
-fs.writeFileSync(target, JSON.stringify({abi: c.abi, bytecode: c.evm.bytecode.object}));
-"""
-
 
 @pytest.fixture(scope="module")
 def contract(fixture: SnarkjsFixture) -> Callable[[Calldata], bool]:
-    web3 = pytest.importorskip("web3")
     d = fixture.directory
     run_snarkjs(["zkey", "export", "solidityverifier", d / "tiny.zkey", d / "Verifier.sol"])
-    (d / "compile.js").write_text(COMPILE_JS)
-    run_node(d / "compile.js", [d / "Verifier.sol", d / "artifact.json"])
-    artifact = json.loads((d / "artifact.json").read_text())
-    w3 = web3.Web3(web3.EthereumTesterProvider())
-    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    receipt = w3.eth.get_transaction_receipt(factory.constructor().transact({"from": w3.eth.accounts[0]}))
-    deployed = w3.eth.contract(address=receipt.contractAddress, abi=artifact["abi"])
+    verifier = compile_sources({"Verifier.sol": (d / "Verifier.sol").read_text()}).get("Groth16Verifier")
+    chain = start_pyevm_chain()
+    deployed = deploy(chain, verifier)
 
-    def call(cd: Calldata) -> bool:
+    def verify_on_chain(cd: Calldata) -> bool:
         # Explicit gas: the verifier returns false, not revert, when a precompile runs dry.
-        fn = deployed.functions.verifyProof(list(cd.a), [list(x) for x in cd.b], list(cd.c), list(cd.public))
-        return bool(fn.call({"gas": 2_000_000}))
+        return bool(call(chain, deployed, "verifyProof", cd.a, cd.b, cd.c, cd.public, gas=2_000_000))
 
-    return call
+    return verify_on_chain
 
 
 def test_the_model_matches_the_deployed_contract(

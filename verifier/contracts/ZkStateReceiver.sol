@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IEventInclusionVerifier, IHeaderUpdateVerifier, IStateSyncVerifier} from "./IGroth16Verifiers.sol";
+import {IStateReceiver} from "./IStateReceiver.sol";
+import {IZkStateReceiver} from "./IZkStateReceiver.sol";
+import {StateSyncBatch} from "./StateSyncBatch.sol";
+
+/// @title ZkStateReceiver
+/// @notice Executes rootchain StateSync events on the child chain once Groth16 proofs show that
+///         the rootchain's validators finalised them (docs/PROTOCOL.md). Replaces Edge's
+///         StateReceiver and its BLS commit: no validator set is stored here, only the hash of
+///         the last accepted header, which the circuits link every new header to.
+/// @dev Execution policy.
+///      * Order and replay: ids must continue from lastExecutedId with no gap, so a single
+///        counter gives exactly-once, in-order execution (StateSender numbers events 1, 2, ...).
+///      * Gas: each receiver gets RECEIVER_GAS (Edge's MAX_GAS). If the call fails while the
+///        receiver was given less than that (the relayer's transaction was short of gas), the
+///        whole transaction reverts, so a relayer cannot make a receiver fail on purpose.
+///      * Failure: a receiver that reverts, runs out of its stipend or has no code does not
+///        stop the batch. The event counts as executed, StateSyncResult(id, false, message) is
+///        emitted and keccak256(abi.encode(event)) is stored in failedStateSyncs; anyone may
+///        retry() that exact event later, as often as needed, until it succeeds once.
+///      * Reentrancy: a receiver cannot call back into execution or retry while a batch runs
+///        (ids are consumed before receivers run, so a nested batch would run out of order).
+contract ZkStateReceiver is IZkStateReceiver {
+    /// @notice Gas given to each onStateReceive call (Polygon Edge's StateReceiver.MAX_GAS).
+    uint256 public constant RECEIVER_GAS = 300_000;
+    /// @notice Gas given to a verifier: a snarkjs verifier with 6 signals needs ~230k; it returns
+    ///         false rather than reverting when a precompile runs short, so it must get enough.
+    uint256 public constant VERIFIER_GAS = 300_000;
+    /// @notice At most this many bytes of a failed receiver's revert data are copied and logged:
+    ///         a receiver cannot make the relayer pay for a huge return buffer.
+    uint256 public constant MAX_MESSAGE_LENGTH = 256;
+    /// @notice Largest accepted batch size (B is the circuits' parameter, fixed at deployment).
+    uint256 public constant MAX_BATCH_SIZE = 256;
+
+    uint256 private constant R = StateSyncBatch.R;
+    bytes32 private constant _RESULT_TOPIC = keccak256("StateSyncResult(uint256,bool,bytes)");
+
+    IHeaderUpdateVerifier public immutable headerVerifier;
+    IStateSyncVerifier public immutable stateSyncVerifier;
+    IEventInclusionVerifier public immutable eventVerifier;
+    /// @inheritdoc IZkStateReceiver
+    uint256 public immutable batchSize;
+
+    // Storage: slot 0 the checkpoint hash; slot 1 packs lastNumber, lastExecutedId and the
+    // reentrancy flag, so a batch's counter update and lock share one storage slot.
+    /// @inheritdoc IZkStateReceiver
+    uint256 public trustedHeaderHash;
+    /// @inheritdoc IZkStateReceiver
+    uint64 public lastNumber;
+    /// @inheritdoc IZkStateReceiver
+    uint64 public lastExecutedId;
+    bool private _executing;
+    /// @inheritdoc IZkStateReceiver
+    mapping(uint256 number => uint256 eventRoot) public eventRootOf;
+    /// @inheritdoc IZkStateReceiver
+    mapping(uint256 id => bytes32 eventHash) public failedStateSyncs;
+
+    modifier nonReentrant() {
+        if (_executing) revert ZkStateReceiver__Reentrancy();
+        _executing = true;
+        _;
+        _executing = false;
+    }
+
+    /// @param headerVerifier_ The snarkjs verifier of the HeaderUpdate circuit (4 signals).
+    /// @param stateSyncVerifier_ The snarkjs verifier of the StateSync circuit (6 signals).
+    /// @param eventVerifier_ The snarkjs verifier of the EventInclusion circuit (3 signals).
+    /// @param genesisHeaderHash The hash of the header trusted out of band (the first checkpoint).
+    /// @param genesisNumber That header's number.
+    /// @param lastExecutedId_ The id of the last event already delivered by other means (0 for
+    ///        a rootchain whose StateSender starts with this contract); events of headers up to
+    ///        the genesis cannot be proven here, so execution must start after them.
+    /// @param batchSize_ The circuits' B: events per proof, in 1..MAX_BATCH_SIZE.
+    constructor(
+        IHeaderUpdateVerifier headerVerifier_,
+        IStateSyncVerifier stateSyncVerifier_,
+        IEventInclusionVerifier eventVerifier_,
+        uint256 genesisHeaderHash,
+        uint64 genesisNumber,
+        uint64 lastExecutedId_,
+        uint256 batchSize_
+    ) {
+        if (address(headerVerifier_).code.length == 0) revert ZkStateReceiver__InvalidConfiguration("headerVerifier");
+        if (address(stateSyncVerifier_).code.length == 0) {
+            revert ZkStateReceiver__InvalidConfiguration("stateSyncVerifier");
+        }
+        if (address(eventVerifier_).code.length == 0) revert ZkStateReceiver__InvalidConfiguration("eventVerifier");
+        if (genesisHeaderHash == 0 || genesisHeaderHash >= R) {
+            revert ZkStateReceiver__InvalidConfiguration("genesisHeaderHash");
+        }
+        if (batchSize_ == 0 || batchSize_ > MAX_BATCH_SIZE) revert ZkStateReceiver__InvalidConfiguration("batchSize");
+        headerVerifier = headerVerifier_;
+        stateSyncVerifier = stateSyncVerifier_;
+        eventVerifier = eventVerifier_;
+        batchSize = batchSize_;
+        trustedHeaderHash = genesisHeaderHash;
+        lastNumber = genesisNumber;
+        lastExecutedId = lastExecutedId_;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Headers
+
+    /// @inheritdoc IZkStateReceiver
+    function submitHeader(Proof calldata proof, uint256 headerHash, uint256 number, uint256 eventRoot) external {
+        uint256[4] memory signals = [headerHash, number, eventRoot, _checkHeader(headerHash, number, eventRoot)];
+        bool ok;
+        try headerVerifier.verifyProof{gas: VERIFIER_GAS}(proof.a, proof.b, proof.c, signals) returns (bool verdict) {
+            ok = verdict;
+        } catch {}
+        _requireVerified(ok);
+        _acceptHeader(headerHash, number, eventRoot);
+    }
+
+    /// @inheritdoc IZkStateReceiver
+    function syncState(
+        Proof calldata proof,
+        uint256 headerHash,
+        uint256 number,
+        uint256 eventRoot,
+        StateSync[] calldata events
+    ) external nonReentrant {
+        uint256[6] memory signals;
+        signals[0] = headerHash;
+        signals[1] = number;
+        signals[2] = eventRoot;
+        signals[3] = _checkHeader(headerHash, number, eventRoot);
+        uint256 firstId = uint256(lastExecutedId) + 1;
+        (signals[4], signals[5]) = StateSyncBatch.commit(eventRoot, events, batchSize, firstId);
+        bool ok;
+        try stateSyncVerifier.verifyProof{gas: VERIFIER_GAS}(proof.a, proof.b, proof.c, signals) returns (bool verdict) {
+            ok = verdict;
+        } catch {}
+        _requireVerified(ok);
+        _acceptHeader(headerHash, number, eventRoot);
+        _executeBatch(events, firstId);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Events
+
+    /// @inheritdoc IZkStateReceiver
+    function executeEvents(Proof calldata proof, uint256 number, StateSync[] calldata events) external nonReentrant {
+        uint256 eventRoot = eventRootOf[number];
+        if (eventRoot == 0) revert ZkStateReceiver__UnknownHeader(number);
+        uint256 firstId = uint256(lastExecutedId) + 1;
+        (uint256 gamma, uint256 commitment) = StateSyncBatch.commit(eventRoot, events, batchSize, firstId);
+        bool ok;
+        try eventVerifier.verifyProof{gas: VERIFIER_GAS}(proof.a, proof.b, proof.c, [eventRoot, gamma, commitment])
+        returns (bool verdict) {
+            ok = verdict;
+        } catch {}
+        _requireVerified(ok);
+        _executeBatch(events, firstId);
+    }
+
+    /// @inheritdoc IZkStateReceiver
+    function retry(StateSync calldata obj) external nonReentrant {
+        bytes32 eventHash = failedStateSyncs[obj.id];
+        if (eventHash == 0 || eventHash != keccak256(abi.encode(obj))) revert ZkStateReceiver__NotRetriable(obj.id);
+        delete failedStateSyncs[obj.id];
+        if (!_callReceiver(obj)) failedStateSyncs[obj.id] = eventHash;
+    }
+
+    /// @inheritdoc IZkStateReceiver
+    function computeBatchCommitment(uint256 eventRoot, StateSync[] calldata events)
+        external
+        view
+        returns (uint256 gamma, uint256 commitment)
+    {
+        if (eventRoot >= R) revert ZkStateReceiver__NotCanonical(eventRoot);
+        return StateSyncBatch.commit(eventRoot, events, batchSize, events.length == 0 ? 0 : events[0].id);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Internals
+
+    /// @dev The header's own rules; returns the checkpoint the proof must link to.
+    function _checkHeader(uint256 headerHash, uint256 number, uint256 eventRoot) private view returns (uint256) {
+        // The verifier would refuse values >= r too (checkField), but x and x + r must never
+        // both reach it: the contract decides what is canonical, not the generated code.
+        if (headerHash >= R) revert ZkStateReceiver__NotCanonical(headerHash);
+        if (eventRoot >= R) revert ZkStateReceiver__NotCanonical(eventRoot);
+        if (number > type(uint64).max) revert ZkStateReceiver__NotCanonical(number);
+        if (number <= lastNumber) revert ZkStateReceiver__NumberNotRising(number, lastNumber);
+        if (eventRoot == 0) revert ZkStateReceiver__ZeroEventRoot();
+        return trustedHeaderHash;
+    }
+
+    function _acceptHeader(uint256 headerHash, uint256 number, uint256 eventRoot) private {
+        trustedHeaderHash = headerHash;
+        lastNumber = uint64(number);
+        eventRootOf[number] = eventRoot;
+        emit HeaderAccepted(number, headerHash, eventRoot);
+    }
+
+    /// @dev A verifier that ran short of gas returns false: tell that apart from a false proof,
+    ///      since only the first is the relayer's fault. If it was given less than VERIFIER_GAS,
+    ///      at most 1/64 of the gas before the call is left.
+    function _requireVerified(bool ok) private view {
+        if (ok) return;
+        if (gasleft() < VERIFIER_GAS / 63) revert ZkStateReceiver__InsufficientGas();
+        revert ZkStateReceiver__InvalidProof();
+    }
+
+    /// @dev Consume the ids first (effects before interactions), then run every receiver.
+    ///      StateSyncBatch.commit has checked every event's encoding (offsets in bounds, clean
+    ///      addresses), so the receiver calls may read the calldata raw.
+    function _executeBatch(StateSync[] calldata events, uint256 firstId) private {
+        uint256 last = firstId + events.length - 1;
+        // Unreachable from StateSender (2^64 events), but a wrapped counter would reopen old ids.
+        if (last > type(uint64).max) revert ZkStateReceiver__NotCanonical(last);
+        lastExecutedId = uint64(last);
+        uint256 n = events.length;
+        for (uint256 i; i < n; ++i) {
+            StateSync calldata obj;
+            assembly ("memory-safe") {
+                obj := add(events.offset, calldataload(add(events.offset, shl(5, i))))
+            }
+            if (!_callReceiver(obj)) failedStateSyncs[firstId + i] = keccak256(abi.encode(obj));
+        }
+    }
+
+    /// @dev onStateReceive with RECEIVER_GAS, and its StateSyncResult. A receiver without code
+    ///      fails (as in Edge): a call to it would succeed with nothing received. Hand-encoded in
+    ///      memory past the free pointer, reused for every event: this is the per-event cost.
+    ///      `obj`'s encoding must have been checked before: by StateSyncBatch.commit in a batch,
+    ///      by abi.encode (and the stored hash) in retry().
+    function _callReceiver(StateSync calldata obj) private returns (bool success) {
+        uint256 gasLimit = RECEIVER_GAS;
+        uint256 maxLength = MAX_MESSAGE_LENGTH;
+        bytes32 topic = _RESULT_TOPIC;
+        bytes4 selector = IStateReceiver.onStateReceive.selector;
+        uint256 id;
+        assembly ("memory-safe") {
+            // Addresses masked: retry() gets here through abi.encode's checks, which may clean
+            // rather than refuse dirty upper bits; the call must use the values that were hashed.
+            let mask := 0xffffffffffffffffffffffffffffffffffffffff
+            id := calldataload(obj)
+            let receiver := and(calldataload(add(obj, 0x40)), mask)
+            let ptr := mload(0x40)
+            let length := 0
+            if extcodesize(receiver) {
+                // abi.encodeCall(onStateReceive, (id, sender, data)), zero-padded.
+                let data := add(obj, calldataload(add(obj, 0x60)))
+                let dataLength := calldataload(data)
+                mstore(ptr, selector)
+                mstore(add(ptr, 0x04), id)
+                mstore(add(ptr, 0x24), and(calldataload(add(obj, 0x20)), mask))
+                mstore(add(ptr, 0x44), 0x60)
+                mstore(add(ptr, 0x64), dataLength)
+                calldatacopy(add(ptr, 0x84), add(data, 0x20), dataLength)
+                mstore(add(add(ptr, 0x84), dataLength), 0)
+                let size := add(0x84, and(add(dataLength, 0x1f), not(0x1f)))
+                success := call(gasLimit, receiver, 0, ptr, size, 0, 0)
+                length := returndatasize()
+                if gt(length, maxLength) { length := maxLength }
+            }
+            // StateSyncResult(id, success, message): message is the (capped) return data.
+            mstore(ptr, 0x20)
+            mstore(add(ptr, 0x20), length)
+            returndatacopy(add(ptr, 0x40), 0, length)
+            mstore(add(add(ptr, 0x40), length), 0)
+            log3(ptr, add(0x40, and(add(length, 0x1f), not(0x1f))), topic, id, success)
+        }
+        // A receiver given less than its stipend (the 63/64 rule caps a call at what is left)
+        // may have failed for that alone: revert, so the relayer's gas cannot decide the outcome.
+        if (!success && gasleft() < gasLimit / 63) revert ZkStateReceiver__InsufficientGas();
+    }
+}

@@ -9,6 +9,7 @@ CLI    := $(VENV)/bin/zkstatesync
 CIRCUIT ?= state_sync
 PRESET  ?= test
 CHAIN   ?= pyevm
+DEMO_PRESET ?= default
 OUT     ?= build/proofs/$(CIRCUIT)-$(PRESET)
 INPUT   ?=
 
@@ -47,6 +48,9 @@ verify: install ## Verify the proof in OUT (default: the last `make prove`) with
 
 bench: install ## Run the benchmarks: writes bench/results.json and prints a table
 	$(PY) -m bench
+
+demo: install ## Two chains, deposits, proofs, a relayer, and attacks refused (CHAIN=pyevm|anvil, PRESET=)
+	$(CLI) demo --chain $(CHAIN) --preset $(DEMO_PRESET)
 
 test: install ## Run the default test suite (slow tests excluded)
 	$(PY) -m pytest -q

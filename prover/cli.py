@@ -170,6 +170,21 @@ def verify_command(
     out.print(f"[bold green]valid:[/] {proof_dir} verifies against {vkey}")
 
 
+@app.command("demo")
+@reports_errors
+def demo_command(
+    chain: str = typer.Option("pyevm", help="pyevm (in process) or anvil (two local nodes, started and stopped here)"),
+    preset: str = typer.Option("default", help="parameter preset of the circuits"),
+) -> None:
+    """Sync state between two chains through proofs, then show the attacks failing."""
+    from verifier.chain.chains import CHAIN_KINDS
+    from verifier.demo import run_demo
+
+    if chain not in CHAIN_KINDS:
+        raise ZkStateSyncError(f"unknown chain {chain!r}; choose one of {', '.join(CHAIN_KINDS)}")
+    run_demo(chain, preset, out)
+
+
 def main() -> None:
     app()
 

@@ -185,3 +185,13 @@ def setup_circuit(
         if not (directory / "setup.json").is_file():
             raise
     return CircuitKeys(directory, ptau_setup, cached=False)
+
+
+def export_solidity_verifier(keys: CircuitKeys) -> Path:
+    """snarkjs's Solidity verifier for the keys, generated once and kept byte for byte."""
+    path = keys.directory / "Groth16Verifier.sol"
+    if not path.is_file():
+        staging = keys.directory / f".Groth16Verifier.sol.tmp-{os.getpid()}"
+        run_snarkjs(["zkey", "export", "solidityverifier", keys.zkey, staging])
+        os.replace(staging, path)
+    return path

@@ -107,6 +107,24 @@ def verify_events(
     return tuple(events)
 
 
+def apply_state_sync_proof(
+    state: LightClientState,
+    key: PreparedVerifyingKey,
+    proof: Proof,
+    public_signals: Sequence[int],
+    header: Header,
+    events: Sequence[StateSyncEvent],
+    batch_size: int,
+) -> LightClientState:
+    """A StateSync proof: header and events at once ([..., gamma, eventsCommitment])."""
+    if len(public_signals) != 6:
+        raise LightClientError(f"a StateSync proof has 6 public signals, got {len(public_signals)}")
+    expected = compute_batch_commitment(header.event_root, events, batch_size)
+    if tuple(public_signals[4:]) != (expected.gamma, expected.commitment):
+        raise LightClientError("the events given are not the events the proof commits to")
+    return apply_header_proof(state, key, proof, public_signals, header)
+
+
 def record_executed(state: LightClientState, events: Sequence[StateSyncEvent]) -> LightClientState:
     """Mark events executed; ids must continue from the last executed one (exactly once, in order)."""
     expected = state.last_executed_id + 1

@@ -218,13 +218,16 @@ def transact(
     gas: int = TRANSACTION_GAS,
     sender: ChecksumAddress | None = None,
     errors_from: Iterable[Abi] = (),
+    value: int = 0,
 ) -> Receipt:
     """Send a transaction calling `function(*args)`; raises TransactionReverted if it reverts.
 
     Revert data is decoded against target's ABI and `errors_from` (errors of called contracts).
     """
     data = encode_call(target.abi, function, args)
-    transaction = {"to": target.address, "data": "0x" + data.hex()}
+    transaction: Transaction = {"to": target.address, "data": "0x" + data.hex()}
+    if value:
+        transaction["value"] = value
     return _send(chain, transaction, gas, sender, f"{target.contract.name}.{function}", [target.abi, *errors_from])
 
 

@@ -1,0 +1,20 @@
+"""The demo's whole flow at the test preset, on both chains: deposits arrive, attacks fail."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+
+from verifier.demo import run_demo
+
+
+@pytest.mark.parametrize("chain", [pytest.param("pyevm"), pytest.param("anvil", marks=pytest.mark.anvil)])
+def test_demo_syncs_state_and_refuses_every_attack(chain: str) -> None:
+    report = run_demo(chain, "test", Console(quiet=True))  # type: ignore[arg-type]
+    assert [what for what, _, _ in report.gas] == ["header 1", "header 2", "header 3"]
+    attacks = dict(report.attacks)
+    assert "NumberNotRising" in attacks["replaying an executed StateSync proof"]
+    assert "InvalidProof" in attacks["a proof with a tampered public input (headerHash + 1)"]
+    assert "QuorumCertificate" in attacks["proving that header anyway (the circuit's quorum check)"]
+    assert "HeaderUpdate" in attacks["a header from the old validator set after rotation"]
+    assert len(attacks) == 5

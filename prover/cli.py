@@ -50,6 +50,10 @@ def reports_errors(command: Callable[P, T]) -> Callable[P, T]:
         except ZkStateSyncError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
             sys.exit(1)
+        except OSError as exc:
+            # A missing or unreadable file the user named: say which, without a traceback.
+            err.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename}", highlight=False)
+            sys.exit(1)
 
     return wrapper
 

@@ -115,3 +115,8 @@ def test_cli_reports_bad_inputs_without_a_traceback(tmp_path: Path, content: str
 def test_cli_reports_unknown_circuits(tmp_path: Path) -> None:
     result = run_cli("prove", "nope", "--preset", PRESET)
     assert result.returncode == 1 and "unknown circuit 'nope'" in result.stderr
+
+
+def test_cli_reports_missing_files(tmp_path: Path) -> None:
+    result = run_cli("verify", str(tmp_path / "absent"), "--preset", PRESET)
+    assert result.returncode == 1 and "No such file" in result.stderr and "Traceback" not in result.stderr

@@ -46,8 +46,14 @@ prove: install ## Prove CIRCUIT at PRESET (INPUT=inputs.json, default: the sampl
 verify: install ## Verify the proof in OUT (default: the last `make prove`) with the Python verifier
 	$(CLI) verify $(OUT) --circuit $(CIRCUIT) --preset $(PRESET)
 
-bench: install ## Run the benchmarks: writes bench/results.json and prints a table
-	$(PY) -m bench
+solidity: install ## Export the generated verifiers for PRESET and compile every contract (prints paths)
+	$(CLI) solidity --preset $(PRESET)
+
+deploy: install ## Deploy both chains' contracts on fresh CHAIN=pyevm|anvil chains (PRESET's verifiers)
+	$(CLI) deploy --chain $(CHAIN) --preset $(PRESET)
+
+bench: install ## Run the benchmarks (gas on CHAIN): writes bench/results.json and prints tables
+	$(PY) -m bench --chain $(CHAIN)
 
 demo: install ## Two chains, deposits, proofs, a relayer, and attacks refused (CHAIN=pyevm|anvil, PRESET=)
 	$(CLI) demo --chain $(CHAIN) --preset $(DEMO_PRESET)

@@ -3,6 +3,9 @@
 python -m bench                       # everything, presets test and default
 python -m bench --presets test        # the pipeline at the test preset only
 python -m bench --only crypto verifier
+python -m bench --only gas --chain anvil  # gas on anvil instead of py-evm
+
+Sections left out by --only keep their previous results in results.json.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from statesync.storage import write_atomically
+from verifier.chain.chains import CHAIN_KINDS, parse_chain_kind
 
-from . import bench_crypto, bench_pipeline, bench_ptau, bench_verifier
+from . import bench_crypto, bench_gas, bench_pipeline, bench_ptau, bench_verifier
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-SECTIONS = ("crypto", "verifier", "ptau", "pipeline")
+SECTIONS = ("crypto", "verifier", "ptau", "pipeline", "gas")
 
 
 def _flat_table(title: str, rows: dict[str, Any]) -> Table:
@@ -32,20 +36,70 @@ def _flat_table(title: str, rows: dict[str, Any]) -> Table:
     return table
 
 
+def _gas_tables(gas: dict[str, Any]) -> list[Table]:
+    on = f"{gas['chain']}, {gas['preset']} preset"
+    verifiers = Table("circuit", "public signals", "gas", "207.5k + 6.8k/signal", title=f"verifyProof ({on})")
+    for row in gas["verifiers"]:
+        verifiers.add_row(row["circuit"], str(row["public_signals"]), f"{row['gas']:,}", f"{row['rule_of_thumb']:,}")
+    update = gas["header_update"]
+    header = Table("submitHeader", "gas", "goal", title="header update: verification and storage")
+    header.add_row("first after deployment (counters from zero)", f"{update['first_gas']:,}", "")
+    header.add_row("every later one", f"{update['gas']:,}", f"<= {update['goal']:,} " + _verdict(update["met"]))
+    goal = gas["per_event_goal"]
+    batches = Table(
+        "B",
+        "gas",
+        "receivers' own",
+        "without receivers",
+        "per event",
+        "per event w/o receivers",
+        "Edge per event",
+        title=f"syncState to NoopReceiver (Open(N) verifiers; NoopReceiver runs {gas['noop_receiver_gas']} gas a call)",
+    )
+    for row in gas["batches"]:
+        per_event = f"{row['per_event']:,}"
+        if row["batch_size"] == goal["batch_size"]:
+            per_event += f" (goal <= {goal['goal']:,} {_verdict(goal['met'])})"
+        batches.add_row(
+            str(row["batch_size"]),
+            f"{row['gas']:,}",
+            f"{row['receivers_gas']:,}",
+            f"{row['gas_without_receivers']:,}",
+            per_event,
+            f"{row['per_event_without_receivers']:,}",
+            f"~{row['edge_per_event']:,}",
+        )
+    return [verifiers, header, batches]
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def _previous_results() -> dict[str, Any]:
+    # Sections left out by --only keep their last results: a `--only gas` run must not drop
+    # the pipeline's, which take the best part of an hour to make again.
+    try:
+        previous = json.loads(RESULTS.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return previous if isinstance(previous, dict) else {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--presets", nargs="+", default=["test", "default"])
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--chain", choices=CHAIN_KINDS, default="pyevm", help="where the gas section runs")
     args = parser.parse_args()
     console = Console(width=150)
-    results: dict[str, Any] = {
-        "machine": {
-            "python": platform.python_version(),
-            "processor": platform.machine(),
-            "cpus": __import__("os").cpu_count(),
-        },
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    results = _previous_results()
+    results["machine"] = {
+        "python": platform.python_version(),
+        "processor": platform.machine(),
+        "cpus": __import__("os").cpu_count(),
     }
+    results["started"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if "crypto" in args.only:
         console.print("[bold]crypto[/] (Poseidon, EdDSA, Merkle)")
         results["crypto"] = bench_crypto.run()
@@ -90,6 +144,11 @@ def main() -> None:
                 str(row["prove_peak_rss_mb"]),
             )
         console.print(table)
+    if "gas" in args.only:
+        console.print(f"[bold]gas[/] (verifiers, header update and batches on {args.chain})")
+        results["gas"] = bench_gas.run(parse_chain_kind(args.chain))
+        for table in _gas_tables(results["gas"]):
+            console.print(table)
     write_atomically(RESULTS, json.dumps(results, indent=2) + "\n")
     console.print(f"wrote {RESULTS}")
 

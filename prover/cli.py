@@ -26,7 +26,7 @@ from .build import build_root, compile_circuit
 from .manifest import load_manifest
 from .prove import load_prover
 from .samples import build_sample_inputs
-from .setup import LOCAL_SETUP_WARNING, public_ptau, setup_circuit
+from .setup import LOCAL_SETUP_WARNING, export_solidity_verifier, public_ptau, setup_circuit
 from .witness import encode_inputs, load_inputs
 
 app = typer.Typer(
@@ -181,12 +181,84 @@ def demo_command(
     preset: str = typer.Option("default", help="parameter preset of the circuits"),
 ) -> None:
     """Sync state between two chains through proofs, then show the attacks failing."""
-    from verifier.chain.chains import CHAIN_KINDS
+    # web3 and the chains load only for the commands that use a chain.
+    from verifier.chain.chains import parse_chain_kind
     from verifier.demo import run_demo
 
-    if chain not in CHAIN_KINDS:
-        raise ZkStateSyncError(f"unknown chain {chain!r}; choose one of {', '.join(CHAIN_KINDS)}")
-    run_demo(chain, preset, out)
+    run_demo(parse_chain_kind(chain), preset, out)
+
+
+def _generated_verifiers(preset: str) -> dict[str, Path]:
+    """The snarkjs Solidity verifiers of the receiver's three circuits (compiled and set up if needed)."""
+    from verifier.chain.stack import VERIFIER_CIRCUITS
+
+    return {c: export_solidity_verifier(load_prover(c, preset, progress=_progress).keys) for c in VERIFIER_CIRCUITS}
+
+
+@app.command("solidity")
+@reports_errors
+def solidity_command(preset: str = typer.Option("test", help="parameter preset of the circuits")) -> None:
+    """Export the circuits' generated Solidity verifiers and compile every contract (cached)."""
+    from verifier.chain.solc import compile_directory, contracts_dir
+    from verifier.chain.stack import build_generated_verifier
+
+    for circuit, source in _generated_verifiers(preset).items():
+        build = build_generated_verifier(circuit, source)
+        runtime = len(build.get("Groth16Verifier").deployed_bytecode)
+        out.print(f"{circuit} verifier ({runtime:,} bytes of runtime code)", highlight=False)
+        out.print(f"  source:   {source}\n  compiled: {build.artefact}", soft_wrap=True, highlight=False)
+    build = compile_directory()
+    out.print(f"contracts of {contracts_dir()} (solc {build.compiler})", soft_wrap=True, highlight=False)
+    for contract in build.contracts:
+        if contract.deployed_bytecode:  # interfaces have none
+            size = len(contract.deployed_bytecode)
+            out.print(f"  {contract.source}:{contract.name} ({size:,} bytes)", soft_wrap=True, highlight=False)
+    out.print(f"  compiled: {build.artefact}", soft_wrap=True, highlight=False)
+
+
+@app.command("deploy")
+@reports_errors
+def deploy_command(
+    chain: str = typer.Option("pyevm", help="pyevm (in process) or anvil (two local nodes, started and stopped here)"),
+    preset: str = typer.Option("test", help="parameter preset of the circuits"),
+) -> None:
+    """Deploy the rootchain and child-chain contracts on two fresh local chains; print addresses and gas."""
+    from statesync.model import compute_header_hash
+    from verifier.chain.chains import open_chain, parse_chain_kind
+    from verifier.chain.stack import deploy_bridge
+
+    from .samples import build_sample_chain
+
+    kind = parse_chain_kind(chain)
+    sources = _generated_verifiers(preset)  # first: an unknown preset fails here, with the manifest's message
+    # The sample rootchain's checkpoint (prover/samples.py), so `make prove`'s sample header links to it.
+    sample = build_sample_chain(preset)
+    genesis_hash = compute_header_hash(sample.checkpoint)
+    with open_chain(kind) as root, open_chain(kind) as child:
+        root_stack, child_stack = deploy_bridge(
+            root,
+            child,
+            sources,
+            genesis_hash=genesis_hash,
+            genesis_number=sample.checkpoint.number,
+            batch_size=sample.batch_size,
+        )
+        deployed = [
+            ("rootchain", "StateSender", root_stack.sender),
+            ("rootchain", "RootBridge", root_stack.bridge),
+            *(("child", f"{c} verifier", v) for c, v in child_stack.verifiers.items()),
+            ("child", "ZkStateReceiver", child_stack.receiver),
+            ("child", "ChildToken", child_stack.token),
+        ]
+        for side, name, contract in deployed:
+            line = f"{side:<10} {name:<26} {contract.address}  gas {contract.receipt.gas_used:>9,}"
+            out.print(line, soft_wrap=True, highlight=False)
+    out.print(
+        f"two {kind} chains (gone now that the command has ended); receiver batch size {sample.batch_size}, "
+        f"genesis: the sample checkpoint, header {sample.checkpoint.number} with hash {genesis_hash}",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from verifier.groth16 import (
     verify_proof,
 )
 
-from .build import CompiledCircuit, compile_circuit
+from .build import CompiledCircuit, build_root, compile_circuit
 from .manifest import load_manifest
 from .setup import CircuitKeys, setup_circuit
 from .toolchain import run_snarkjs
@@ -67,7 +67,14 @@ class Prover:
         return prepare_verifying_key(load_verifying_key(self.keys.verification_key))
 
     def prove(self, inputs: CircuitInputs, out_dir: Path | None = None, *, replace: bool = False) -> ProofResult:
-        """Prove into out_dir (a new or empty directory; replace=True swaps out an old proof)."""
+        """Prove into out_dir (a new or empty directory; replace=True swaps out an old proof).
+
+        Without out_dir the proof goes to a new directory under build/proofs/ (make clean).
+        """
+        if out_dir is None:
+            proofs = build_root() / "proofs"
+            proofs.mkdir(parents=True, exist_ok=True)
+            out_dir = Path(tempfile.mkdtemp(prefix=f"{self.circuit.spec.name}-", dir=proofs))
         timings: dict[str, float] = {}
         if not replace and out_dir is not None and Path(out_dir).exists() and any(Path(out_dir).iterdir()):
             raise ProofError(f"{out_dir} exists and is not empty; choose a new output directory")

@@ -33,9 +33,7 @@ from .chain.stack import (
     VERIFIER_CIRCUITS,
     ChildStack,
     RootStack,
-    deploy_child_stack,
-    deploy_root_stack,
-    predict_create_address,
+    deploy_bridge,
     read_state_synced,
     state_sync_results,
     submit_state_sync,
@@ -191,21 +189,10 @@ def run_demo(chain_kind: ChainKind = "pyevm", preset: str = "default", console: 
                 validator_set_hash=committee.set_hash,
                 next_validator_set_hash=committee.set_hash,
             )
-            deployer = root.accounts[0]
-            nonce = root.web3.eth.get_transaction_count(deployer)
-            bridge_address = predict_create_address(deployer, nonce + 1)  # after StateSender
             sources = {c: export_solidity_verifier(p.keys) for c, p in provers.items()}
-            child_stack = deploy_child_stack(
-                child,
-                sources,
-                genesis_hash=compute_header_hash(genesis),
-                genesis_number=0,
-                batch_size=batch,
-                root_bridge=bridge_address,
+            root_stack, child_stack = deploy_bridge(
+                root, child, sources, genesis_hash=compute_header_hash(genesis), genesis_number=0, batch_size=batch
             )
-            root_stack = deploy_root_stack(root, child_stack.token.address)
-            if root_stack.bridge.address != bridge_address:
-                raise DemoFailure("the RootBridge was not deployed at the address the ChildToken trusts")
         demo = Demo(
             preset,
             console,

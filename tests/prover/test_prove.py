@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,8 @@ from prover.toolchain import run_snarkjs
 from prover.witness import WitnessError
 from statesync.model import compute_batch_commitment, compute_header_hash
 from verifier.groth16 import verify_proof
+
+from .conftest import run_cli
 
 PRESET = "test"
 
@@ -82,10 +82,6 @@ def test_an_occupied_output_directory_is_refused(prover: Prover, tmp_path: Path)
     with pytest.raises(ProofError, match="not empty"):
         prover.prove(build_sample_inputs("state_sync", PRESET), tmp_path / "proof")
     assert (tmp_path / "proof" / "keep.txt").read_text() == "mine"
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "prover.cli", *args], capture_output=True, text=True)
 
 
 def test_cli_proves_and_verifies(prover: Prover, tmp_path: Path) -> None:

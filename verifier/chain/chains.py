@@ -85,6 +85,14 @@ class Chain:
             raise ChainError(f"{self.kind}: snapshot {snapshot} is unknown")
 
 
+def parse_chain_kind(name: str) -> ChainKind:
+    """`name` (from a command line) as a ChainKind; ChainError lists the choices otherwise."""
+    for kind in CHAIN_KINDS:
+        if kind == name:
+            return kind
+    raise ChainError(f"unknown chain {name!r}; choose one of {', '.join(CHAIN_KINDS)}")
+
+
 @contextlib.contextmanager
 def open_chain(kind: ChainKind = "pyevm") -> Iterator[Chain]:
     """A fresh chain of `kind`, torn down (anvil: killed) when the context exits."""

@@ -62,11 +62,12 @@ class CompiledContract:
 
 @dataclass(frozen=True)
 class Build:
-    """The contracts of one compilation, and the compiler that made them."""
+    """The contracts of one compilation, the compiler that made them, and its cached output."""
 
     compiler: str
     contracts: tuple[CompiledContract, ...]
     warnings: tuple[str, ...] = ()
+    artefact: Path | None = None  # solc's standard-JSON output under build/contracts/
 
     def get(self, name: str) -> CompiledContract:
         """The contract called `name` (or `source:name`, when several sources define one)."""
@@ -127,7 +128,7 @@ def compile_sources(
     directory = cache_dir if cache_dir is not None else build_root() / "contracts"
     cached = directory / f"{compute_build_key(standard_input, installed_version('solc'))}.json"
     if cached.is_file():
-        return _parse_build(json.loads(cached.read_text()))
+        return _parse_build(json.loads(cached.read_text()), cached)
     proc = run_node(compile_script(), input_text=json.dumps(standard_input), timeout=600)
     try:
         result = json.loads(proc.stdout)
@@ -141,7 +142,7 @@ def compile_sources(
     warnings = [e.get("formattedMessage", str(e)) for e in messages if e.get("severity") == "warning"]
     document = {"compiler": result["version"], "contracts": output.get("contracts", {}), "warnings": warnings}
     _write_atomically(cached, json.dumps(document))
-    return _parse_build(document)
+    return _parse_build(document, cached)
 
 
 def compile_directory(directory: Path | None = None, *, settings: CompilerSettings = CompilerSettings()) -> Build:
@@ -149,7 +150,7 @@ def compile_directory(directory: Path | None = None, *, settings: CompilerSettin
     return compile_sources(read_sources(directory or contracts_dir()), settings=settings)
 
 
-def _parse_build(document: Mapping[str, Any]) -> Build:
+def _parse_build(document: Mapping[str, Any], artefact: Path | None = None) -> Build:
     contracts = tuple(
         CompiledContract(
             name=name,
@@ -161,7 +162,7 @@ def _parse_build(document: Mapping[str, Any]) -> Build:
         for source, by_name in sorted(document["contracts"].items())
         for name, item in sorted(by_name.items())
     )
-    return Build(str(document["compiler"]), contracts, tuple(document.get("warnings", ())))
+    return Build(str(document["compiler"]), contracts, tuple(document.get("warnings", ())), artefact)
 
 
 def _write_atomically(path: Path, text: str) -> None:

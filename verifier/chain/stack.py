@@ -26,7 +26,7 @@ from ..groth16 import Proof
 from ..groth16_evm import encode_calldata
 from .chains import Chain
 from .deploy import Deployed, Receipt, decode_events, deploy, transact
-from .solc import CompiledContract, compile_directory, compile_sources
+from .solc import Build, CompiledContract, compile_directory, compile_sources
 
 # Manifest circuit -> receiver constructor slot, in the constructor's order.
 VERIFIER_CIRCUITS = ("header_update", "state_sync", "event_inclusion")
@@ -50,9 +50,13 @@ class ChildStack:
     token: Deployed
 
 
+def build_generated_verifier(circuit: str, source: Path) -> Build:
+    """A snarkjs verifier's compilation, as generated (each alone: they all name Groth16Verifier)."""
+    return compile_sources({f"{circuit}_verifier.sol": Path(source).read_text()})
+
+
 def compile_generated_verifier(circuit: str, source: Path) -> CompiledContract:
-    """A snarkjs verifier, compiled as generated (each alone: they all name Groth16Verifier)."""
-    return compile_sources({f"{circuit}_verifier.sol": Path(source).read_text()}).get("Groth16Verifier")
+    return build_generated_verifier(circuit, source).get("Groth16Verifier")
 
 
 def predict_create_address(deployer: ChecksumAddress, nonce: int) -> ChecksumAddress:
@@ -65,6 +69,33 @@ def deploy_root_stack(chain: Chain, child_token: ChecksumAddress) -> RootStack:
     sender = deploy(chain, build.get("StateSender"))
     bridge = deploy(chain, build.get("RootBridge"), sender.address, child_token)
     return RootStack(sender, bridge)
+
+
+def deploy_receiver(
+    chain: Chain,
+    verifiers: Mapping[str, ChecksumAddress],
+    *,
+    genesis_hash: int,
+    genesis_number: int,
+    batch_size: int,
+    last_executed_id: int = 0,
+) -> Deployed:
+    """ZkStateReceiver over deployed verifiers (by manifest circuit), trusting the genesis header.
+
+    `batch_size` must be the B of the state_sync and event_inclusion circuits behind `verifiers`.
+    """
+    missing = [c for c in VERIFIER_CIRCUITS if c not in verifiers]
+    if missing:
+        raise StackError(f"no verifier for {', '.join(missing)}")
+    return deploy(
+        chain,
+        compile_directory().get("ZkStateReceiver"),
+        *(verifiers[c] for c in VERIFIER_CIRCUITS),
+        genesis_hash,
+        genesis_number,
+        last_executed_id,
+        batch_size,
+    )
 
 
 def deploy_child_stack(
@@ -80,18 +111,48 @@ def deploy_child_stack(
     if missing:
         raise StackError(f"no generated verifier for {', '.join(missing)}")
     verifiers = {c: deploy(chain, compile_generated_verifier(c, verifier_sources[c])) for c in VERIFIER_CIRCUITS}
-    build = compile_directory()
-    receiver = deploy(
+    receiver = deploy_receiver(
         chain,
-        build.get("ZkStateReceiver"),
-        *(verifiers[c].address for c in VERIFIER_CIRCUITS),
-        genesis_hash,
-        genesis_number,
-        0,
-        batch_size,
+        {c: v.address for c, v in verifiers.items()},
+        genesis_hash=genesis_hash,
+        genesis_number=genesis_number,
+        batch_size=batch_size,
     )
-    token = deploy(chain, build.get("ChildToken"), receiver.address, root_bridge)
+    token = deploy(chain, compile_directory().get("ChildToken"), receiver.address, root_bridge)
     return ChildStack(verifiers, receiver, token)
+
+
+def deploy_bridge(
+    root: Chain,
+    child: Chain,
+    verifier_sources: Mapping[str, Path],
+    *,
+    genesis_hash: int,
+    genesis_number: int,
+    batch_size: int,
+) -> tuple[RootStack, ChildStack]:
+    """Both sides of the sample bridge on two chains, each side naming the other.
+
+    ChildToken takes the RootBridge's address in its constructor and RootBridge takes the
+    token's, so the bridge's address is predicted from the rootchain deployer's nonce (it is
+    deployed right after StateSender); that is why the two chains must be distinct.
+    """
+    if root is child:
+        raise StackError("the rootchain and the child chain must be two chains (the bridge address is predicted)")
+    deployer = root.accounts[0]
+    bridge_address = predict_create_address(deployer, root.web3.eth.get_transaction_count(deployer) + 1)
+    child_stack = deploy_child_stack(
+        child,
+        verifier_sources,
+        genesis_hash=genesis_hash,
+        genesis_number=genesis_number,
+        batch_size=batch_size,
+        root_bridge=bridge_address,
+    )
+    root_stack = deploy_root_stack(root, child_stack.token.address)
+    if root_stack.bridge.address != bridge_address:
+        raise StackError(f"RootBridge was deployed at {root_stack.bridge.address}, not at {bridge_address}")
+    return root_stack, child_stack
 
 
 def read_state_synced(chain: Chain, sender: Deployed, from_block: int = 0) -> tuple[StateSyncEvent, ...]:

@@ -1,0 +1,240 @@
+"""Gas of the on-chain side, as transactions (gasUsed), on py-evm by default or on anvil.
+
+* verifyProof of the three circuits' snarkjs verifiers at the test preset, each with a real
+  proof of the sample rootchain (prover/samples.py), beside the rule of thumb for a snarkjs
+  0.7.5+ verifier: about 207.5k + 6.8k per public signal (shared/REFERENCE.md).
+* ZkStateReceiver.submitHeader with real header_update proofs: verification and storage
+  together; the goal is at most 280k. Two headers of the sample rootchain are submitted, the
+  first right after deployment (from a checkpoint at number 0) and its successor; both should
+  cost the same, since the receiver's counter slot is never zero (its lock is 1 or 2).
+* syncState batches of B = 1, 8 and 16 events to NoopReceiver, whole, without the receivers'
+  own execution, and per event, beside Edge's ~126k per event; the goal is at most 25k per
+  event at B = 16. The receiver's B must be its circuits' B, and the real circuits have B = 2
+  (test) or 8 (default), so the batches use Open(N) verifiers (verifier/chain/testing.py),
+  which cost what a real verifier with as many public signals costs.
+
+    .venv/bin/python -m bench.bench_gas [pyevm|anvil]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from eth_abi.abi import encode
+from eth_typing import ChecksumAddress
+
+from prover.inputs import build_header_update_inputs
+from prover.manifest import load_manifest
+from prover.prove import ProofResult, Prover, load_prover
+from prover.samples import SampleChain, build_sample_chain, build_sample_inputs
+from prover.setup import export_solidity_verifier
+from statesync.errors import ZkStateSyncError
+from statesync.model import Header, StateSyncEvent, build_event_tree, compute_batch_commitment, compute_header_hash
+from verifier.chain.chains import Chain, ChainKind, open_chain, parse_chain_kind
+from verifier.chain.deploy import Deployed, call, decode_events, deploy, encode_call, transact
+from verifier.chain.solc import compile_directory
+from verifier.chain.stack import (
+    VERIFIER_CIRCUITS,
+    ChildStack,
+    deploy_child_stack,
+    deploy_receiver,
+    encode_proof_argument,
+    event_argument,
+)
+from verifier.chain.testing import build_open_verifier, compile_open_verifier, open_prover, proof_argument
+from verifier.demo import EDGE_GAS_PER_EVENT
+
+PRESET: Final = "test"
+HEADER_UPDATE_GOAL: Final = 280_000
+PER_EVENT_GOAL: Final = 25_000  # at the largest batch
+BATCH_SIZES: Final = (1, 8, 16)
+VERIFY_GAS: Final = 500_000
+HEADER_GAS: Final = 1_000_000
+BATCH_GAS: Final = 6_000_000
+# snarkjs 0.7.5+ verifyProof as a transaction, solc optimised (shared/REFERENCE.md).
+SNARKJS_BASE_GAS: Final = 207_500
+SNARKJS_GAS_PER_SIGNAL: Final = 6_800
+
+# The batches' checkpoint: a receiver that has run for a while.
+BATCH_GENESIS: Final = Header(
+    chain_id=1,
+    number=100,
+    parent_hash=0,
+    timestamp=1_700_000_000,
+    event_root=0,
+    validator_set_hash=1,
+    next_validator_set_hash=1,
+)
+
+
+class GasBenchError(ZkStateSyncError):
+    """A measured transaction did not do what it was measured for (a false verdict, a failed event)."""
+
+
+def run(chain_kind: ChainKind = "pyevm") -> dict[str, Any]:
+    provers = {c: load_prover(c, PRESET) for c in VERIFIER_CIRCUITS}
+    sample = build_sample_chain(PRESET)
+    with tempfile.TemporaryDirectory(prefix="bench-gas-") as tmp:
+        proofs = _prove_samples(provers, sample, Path(tmp))
+    n_public = {c: p.verifying_key.key.n_public for c, p in provers.items()}
+    with open_chain(chain_kind) as chain:
+        stack = deploy_child_stack(
+            chain,
+            {c: export_solidity_verifier(p.keys) for c, p in provers.items()},
+            genesis_hash=compute_header_hash(sample.checkpoint),
+            genesis_number=sample.checkpoint.number,
+            batch_size=sample.batch_size,
+            root_bridge=chain.accounts[0],
+        )
+        verifiers = [_measure_verifier(chain, c, stack.verifiers[c], proofs[c]) for c in VERIFIER_CIRCUITS]
+        first = _submit_header(chain, stack, proofs["header_update"])
+        later = _submit_header(chain, stack, proofs["next_header"])
+        header_update = {
+            "first_gas": first,
+            "gas": later,
+            "goal": HEADER_UPDATE_GOAL,
+            "met": later <= HEADER_UPDATE_GOAL,
+        }
+        batches = _measure_batches(chain, n_public)
+    return {"chain": chain_kind, "preset": PRESET, "verifiers": verifiers, "header_update": header_update, **batches}
+
+
+def _prove_samples(provers: Mapping[str, Prover], sample: SampleChain, directory: Path) -> dict[str, ProofResult]:
+    # The header update proves the sample header against the sample checkpoint, which is the
+    # checkpoint the receiver is deployed with, so submitHeader accepts it; "next_header" is
+    # its child, signed by the same committee, for the header update after that.
+    committee, following = sample.committee, _next_header(sample)
+    inputs = {
+        "header_update": build_header_update_inputs(
+            sample.checkpoint, committee.sign(sample.header), committee.validator_set
+        ),
+        "next_header": build_header_update_inputs(sample.header, committee.sign(following), committee.validator_set),
+        "state_sync": build_sample_inputs("state_sync", PRESET),
+        "event_inclusion": build_sample_inputs("event_inclusion", PRESET),
+    }
+    prover_of = {**provers, "next_header": provers["header_update"]}
+    return {name: prover_of[name].prove(circuit_inputs, directory / name) for name, circuit_inputs in inputs.items()}
+
+
+def _next_header(sample: SampleChain) -> Header:
+    parent = sample.header
+    return Header(
+        chain_id=parent.chain_id,
+        number=parent.number + 1,
+        parent_hash=compute_header_hash(parent),
+        timestamp=parent.timestamp + 12,
+        event_root=build_event_tree([], sample.tree.depth).root,  # no events: the empty tree, whose root is not 0
+        validator_set_hash=parent.next_validator_set_hash,
+        next_validator_set_hash=parent.next_validator_set_hash,
+    )
+
+
+def _measure_verifier(chain: Chain, circuit: str, verifier: Deployed, result: ProofResult) -> dict[str, Any]:
+    proof = encode_proof_argument(result.proof, result.public_signals)
+    signals = list(result.public_signals)
+    # A snarkjs verifier says false instead of reverting: check the verdict, or the figure
+    # could be that of a refusal.
+    if call(chain, verifier, "verifyProof", *proof, signals) is not True:
+        raise GasBenchError(f"the {circuit} verifier refuses the sample proof")
+    receipt = transact(chain, verifier, "verifyProof", *proof, signals, gas=VERIFY_GAS)
+    return {
+        "circuit": circuit,
+        "public_signals": len(signals),
+        "gas": receipt.gas_used,
+        "rule_of_thumb": SNARKJS_BASE_GAS + SNARKJS_GAS_PER_SIGNAL * len(signals),
+    }
+
+
+def _submit_header(chain: Chain, stack: ChildStack, result: ProofResult) -> int:
+    header_hash, number, event_root, _trusted = result.public_signals
+    proof = encode_proof_argument(result.proof, result.public_signals)
+    receipt = transact(chain, stack.receiver, "submitHeader", proof, header_hash, number, event_root, gas=HEADER_GAS)
+    if len(decode_events(stack.receiver, receipt, "HeaderAccepted")) != 1:
+        raise GasBenchError(f"submitHeader succeeded without accepting header {number}")
+    return receipt.gas_used
+
+
+def _measure_batches(chain: Chain, n_public: Mapping[str, int]) -> dict[str, Any]:
+    opens = {c: build_open_verifier(n) for c, n in n_public.items()}
+    verifiers = {c: deploy(chain, compile_open_verifier(v)).address for c, v in opens.items()}
+    build = compile_directory()
+    noop = deploy(chain, build.get("NoopReceiver"))
+    meter = deploy(chain, build.get("GasMeter"))
+    bridge = chain.accounts[5]
+    data = encode(["address", "uint256"], [chain.accounts[2], 10**18])  # a deposit's payload
+    depth = load_manifest().presets["default"]["D"]
+    noop_gas = _noop_execution_gas(chain, meter, noop, bridge, data)
+    rows = []
+    with open_prover() as prove:
+        for size in BATCH_SIZES:
+            receiver = deploy_receiver(
+                chain,
+                verifiers,
+                genesis_hash=compute_header_hash(BATCH_GENESIS),
+                genesis_number=BATCH_GENESIS.number,
+                batch_size=size,
+            )
+            events = [StateSyncEvent(i, int(bridge, 16), int(noop.address, 16), data) for i in range(1, size + 1)]
+            header = Header(
+                chain_id=BATCH_GENESIS.chain_id,
+                number=BATCH_GENESIS.number + 1,
+                parent_hash=compute_header_hash(BATCH_GENESIS),
+                timestamp=BATCH_GENESIS.timestamp + 12,
+                event_root=build_event_tree(events, depth).root,
+                validator_set_hash=BATCH_GENESIS.next_validator_set_hash,
+                next_validator_set_hash=BATCH_GENESIS.next_validator_set_hash,
+            )
+            commitment = compute_batch_commitment(header.event_root, events, size)
+            head = (compute_header_hash(header), header.number, header.event_root)
+            signals = [*head, compute_header_hash(BATCH_GENESIS), commitment.gamma, commitment.commitment]
+            (calldata,) = prove(opens["state_sync"], [signals])
+            arguments = [event_argument(e) for e in events]
+            receipt = transact(chain, receiver, "syncState", proof_argument(calldata), *head, arguments, gas=BATCH_GAS)
+            outcomes = [bool(e.args["success"]) for e in decode_events(receiver, receipt, "StateSyncResult")]
+            if outcomes != [True] * size:
+                raise GasBenchError(f"a batch of {size} to NoopReceiver reported {outcomes}")
+            rows.append(_batch_row(size, receipt.gas_used, noop_gas))
+    largest = rows[-1]
+    return {
+        "noop_receiver_gas": noop_gas,
+        "batches": rows,
+        "per_event_goal": {
+            "batch_size": largest["batch_size"],
+            "goal": PER_EVENT_GOAL,
+            "met": largest["per_event"] <= PER_EVENT_GOAL,
+        },
+    }
+
+
+def _noop_execution_gas(chain: Chain, meter: Deployed, noop: Deployed, sender: ChecksumAddress, data: bytes) -> int:
+    # The receiver's call to NoopReceiver, from GasMeter: minus the same call to an account
+    # without code, what is left is NoopReceiver's own execution.
+    message = encode_call(noop.abi, "onStateReceive", [1, sender, data])
+    with_code, ok = call(chain, meter, "measure", noop.address, message)
+    without_code, _ = call(chain, meter, "measure", chain.accounts[9], message)
+    if not ok:
+        raise GasBenchError("NoopReceiver.onStateReceive failed under GasMeter")
+    return int(with_code - without_code)
+
+
+def _batch_row(size: int, gas: int, noop_gas: int) -> dict[str, Any]:
+    without = gas - size * noop_gas
+    return {
+        "batch_size": size,
+        "gas": gas,
+        "receivers_gas": size * noop_gas,
+        "gas_without_receivers": without,
+        "per_event": round(gas / size),
+        "per_event_without_receivers": round(without / size),
+        "edge_per_event": EDGE_GAS_PER_EVENT,
+    }
+
+
+if __name__ == "__main__":
+    json.dump(run(parse_chain_kind(sys.argv[1] if len(sys.argv) > 1 else "pyevm")), sys.stdout, indent=2)
+    print()

@@ -1,0 +1,141 @@
+"""The receiver's snarkjs verifiers: kept as generated, deployed as compiled, agreeing with Python.
+
+Nothing may edit a generated verifier between `snarkjs zkey export solidityverifier` and the
+chain. So each verifier of the test preset is generated again from its cached zkey and compared
+byte for byte with the cached copy that deploy_child_stack deploys, and the code py-evm holds at
+the deployed address is compared with the compiled runtime of the fresh copy. Then the real
+state_sync verifier and the Python verifier (verifier/groth16.py) are given an honest proof and
+the same proof with each public signal moved by 1 and by r, and must agree on every one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from prover.prove import ProofResult, Prover, load_prover
+from prover.samples import build_sample_chain, build_sample_inputs
+from prover.setup import export_solidity_verifier
+from prover.toolchain import run_snarkjs
+from statesync.field import R
+from statesync.model import compute_header_hash
+from verifier.chain.chains import Chain, open_chain
+from verifier.chain.deploy import call
+from verifier.chain.stack import (
+    VERIFIER_CIRCUITS,
+    ChildStack,
+    compile_generated_verifier,
+    deploy_child_stack,
+    encode_proof_argument,
+)
+from verifier.errors import PublicInputError, Reason
+from verifier.groth16 import verify, verify_proof
+
+PRESET = "test"
+# headerHash, number, eventRoot (outputs first), then trustedHeaderHash, gamma, eventsCommitment.
+STATE_SYNC_SIGNALS = 6
+
+
+@pytest.fixture(scope="module")
+def provers() -> dict[str, Prover]:
+    return {c: load_prover(c, PRESET) for c in VERIFIER_CIRCUITS}
+
+
+@pytest.fixture(scope="module")
+def regenerated(provers: Mapping[str, Prover], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("regenerated")
+    sources = {}
+    for circuit, prover in provers.items():
+        sources[circuit] = directory / f"{circuit}.sol"
+        run_snarkjs(["zkey", "export", "solidityverifier", prover.keys.zkey, sources[circuit]])
+    return sources
+
+
+@pytest.fixture(scope="module")
+def deployed(provers: Mapping[str, Prover]) -> Iterator[tuple[Chain, ChildStack]]:
+    sample = build_sample_chain(PRESET)
+    with open_chain("pyevm") as chain:
+        stack = deploy_child_stack(
+            chain,
+            {c: export_solidity_verifier(p.keys) for c, p in provers.items()},
+            genesis_hash=compute_header_hash(sample.checkpoint),
+            genesis_number=sample.checkpoint.number,
+            batch_size=sample.batch_size,
+            root_bridge=chain.accounts[0],
+        )
+        yield chain, stack
+
+
+@pytest.fixture(scope="module")
+def honest(provers: Mapping[str, Prover], tmp_path_factory: pytest.TempPathFactory) -> ProofResult:
+    inputs = build_sample_inputs("state_sync", PRESET)
+    return provers["state_sync"].prove(inputs, tmp_path_factory.mktemp("proof") / "state_sync")
+
+
+@pytest.mark.parametrize("circuit", VERIFIER_CIRCUITS)
+def test_the_cached_verifier_is_byte_for_byte_what_snarkjs_generates(
+    provers: Mapping[str, Prover], regenerated: Mapping[str, Path], circuit: str
+) -> None:
+    cached = export_solidity_verifier(provers[circuit].keys)
+    fresh = regenerated[circuit]
+    if cached.read_bytes() != fresh.read_bytes():
+        diff = difflib.unified_diff(
+            fresh.read_text().splitlines(), cached.read_text().splitlines(), "generated", str(cached), lineterm=""
+        )
+        pytest.fail("the cached verifier differs from snarkjs's output:\n" + "\n".join(list(diff)[:60]))
+
+
+@pytest.mark.parametrize("circuit", VERIFIER_CIRCUITS)
+def test_the_deployed_verifier_runs_the_compiled_generated_source(
+    deployed: tuple[Chain, ChildStack], regenerated: Mapping[str, Path], circuit: str
+) -> None:
+    chain, stack = deployed
+    on_chain = bytes(chain.web3.eth.get_code(stack.verifiers[circuit].address))
+    # A snarkjs verifier has no immutables: its code on chain is solc's runtime, unpatched.
+    assert on_chain == compile_generated_verifier(circuit, regenerated[circuit]).deployed_bytecode
+
+
+def verify_on_chain(deployed: tuple[Chain, ChildStack], result: ProofResult, signals: list[int]) -> object:
+    chain, stack = deployed
+    a, b, c = encode_proof_argument(result.proof, result.public_signals)
+    return call(chain, stack.verifiers["state_sync"], "verifyProof", a, b, c, signals)
+
+
+def test_an_honest_proof_verifies_on_chain_and_in_python(
+    deployed: tuple[Chain, ChildStack], provers: Mapping[str, Prover], honest: ProofResult
+) -> None:
+    key = provers["state_sync"].verifying_key
+    assert len(honest.public_signals) == STATE_SYNC_SIGNALS
+    assert verify_on_chain(deployed, honest, list(honest.public_signals)) is True
+    assert verify_proof(key, honest.proof, honest.public_signals) is True
+    assert verify(key, honest.proof_path, honest.public_path) is True
+
+
+@pytest.mark.parametrize("index", range(STATE_SYNC_SIGNALS))
+def test_a_signal_plus_one_is_refused_on_chain_and_in_python(
+    deployed: tuple[Chain, ChildStack], provers: Mapping[str, Prover], honest: ProofResult, index: int
+) -> None:
+    key = provers["state_sync"].verifying_key
+    signals = list(honest.public_signals)
+    signals[index] += 1
+    assert verify_on_chain(deployed, honest, signals) is False
+    assert verify_proof(key, honest.proof, signals) is False
+    assert verify(key, honest.proof_path, [str(s) for s in signals]) is False
+
+
+@pytest.mark.parametrize("index", range(STATE_SYNC_SIGNALS))
+def test_a_signal_plus_r_is_refused_on_chain_and_in_python(
+    deployed: tuple[Chain, ChildStack], provers: Mapping[str, Prover], honest: ProofResult, index: int
+) -> None:
+    # The same field element, written >= r: snarkjs 0.7.0-0.7.3 verifiers accepted it.
+    key = provers["state_sync"].verifying_key
+    signals = list(honest.public_signals)
+    signals[index] += R
+    assert verify_on_chain(deployed, honest, signals) is False
+    with pytest.raises(PublicInputError) as refused:
+        verify_proof(key, honest.proof, signals)
+    assert refused.value.reason is Reason.OUT_OF_RANGE
+    assert verify(key, honest.proof_path, [str(s) for s in signals]) is False

@@ -9,7 +9,7 @@ CLI    := $(VENV)/bin/zkstatesync
 CIRCUIT ?= state_sync
 PRESET  ?= test
 CHAIN   ?= pyevm
-DEMO_PRESET ?= default
+DEMO_PRESET ?= test
 OUT     ?= build/proofs/$(CIRCUIT)-$(PRESET)
 INPUT   ?=
 

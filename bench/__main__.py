@@ -4,6 +4,7 @@ python -m bench                       # everything, presets test and default
 python -m bench --presets test        # the pipeline at the test preset only
 python -m bench --only crypto verifier
 python -m bench --only gas --chain anvil  # gas on anvil instead of py-evm
+python -m bench --only zkey --zkey-presets test default  # phase 2 at the default size too (~15 min)
 
 Sections left out by --only keep their previous results in results.json.
 """
@@ -23,10 +24,10 @@ from rich.table import Table
 from statesync.storage import write_atomically
 from verifier.chain.chains import CHAIN_KINDS, parse_chain_kind
 
-from . import bench_crypto, bench_gas, bench_pipeline, bench_ptau, bench_verifier
+from . import bench_crypto, bench_gas, bench_pipeline, bench_ptau, bench_verifier, bench_zkey
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-SECTIONS = ("crypto", "verifier", "ptau", "pipeline", "gas")
+SECTIONS = ("crypto", "verifier", "ptau", "zkey", "pipeline", "gas")
 
 
 def _flat_table(title: str, rows: dict[str, Any]) -> Table:
@@ -72,6 +73,25 @@ def _gas_tables(gas: dict[str, Any]) -> list[Table]:
     return [verifiers, header, batches]
 
 
+def _zkey_table(zkey: dict[str, Any]) -> Table:
+    table = Table("preset", "step", "snarkjs s", "zkey_fast s", "wall ratio", "CPU ratio", title="phase 2 (state_sync)")
+    for preset, entry in zkey.items():
+        if not isinstance(entry, dict) or "speedup" not in entry:
+            continue
+        for step, ratio in entry["speedup"].items():
+            ours = entry["zkey_fast"].get(step) or entry["zkey_fast"]["total (as prover.setup runs it)"]
+            theirs = entry["snarkjs"].get(step) or entry["snarkjs"]["total"]
+            table.add_row(
+                f"{preset} ({entry['constraints']:,})",
+                step,
+                str(theirs["seconds"]),
+                str(ours["seconds"]),
+                f"{ratio['wall']}x",
+                f"{ratio['cpu']}x",
+            )
+    return table
+
+
 def _verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
@@ -90,6 +110,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--presets", nargs="+", default=["test", "default"])
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument(
+        "--zkey-presets", nargs="+", default=["test"], help="state_sync sizes for the snarkjs vs zkey_fast phase 2"
+    )
     parser.add_argument("--chain", choices=CHAIN_KINDS, default="pyevm", help="where the gas section runs")
     args = parser.parse_args()
     console = Console(width=150)
@@ -112,6 +135,10 @@ def main() -> None:
         console.print("[bold]ptau[/] (local powers of tau vs snarkjs's ceremony)")
         results["ptau"] = bench_ptau.run()
         console.print(_flat_table("powers of tau", results["ptau"]))
+    if "zkey" in args.only:
+        console.print("[bold]zkey[/] (phase 2: snarkjs vs zkey_fast, state_sync)")
+        results["zkey"] = bench_zkey.run(args.zkey_presets)
+        console.print(_zkey_table(results["zkey"]))
     if "pipeline" in args.only:
         console.print(f"[bold]pipeline[/] (presets {', '.join(args.presets)}; first runs make the keys)")
         rows = bench_pipeline.run(args.presets)

@@ -1,9 +1,11 @@
 """Groth16 keys for a compiled circuit: powers of tau, then phase 2, cached by content hash.
 
 Phase 1 is a local single-party ceremony (prover/js/ptau_fast.js), or a public ceremony file
-the user names with its published hash. Phase 2 is snarkjs's own: `groth16 setup`, one
+the user names with its published hash. Phase 2 (prover.zkey) is snarkjs's: `groth16 setup`, one
 contribution with fresh entropy, a random beacon, and `zkey verify` against the r1cs and the
-ptau before the key is used. Every key records which kind of setup it came from.
+ptau before the key is used, run by prover/js/zkey_fast.js (same files, several times faster)
+or by snarkjs itself. Every key records which kind of setup it came from, which tool made each
+step, and how long each took.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .build import CompiledCircuit, build_root
 from .formats import read_r1cs_header
 from .ptau import PtauSetup, describe_local_ptau, describe_public_ptau, generate_local_ptau
 from .toolchain import installed_version, run_snarkjs
+from .zkey import Beacon, Tool, ZkeyStep, ZkeyVerificationError, contribute_zkey, new_zkey, verify_zkey
 
 # snarkjs needs 2^power > constraints + public signals; below 2^8 it gains nothing.
 MIN_POWER = 8
@@ -102,8 +105,14 @@ def setup_circuit(
     *,
     ptau: tuple[Path, PtauSetup] | None = None,
     progress: Callable[[str], None] | None = None,
+    tool: Tool = "zkey_fast",
 ) -> CircuitKeys:
-    """Phase 2 for circuit (cached): setup, one contribution, a beacon, then zkey verify."""
+    """Phase 2 for circuit (cached): setup, one contribution, a beacon, then zkey verify.
+
+    ``tool`` picks who runs the phase-2 steps: prover/js/zkey_fast.js (default; its setup is
+    byte-identical to snarkjs's, the contribution and the beacon are applied in one pass, and
+    its verification recomputes the initial key before running snarkjs's own checks) or snarkjs.
+    """
     power = required_power(circuit)
     ptau_path, ptau_setup = ptau or local_ptau(power, progress)
     if ptau_setup.power < power:
@@ -113,7 +122,13 @@ def setup_circuit(
     snarkjs = installed_version("snarkjs")
     key = hashlib.sha256(
         "\n".join(
-            [_file_digest(circuit.r1cs), ptau_setup.blake2b, f"snarkjs {snarkjs}", "contribute+beacon+verify"]
+            [
+                _file_digest(circuit.r1cs),
+                ptau_setup.blake2b,
+                f"snarkjs {snarkjs}",
+                "contribute+beacon+verify",
+                f"phase2 tool {tool}",
+            ]
         ).encode()
     ).hexdigest()
     directory = build_root() / "keys" / circuit.spec.name / key[:16]
@@ -124,41 +139,44 @@ def setup_circuit(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     timings: dict[str, float] = {}
+    tools: dict[str, str] = {}
+    steps: dict[str, ZkeyStep] = {}
 
-    def step(name: str, argv: list[str | os.PathLike[str]]) -> None:
+    def step(name: str, run: Callable[[], ZkeyStep | None], made_by: str) -> None:
         if progress:
             progress(f"{circuit.spec.name}: {name}")
         started = time.perf_counter()
-        run_snarkjs(argv)
+        result = run()
         timings[name] = round(time.perf_counter() - started, 3)
+        tools[name] = made_by
+        if result is not None:
+            steps[name] = result
 
-    initial, contributed, final = staging / "0000.zkey", staging / "0001.zkey", staging / "circuit.zkey"
+    initial, final = staging / "0000.zkey", staging / "circuit.zkey"
+    # Entropy and beacon come from the OS CSPRNG and are never stored.
+    beacon = Beacon(secrets.token_hex(32), BEACON_ITERATIONS_EXP, "final beacon")
     try:
-        step("groth16 setup", ["groth16", "setup", circuit.r1cs, ptau_path, initial])
-        # Entropy and beacon come from the OS CSPRNG and are never stored.
+        step("groth16 setup", lambda: new_zkey(circuit.r1cs, ptau_path, initial, tool=tool), tool)
         step(
-            "contribution",
-            ["zkey", "contribute", initial, contributed, "--name=zkstatesync local", f"-e={secrets.token_hex(32)}"],
+            "contribution + beacon",
+            lambda: contribute_zkey(
+                initial, final, name="zkstatesync local", entropy=secrets.token_hex(32), beacon=beacon, tool=tool
+            ),
+            tool,
         )
+        step("zkey verify", lambda: verify_zkey(circuit.r1cs, ptau_path, final, tool=tool), tool)
         step(
-            "beacon",
-            [
-                "zkey",
-                "beacon",
-                contributed,
-                final,
-                secrets.token_hex(32),
-                str(BEACON_ITERATIONS_EXP),
-                "-n=final beacon",
-            ],
+            "export verification key",
+            lambda: _export_verification_key(final, staging / "verification_key.json"),
+            "snarkjs",
         )
-        step("zkey verify", ["zkey", "verify", circuit.r1cs, ptau_path, final])
-        step("export verification key", ["zkey", "export", "verificationkey", final, staging / "verification_key.json"])
-    except ZkStateSyncError:
+    except (ZkStateSyncError, OSError) as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, ZkeyVerificationError):
+            raise SetupError(f"{circuit.spec.name}: the new key failed verification: {exc}") from exc
         raise
     initial.unlink()
-    contributed.unlink()
+    contributions = steps["contribution + beacon"].added if "contribution + beacon" in steps else ()
     record = {
         "circuit": circuit.spec.name,
         "build_key": circuit.key,
@@ -172,7 +190,10 @@ def setup_circuit(
             f"random beacon, 2^{BEACON_ITERATIONS_EXP} iterations",
             "zkey verify: ok",
         ],
+        "circuit_hash": steps["groth16 setup"].circuit_hash if "groth16 setup" in steps else None,
+        "contributions": [{"kind": c.kind, "name": c.name, "hash": c.hash} for c in contributions],
         "snarkjs": snarkjs,
+        "tools": tools,
         "seconds": timings,
     }
     (staging / "setup.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -185,6 +206,10 @@ def setup_circuit(
         if not (directory / "setup.json").is_file():
             raise
     return CircuitKeys(directory, ptau_setup, cached=False)
+
+
+def _export_verification_key(zkey: Path, out: Path) -> None:
+    run_snarkjs(["zkey", "export", "verificationkey", zkey, out])
 
 
 def export_solidity_verifier(keys: CircuitKeys) -> Path:

@@ -23,8 +23,9 @@
  * a chunk advanced in lockstep so that each addition is an affine addition sharing one batched
  * inversion. Work is spread over worker threads, each with its own instance of the wasm module
  * that ffjavascript/snarkjs use (wasmcurves' bn128, built by ffjavascript's buildBn128 with one
- * small kernel added through its plugin hook), so the arithmetic and the encodings (Montgomery
- * form, little endian, uncompressed affine) are snarkjs's own. Files are written to a temporary
+ * small kernel added through its plugin hook: bn128_batch.js, shared with zkey_fast.js), so the
+ * arithmetic and the encodings (Montgomery form, little endian, uncompressed affine) are
+ * snarkjs's own. Files are written to a temporary
  * name in the output directory and renamed when complete.
  *
  * The single contribution record (section 7) is made with snarkjs's own code: createPTauKey from
@@ -114,112 +115,9 @@ function chooseWindow(nPoints, pointBytes, workers) {
 // <g>_ptauBatchAdd(pA, pB, pO, pF, m, pDen, pInv): for i < m, with a = A[i], b = B[i], o = O[i]
 // (i32 pointers to affine Montgomery points) and s = -1 if (F[i] & 1) else +1, set o = a + s*b
 // with the affine formulas, all m inversions batched into one. Where x_a == x_b nothing is
-// written and F[i] |= 2 (the caller handles those). o may be a. pDen / pInv: m field elements each.
-// G2 inverts the norms x0^2 + x1^2 in Fq (u^2 = -1) instead of the Fq2 elements themselves.
-function ptauWasmPlugin(module) {
-    for (const [prefix, fp, n8] of [["g1m", "f1m", 32], ["g2m", "f2m", 64]]) {
-        const f = module.addFunction(prefix + "_ptauBatchAdd");
-        for (const p of ["pA", "pB", "pO", "pF", "m", "pDen", "pInv"]) f.addParam(p, "i32");
-        for (const l of ["i", "a", "b", "o", "fl", "den", "inv"]) f.addLocal(l, "i32");
-        const c = f.getCodeBuilder();
-        const NUM = c.i32_const(module.alloc(n8));
-        const LAM = c.i32_const(module.alloc(n8));
-        const X3 = c.i32_const(module.alloc(n8));
-        const T = c.i32_const(module.alloc(n8));
-        const INV = c.i32_const(module.alloc(n8));
-        const get = (l) => c.getLocal(l);
-        const plus = (code, k) => c.i32_add(code, c.i32_const(k));
-        const slot = (arr) => c.i32_add(get(arr), c.i32_shl(get("i"), c.i32_const(2)));
-        const elem = (base, size) => c.i32_add(get(base), c.i32_mul(get("i"), c.i32_const(size)));
-        const forEach = (...body) => [
-            ...c.setLocal("i", c.i32_const(0)),
-            ...c.block(
-                c.loop(
-                    c.br_if(1, c.i32_eq(get("i"), get("m"))),
-                    ...body,
-                    c.setLocal("i", c.i32_add(get("i"), c.i32_const(1))),
-                    c.br(0)
-                )
-            ),
-        ];
-        const call = (fn, ...args) => c.call(fp + "_" + fn, ...args);
-        // phase 1: denominators x_b - x_a, and their batched inverses
-        if (n8 === 32) {
-            f.addCode(
-                ...forEach(call("sub", c.i32_load(slot("pB")), c.i32_load(slot("pA")), elem("pDen", n8))),
-                ...c.call("f1m_batchInverse", get("pDen"), c.i32_const(32), get("m"), get("pInv"), c.i32_const(32))
-            );
-        } else {
-            f.addCode(
-                ...forEach(
-                    c.setLocal("den", elem("pDen", 64)),
-                    c.setLocal("inv", elem("pInv", 32)),
-                    call("sub", c.i32_load(slot("pB")), c.i32_load(slot("pA")), get("den")),
-                    c.call("f1m_square", get("den"), get("inv")),
-                    c.call("f1m_square", plus(get("den"), 32), T),
-                    c.call("f1m_add", get("inv"), T, get("inv"))
-                ),
-                // in place: batchInverse reads in[i] before it writes out[i]
-                ...c.call("f1m_batchInverse", get("pInv"), c.i32_const(32), get("m"), get("pInv"), c.i32_const(32))
-            );
-        }
-        // phase 2: the additions
-        const inverse =
-            n8 === 32
-                ? c.setLocal("inv", elem("pInv", 32))
-                : [
-                      ...c.setLocal("inv", INV),
-                      ...c.call("f1m_mul", get("den"), elem("pInv", 32), INV),
-                      ...c.call("f1m_mul", plus(get("den"), 32), elem("pInv", 32), plus(INV, 32)),
-                      ...c.call("f1m_neg", plus(INV, 32), plus(INV, 32)),
-                  ];
-        const a = get("a");
-        const b = get("b");
-        const ya = plus(get("a"), n8);
-        const yb = plus(get("b"), n8);
-        f.addCode(
-            ...forEach(
-                c.setLocal("den", elem("pDen", n8)),
-                c.setLocal("fl", c.i32_load(slot("pF"))),
-                c.if(
-                    call("isZero", get("den")),
-                    c.i32_store(slot("pF"), c.i32_or(get("fl"), c.i32_const(2))),
-                    [
-                        ...c.setLocal("a", c.i32_load(slot("pA"))),
-                        ...c.setLocal("b", c.i32_load(slot("pB"))),
-                        ...c.setLocal("o", c.i32_load(slot("pO"))),
-                        ...inverse,
-                        ...c.if(
-                            c.i32_and(get("fl"), c.i32_const(1)),
-                            [
-                                // lambda' = (y_b + y_a)/(x_b - x_a) = -lambda; y3 = lambda'(x3 - x_a) - y_a
-                                ...call("add", yb, ya, NUM),
-                                ...call("mul", NUM, get("inv"), LAM),
-                                ...call("square", LAM, X3),
-                                ...call("sub", X3, a, X3),
-                                ...call("sub", X3, b, X3),
-                                ...call("sub", X3, a, T),
-                            ],
-                            [
-                                // lambda = (y_b - y_a)/(x_b - x_a); y3 = lambda(x_a - x3) - y_a
-                                ...call("sub", yb, ya, NUM),
-                                ...call("mul", NUM, get("inv"), LAM),
-                                ...call("square", LAM, X3),
-                                ...call("sub", X3, a, X3),
-                                ...call("sub", X3, b, X3),
-                                ...call("sub", a, X3, T),
-                            ]
-                        ),
-                        ...call("mul", LAM, T, T),
-                        ...call("sub", T, ya, plus(get("o"), n8)),
-                        ...call("copy", X3, get("o")),
-                    ]
-                )
-            )
-        );
-        module.exportFunction(prefix + "_ptauBatchAdd");
-    }
-}
+// written and F[i] |= 2 (the caller handles those). o may be a. The kernel (with the others
+// zkey_fast.js uses) is built by bn128_batch.js, shared by both tools.
+const { batchWasmPlugin: ptauWasmPlugin } = require("./bn128_batch.js");
 
 /* ------------------------------------------------------------------------------------------ */
 /* worker: wasm arithmetic                                                                    */

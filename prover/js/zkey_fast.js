@@ -1,0 +1,1268 @@
+#!/usr/bin/env node
+/*
+ * zkey_fast.js: Groth16 phase 2 (snarkjs's zkey format) on BN254, fast.
+ *
+ *   node prover/js/zkey_fast.js new <circuit.r1cs> <pot.ptau> <out.zkey>
+ *   node prover/js/zkey_fast.js contribute <in.zkey> <out.zkey> [--name NAME] [--entropy TEXT | --entropy-stdin]
+ *                               [--beacon-hash HEX [--beacon-exp N] [--beacon-name NAME]]
+ *   node prover/js/zkey_fast.js beacon <in.zkey> <out.zkey> <beaconHashHex> <numIterationsExp> [--name NAME]
+ *   node prover/js/zkey_fast.js verify <circuit.r1cs> <pot.ptau> <key.zkey>
+ *   common options: [--threads N] [--chunk N] [--quiet]
+ *
+ * `new` writes byte for byte what `snarkjs groth16 setup` writes from the same r1cs and ptau (that
+ * initial key is deterministic). The work is sparse linear combinations of the ptau's Lagrange
+ * points (A, B1, B2, C/IC of every wire); it runs in worker threads, each with an instance of
+ * ffjavascript's bn128 wasm module extended with batched affine kernels (bn128_batch.js, on the
+ * faster field arithmetic of bn128_m29.js): all the sums of a block of constraints advance window
+ * by window in lockstep (Straus), every scalar split in two 128-bit halves by the GLV
+ * endomorphism, every addition and doubling of a round sharing one field inversion with thousands
+ * of others. The distinct r1cs coefficients (a few tens of thousands) are recoded once. All the
+ * rest (the coefficient section, the H points, the circuit hash) follows snarkjs's zkey_new.js step
+ * by step, quirks included (the H points are hashed as (tau^(n+i) - tau^i)*G1, read from the
+ * ptau's section 2 in 2^14-point chunks, one point past the end of the section when the circuit
+ * fills the ptau).
+ *
+ * `contribute` and `beacon` are snarkjs's zkey_contribute.js / zkey_beacon.js with its own
+ * functions (the random key, transcript, proof of knowledge, section 10), except the scaling of
+ * the L and H sections by 1/delta, done here by the same engine (a GLV/Straus fixed-scalar
+ * multiplication). Their output is what snarkjs would write given the same random key: `beacon`
+ * is fully determined by its arguments; `contribute` mixes 64 bytes from the OS CSPRNG into the
+ * entropy, exactly as snarkjs does. `contribute --beacon-hash ...` applies the beacon right after
+ * the contribution and writes the file `zkey beacon` would write from the contributed key, scaling
+ * L and H once by the product of the two 1/delta (the contributed key itself is never written).
+ *
+ * `verify` is snarkjs's `zkey verify` (zkey_verify_fromr1cs.js): the initial key is recomputed
+ * from the r1cs and the ptau (here, in memory, by `new`), then snarkjs's own phase2verifyFromInit
+ * checks the key against it: same curve, circuit parameters, alpha, beta, gamma; sections IC,
+ * coefficients, A, B1, B2 byte-identical; same circuit hash; every contribution's transcript,
+ * proof of knowledge and delta chain; beacons re-derived; L and H against the initial key and the
+ * ptau by random linear combinations and pairings. A key it cannot read, or r1cs and ptau from
+ * which no initial key can be made, are reported as invalid.
+ *
+ * Exit codes: 0 success, 1 failure, 2 bad arguments, 3 (verify) the key is not valid (the
+ * reasons on stderr, even with --quiet). On success one JSON line on stdout describes the result;
+ * progress goes to stderr. ZKEY_FAST_PROFILE=1 adds the workers' CPU time and operation counts.
+ */
+"use strict";
+
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const crypto = require("crypto");
+const { createRequire } = require("module");
+const { pathToFileURL } = require("url");
+const { Worker, isMainThread, parentPort } = require("worker_threads");
+const B = require("./bn128_batch.js");
+
+const DEFAULT_CHUNK = 4096; // constraints per job
+const KEY_CHUNK = 8192; // points per job when scaling L / H
+const GROUP_SIZE = 32; // terms per accumulator
+const WINDOW_LC = 7; // window bits for the setup's sums
+const WINDOW_KEY = 4; // window bits for the fixed-scalar multiplications
+const MAX_JOB_TERMS = 1 << 20;
+const HASH_CHUNK = 1 << 14; // zkey_new.js hashHPoints CHUNK_SIZE
+const FR_S = 28; // 2-adicity of BN254's Fr
+
+const USAGE =
+    "usage: node zkey_fast.js new <circuit.r1cs> <pot.ptau> <out.zkey>\n" +
+    "       node zkey_fast.js contribute <in.zkey> <out.zkey> [--name NAME] [--entropy TEXT | --entropy-stdin]\n" +
+    "                         [--beacon-hash HEX [--beacon-exp N] [--beacon-name NAME]]\n" +
+    "       node zkey_fast.js beacon <in.zkey> <out.zkey> <beaconHashHex> <numIterationsExp> [--name NAME]\n" +
+    "       node zkey_fast.js verify <circuit.r1cs> <pot.ptau> <key.zkey>\n" +
+    "  options: --threads N (default: available cores), --chunk N (constraints per job), --quiet";
+
+class UsageError extends Error {}
+class InputError extends Error {}
+
+if (isMainThread) {
+    if (require.main === module) {
+        main().then(
+            (code) => process.exit(code),
+            (err) => {
+                process.stderr.write(`zkey_fast: error: ${err && err.stack ? err.stack : err}\n`);
+                process.exit(1);
+            }
+        );
+    }
+} else {
+    workerMain();
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* worker                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+function workerMain() {
+    let eng = null;
+    const tables = new Map();
+    const prof = process.env.ZKEY_FAST_PROFILE ? {} : null;
+    let chain = Promise.resolve();
+    parentPort.on("message", (msg) => {
+        chain = chain.then(async () => {
+            try {
+                if (msg.cmd === "init") {
+                    eng = await B.Engine.create(msg.module, msg.consts);
+                    parentPort.postMessage({ cmd: "ready" });
+                } else if (msg.cmd === "table") {
+                    tables.set(msg.ctx, msg.table);
+                } else if (msg.cmd === "forget") {
+                    // the digits of a secret scalar (a contribution's 1/delta)
+                    const t = tables.get(msg.ctx);
+                    if (t) t.digits.fill(0);
+                    tables.delete(msg.ctx);
+                } else if (msg.cmd === "lc") {
+                    const G = eng.groups[msg.g];
+                    const mk = eng.mark();
+                    const bases = new Uint8Array(msg.bases);
+                    const p = eng.alloc(bases.length);
+                    eng.u8.set(bases, p);
+                    const res = eng.linearCombinations(
+                        G,
+                        p,
+                        msg.nBases,
+                        { base: msg.base, val: msg.val, out: msg.out },
+                        tables.get(msg.ctx),
+                        msg.groupSize,
+                        prof
+                    );
+                    eng.release(mk);
+                    parentPort.postMessage(
+                        { cmd: "result", id: msg.id, outs: res.outs, pts: res.pts },
+                        [res.outs.buffer, res.pts.buffer]
+                    );
+                } else if (msg.cmd === "profile") {
+                    parentPort.postMessage({ cmd: "profile", prof });
+                }
+            } catch (err) {
+                parentPort.postMessage({ cmd: "error", message: err && err.stack ? err.stack : String(err) });
+            }
+        });
+    });
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* main thread: shared machinery                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+async function loadModules() {
+    const snarkjsMain = require.resolve("snarkjs"); // .../snarkjs/build/main.cjs
+    const src = path.join(path.dirname(snarkjsMain), "..", "src");
+    const imp = (f) => import(pathToFileURL(path.join(src, f)).href);
+    const [misc, zkeyUtils, keyPair, verifyFromInit, ffjs] = await Promise.all([
+        imp("misc.js"),
+        imp("zkey_utils.js"),
+        imp("keypair.js"),
+        imp("zkey_verify_frominit.js"),
+        import("ffjavascript"),
+    ]);
+    // the very packages snarkjs's src resolves
+    const fromSnarkjs = createRequire(path.join(src, "misc.js"));
+    const { blake2b } = fromSnarkjs("@noble/hashes/blake2b");
+    const fastFile = fromSnarkjs("fastfile");
+    const binFileUtils = fromSnarkjs("@iden3/binfileutils");
+    return { misc, zkeyUtils, keyPair, verifyFromInit: verifyFromInit.default, ffjs, blake2b, fastFile, binFileUtils };
+}
+
+// Worker pool: jobs go to the least busy worker, at most two in flight each.
+class Pool {
+    constructor(n, wasmModule, consts) {
+        this.workers = [];
+        this.queue = [];
+        this.pending = new Map();
+        this.failed = null;
+        this.nextId = 0;
+        this.inFlight = new Array(n).fill(0);
+        let rejectFail;
+        this.failPromise = new Promise((_, rej) => {
+            rejectFail = rej;
+        });
+        this.failPromise.catch(() => {});
+        this.fail = (err) => {
+            if (this.failed) return;
+            this.failed = err;
+            rejectFail(err);
+            for (const { reject } of this.pending.values()) reject(err);
+        };
+        const ready = [];
+        for (let i = 0; i < n; i++) {
+            const wk = new Worker(__filename);
+            this.workers.push(wk);
+            wk.on("error", (e) => this.fail(e));
+            wk.on("exit", (code) => {
+                if (code !== 0 && !this.closing) this.fail(new Error(`worker ${i} exited with code ${code}`));
+            });
+            ready.push(
+                new Promise((res) => {
+                    wk.on("message", (msg) => {
+                        if (msg.cmd === "ready") res();
+                        else if (msg.cmd === "error") this.fail(new Error(`worker ${i}: ${msg.message}`));
+                        else if (msg.cmd === "result") {
+                            this.inFlight[i]--;
+                            const p = this.pending.get(msg.id);
+                            this.pending.delete(msg.id);
+                            this.dispatch();
+                            if (p) p.resolve(msg);
+                        } else if (msg.cmd === "profile" && this.onProfile) this.onProfile(i, msg.prof);
+                    });
+                })
+            );
+            wk.postMessage({ cmd: "init", module: wasmModule, consts });
+        }
+        this.ready = Promise.race([Promise.all(ready), this.failPromise]);
+    }
+
+    broadcast(msg) {
+        for (const wk of this.workers) wk.postMessage(msg);
+    }
+
+    run(msg, transfer) {
+        if (this.failed) return Promise.reject(this.failed);
+        const id = this.nextId++;
+        return new Promise((resolve, reject) => {
+            this.pending.set(id, { resolve, reject });
+            this.queue.push({ msg: { ...msg, id }, transfer });
+            this.dispatch();
+        });
+    }
+
+    dispatch() {
+        while (this.queue.length) {
+            let best = -1;
+            for (let i = 0; i < this.workers.length; i++) {
+                if (this.inFlight[i] < 2 && (best < 0 || this.inFlight[i] < this.inFlight[best])) best = i;
+            }
+            if (best < 0) return;
+            const { msg, transfer } = this.queue.shift();
+            this.inFlight[best]++;
+            this.workers[best].postMessage(msg, transfer || []);
+        }
+    }
+
+    async profile(log) {
+        if (!process.env.ZKEY_FAST_PROFILE) return;
+        const got = new Promise((res) => {
+            let left = this.workers.length;
+            this.onProfile = (i, p) => {
+                log(`profile worker ${i}: ${JSON.stringify(p)}`);
+                if (--left === 0) res();
+            };
+        });
+        this.broadcast({ cmd: "profile" });
+        await got;
+    }
+
+    async close() {
+        this.closing = true;
+        await Promise.all(this.workers.map((w) => w.terminate()));
+    }
+}
+
+async function makeEnv(opts, log) {
+    const M = await loadModules();
+    const curve = await M.ffjs.buildBn128(true, B.batchWasmPlugin);
+    const wasmModule = await WebAssembly.compile(curve.tm.code);
+    const consts = { pG1gen: curve.tm.pG1gen, pG2gen: curve.tm.pG2gen };
+    const cores = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+    const threads = opts.threads || Math.max(1, Math.min(16, cores));
+    const env = { M, curve, wasmModule, consts, threads, opts, log, pool: null, eng: null };
+    env.startPool = () => {
+        if (!env.pool) env.pool = new Pool(threads, wasmModule, consts);
+        return env.pool;
+    };
+    env.engine = async () => {
+        if (!env.eng) env.eng = await B.Engine.create(wasmModule, consts);
+        return env.eng;
+    };
+    env.close = async () => {
+        if (env.pool) await env.pool.close();
+        env.pool = null;
+    };
+    return env;
+}
+
+// Sections of a snarkjs binary file: id -> [{p, size}] (p: data start), like binfileutils.
+function readSectionTable(fd, type) {
+    const st = fs.fstatSync(fd);
+    const head = Buffer.alloc(12);
+    if (fs.readSync(fd, head, 0, 12, 0) !== 12) throw new InputError(`not a ${type} file (too short)`);
+    if (head.toString("latin1", 0, 4) !== type) throw new InputError(`not a ${type} file`);
+    const nSections = head.readUInt32LE(8);
+    const sections = [];
+    let pos = 12;
+    const h = Buffer.alloc(12);
+    for (let i = 0; i < nSections; i++) {
+        if (fs.readSync(fd, h, 0, 12, pos) !== 12) throw new InputError(`truncated ${type} file`);
+        const id = h.readUInt32LE(0);
+        const size = Number(h.readBigUInt64LE(4));
+        pos += 12;
+        if (pos + size > st.size) throw new InputError(`truncated ${type} file (section ${id})`);
+        (sections[id] = sections[id] || []).push({ p: pos, size });
+        pos += size;
+    }
+    return { sections, version: head.readUInt32LE(4), fileSize: st.size };
+}
+
+function readAt(fd, pos, len) {
+    const b = Buffer.allocUnsafe(len);
+    let done = 0;
+    while (done < len) {
+        const n = fs.readSync(fd, b, done, len - done, pos + done);
+        if (n === 0) throw new InputError("unexpected end of file");
+        done += n;
+    }
+    return b;
+}
+
+function u32(n) {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n >>> 0, 0);
+    return b;
+}
+
+function u32be(n) {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n >>> 0, 0);
+    return b;
+}
+
+function sectionHeader(id, size) {
+    const b = Buffer.alloc(12);
+    b.writeUInt32LE(id, 0);
+    b.writeBigUInt64LE(BigInt(size), 4);
+    return b;
+}
+
+function binHeader(type, version, nSections) {
+    const b = Buffer.alloc(12);
+    b.write(type, 0, "latin1");
+    b.writeUInt32LE(version, 4);
+    b.writeUInt32LE(nSections, 8);
+    return b;
+}
+
+// misc.log2 of snarkjs (floor, on 32-bit integers)
+function log2(V) {
+    return (
+        ((V & 0xffff0000) !== 0 ? ((V &= 0xffff0000), 16) : 0) |
+        ((V & 0xff00ff00) !== 0 ? ((V &= 0xff00ff00), 8) : 0) |
+        ((V & 0xf0f0f0f0) !== 0 ? ((V &= 0xf0f0f0f0), 4) : 0) |
+        ((V & 0xcccccccc) !== 0 ? ((V &= 0xcccccccc), 2) : 0) |
+        ((V & 0xaaaaaaaa) !== 0)
+    );
+}
+
+async function memBytes(fastFile, fn) {
+    const o = { type: "mem" };
+    const fd = await fastFile.createOverride(o);
+    await fn(fd);
+    await fd.close(); // trims o.data to what was written
+    return new Uint8Array(o.data);
+}
+
+function tmpNameFor(target) {
+    const dir = path.dirname(target);
+    return path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${crypto.randomBytes(4).toString("hex")}`);
+}
+
+// Write parts (Buffers / Uint8Arrays) to target through a temporary file in its directory.
+function writeFileAtomically(target, parts, tmpFiles) {
+    const tmp = tmpNameFor(target);
+    tmpFiles.push(tmp);
+    const fd = fs.openSync(tmp, "wx", 0o644);
+    try {
+        for (const p of parts) {
+            let done = 0;
+            while (done < p.length) done += fs.writeSync(fd, p, done, p.length - done);
+        }
+        fs.fsyncSync(fd);
+    } finally {
+        fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, target);
+    tmpFiles.splice(tmpFiles.indexOf(tmp), 1);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* new: the initial zkey (zkey_new.js)                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+function readPtauInfo(fdPtau) {
+    const { sections } = readSectionTable(fdPtau, "ptau");
+    if (!sections[1]) throw new InputError("ptau file has no header section");
+    const h = readAt(fdPtau, sections[1][0].p, sections[1][0].size);
+    const n8 = h.readUInt32LE(0);
+    const q = B.leToBig(h, 4, n8);
+    if (q !== B.Q) throw new InputError("ptau file is not for BN254 (bn128)");
+    const power = h.readUInt32LE(4 + n8);
+    return { sections, power };
+}
+
+function readR1csInfo(fdR1cs) {
+    const { sections } = readSectionTable(fdR1cs, "r1cs");
+    if (!sections[1] || !sections[2]) throw new InputError("r1cs file lacks its header or constraints section");
+    const h = readAt(fdR1cs, sections[1][0].p, sections[1][0].size);
+    const n8 = h.readUInt32LE(0);
+    const prime = B.leToBig(h, 4, n8);
+    let o = 4 + n8;
+    const info = {
+        sections,
+        n8,
+        prime,
+        nVars: h.readUInt32LE(o),
+        nOutputs: h.readUInt32LE(o + 4),
+        nPubInputs: h.readUInt32LE(o + 8),
+        nPrvInputs: h.readUInt32LE(o + 12),
+        nConstraints: h.readUInt32LE(o + 24),
+    };
+    return info;
+}
+
+// Parse the constraints: distinct coefficients, the coefficient section's entries, and the terms of
+// the jobs (blocks of `chunk` constraints; the nPublic+1 extra rows of A at the end).
+function parseConstraints(buf, r1cs, nPublic, chunk) {
+    const { nConstraints: nC, nVars } = r1cs;
+    const n8 = 32;
+    const valueIdx = new Map();
+    const valueKeys = [];
+    const valueOf = (pos) => {
+        const key = buf.toString("latin1", pos, pos + n8);
+        let v = valueIdx.get(key);
+        if (v === undefined) {
+            v = valueKeys.length;
+            valueIdx.set(key, v);
+            valueKeys.push(key);
+        }
+        return v;
+    };
+    const oneKey = Buffer.from(B.bigToLE(1n, n8)).toString("latin1");
+    // coefficient section entries (matrix, constraint, signal, value)
+    const coef = { m: [], c: [], s: [], v: [] };
+    const jobs = [];
+    let cur = null;
+    const newJob = (c0, nbJob) => {
+        nb = nbJob;
+        cur = { c0, c1: c0, nb, g1: { base: [], val: [], out: [] }, g2: { base: [], val: [], out: [] } };
+        jobs.push(cur);
+    };
+    const C_OFF = 2 * nVars;
+    const B1_OFF = nVars;
+    const TAU = 0;
+    let nb = 0; // bases per kind in the current job: chunk
+    const g1 = (kind, c, v, out) => {
+        cur.g1.base.push(kind * nb + (c - cur.c0));
+        cur.g1.val.push(v);
+        cur.g1.out.push(out);
+    };
+    let pos = r1cs.sections[2][0].p;
+    const end = pos + r1cs.sections[2][0].size;
+    const rd = () => {
+        const x = buf.readUInt32LE(pos);
+        pos += 4;
+        return x;
+    };
+    for (let c = 0; c < nC; c++) {
+        if (!cur || c - cur.c0 >= chunk || cur.g1.base.length >= MAX_JOB_TERMS) {
+            newJob(c, chunk);
+        }
+        cur.c1 = c + 1;
+        const nA = rd();
+        for (let i = 0; i < nA; i++) {
+            const s = rd();
+            const v = valueOf(pos);
+            pos += n8;
+            if (s >= nVars) throw new InputError(`r1cs constraint ${c} uses signal ${s} >= nVars`);
+            g1(TAU, c, v, s); // A
+            g1(2, c, v, C_OFF + s); // beta*tau -> IC / C
+            coef.m.push(0);
+            coef.c.push(c);
+            coef.s.push(s);
+            coef.v.push(v);
+        }
+        const nB = rd();
+        for (let i = 0; i < nB; i++) {
+            const s = rd();
+            const v = valueOf(pos);
+            pos += n8;
+            if (s >= nVars) throw new InputError(`r1cs constraint ${c} uses signal ${s} >= nVars`);
+            g1(TAU, c, v, B1_OFF + s); // B1
+            g1(1, c, v, C_OFF + s); // alpha*tau -> IC / C
+            cur.g2.base.push(c - cur.c0);
+            cur.g2.val.push(v);
+            cur.g2.out.push(s);
+            coef.m.push(1);
+            coef.c.push(c);
+            coef.s.push(s);
+            coef.v.push(v);
+        }
+        const nCc = rd();
+        for (let i = 0; i < nCc; i++) {
+            const s = rd();
+            const v = valueOf(pos);
+            pos += n8;
+            if (s >= nVars) throw new InputError(`r1cs constraint ${c} uses signal ${s} >= nVars`);
+            g1(TAU, c, v, C_OFF + s);
+        }
+        if (pos > end) throw new InputError("r1cs constraints section is truncated");
+    }
+    // A[s] += L_{nC+s}, IC[s] += beta*L_{nC+s} for s = 0..nPublic
+    const one = (() => {
+        let v = valueIdx.get(oneKey);
+        if (v === undefined) {
+            v = valueKeys.length;
+            valueIdx.set(oneKey, v);
+            valueKeys.push(oneKey);
+        }
+        return v;
+    })();
+    if (!cur || cur.c1 - cur.c0 + nPublic + 1 > cur.nb) newJob(nC, Math.max(chunk, nPublic + 1));
+    for (let s = 0; s <= nPublic; s++) {
+        const c = nC + s;
+        cur.c1 = c + 1;
+        g1(TAU, c, one, s);
+        g1(2, c, one, C_OFF + s);
+        coef.m.push(0);
+        coef.c.push(c);
+        coef.s.push(s);
+        coef.v.push(one);
+    }
+    const values = valueKeys.map((k) => B.leToBig(Buffer.from(k, "latin1"), 0, n8));
+    return { values, coef, jobs, chunk };
+}
+
+// The initial zkey's bytes (a list of parts) and its circuit hash.
+async function buildInitialZkey(env, r1csPath, ptauPath) {
+    const { log, opts } = env;
+    const t0 = Date.now();
+    const fdPtau = fs.openSync(ptauPath, "r");
+    const fdR1cs = fs.openSync(r1csPath, "r");
+    try {
+        const ptau = readPtauInfo(fdPtau);
+        const r1cs = readR1csInfo(fdR1cs);
+        if (r1cs.n8 !== 32) throw new InputError(`r1cs field size ${r1cs.n8} is not BN254's`);
+        if (r1cs.prime !== B.R) throw new InputError("r1cs curve does not match powers of tau ceremony curve");
+        const nPublic = r1cs.nOutputs + r1cs.nPubInputs;
+        const cirPower = log2(r1cs.nConstraints + r1cs.nPubInputs + r1cs.nOutputs + 1 - 1) + 1;
+        if (cirPower > ptau.power) {
+            throw new InputError(
+                `circuit too big for this powers of tau ceremony: ${r1cs.nConstraints} constraints + ` +
+                    `${nPublic} public signals need 2^${cirPower}, the ptau has 2^${ptau.power}`
+            );
+        }
+        if (!ptau.sections[12]) throw new InputError("Powers of tau is not prepared (no phase 2 sections).");
+        if (cirPower >= FR_S) throw new InputError("circuit too big for zkey_fast (2^28 domain)");
+        for (const s of [2, 4, 5, 6, 13, 14, 15]) {
+            if (!ptau.sections[s]) throw new InputError(`ptau file lacks section ${s}`);
+        }
+        const D = 2 ** cirPower;
+        const { nVars, nConstraints: nC } = r1cs;
+        if (nVars < nPublic + 1) throw new InputError("r1cs has fewer signals than public signals");
+        const sG1 = 64;
+        const sG2 = 128;
+
+        const pool = env.startPool();
+        const chunk = opts.chunk || DEFAULT_CHUNK;
+
+        // ---------------------------------------------------------------- inputs
+        const r1csBuf = fs.readFileSync(r1csPath);
+        const lag = (sec, sz, size) => readAt(fdPtau, ptau.sections[sec][0].p + (size - 1) * sz, size * sz);
+        const sTauG1 = lag(12, sG1, D);
+        const sTauG2 = lag(13, sG2, D);
+        const sAlphaTauG1 = lag(14, sG1, D);
+        const sBetaTauG1 = lag(15, sG1, D);
+        const parsed = parseConstraints(r1csBuf, r1cs, nPublic, chunk);
+        const nValues = parsed.values.length;
+        log(
+            `r1cs: ${nC} constraints, ${nVars} signals, ${nPublic} public, domain 2^${cirPower}; ` +
+                `${nValues} distinct coefficients, ${parsed.jobs.length} blocks`
+        );
+        const table = B.scalarTable(parsed.values, WINDOW_LC);
+        await pool.ready;
+        pool.broadcast({ cmd: "table", ctx: "lc", table });
+
+        // ---------------------------------------------------------------- jobs
+        const eng = await env.engine();
+        const mk = eng.mark();
+        const outG1 = eng.alloc(3 * nVars * sG1);
+        const outG2 = eng.alloc(nVars * sG2);
+        eng.u8.fill(0, outG1, outG1 + 3 * nVars * sG1);
+        eng.u8.fill(0, outG2, outG2 + nVars * sG2);
+        const has1 = new Uint8Array(3 * nVars);
+        const has2 = new Uint8Array(nVars);
+        const pending = { 1: [], 2: [] };
+        const merge = (g, res) => {
+            const sz = g === 1 ? sG1 : sG2;
+            const outBase = g === 1 ? outG1 : outG2;
+            const has = g === 1 ? has1 : has2;
+            const { outs, pts } = res;
+            for (let r = 0; r < outs.length; r++) {
+                const src = pts.subarray(r * sz, (r + 1) * sz);
+                let zero = true;
+                for (let i = 0; i < sz; i++) {
+                    if (src[i]) {
+                        zero = false;
+                        break;
+                    }
+                }
+                if (zero) continue;
+                const o = outs[r];
+                if (!has[o]) {
+                    eng.u8.set(src, outBase + o * sz);
+                    has[o] = 1;
+                } else {
+                    pending[g].push([o, src.slice()]);
+                }
+            }
+        };
+        const promises = [];
+        let nDone = 0;
+        let lastLog = Date.now();
+        const nJobs = parsed.jobs.length * 2;
+        const progress = () => {
+            nDone++;
+            if (Date.now() - lastLog > 2000) {
+                lastLog = Date.now();
+                log(`linear combinations ${((100 * nDone) / nJobs).toFixed(0)}%`);
+            }
+        };
+        // G2 jobs first: they are the heavier ones, best not left for the end
+        for (const g of [2, 1]) {
+            for (const job of parsed.jobs) {
+                const nb = job.nb;
+                let bases;
+                if (g === 1) {
+                    bases = new Uint8Array(3 * nb * sG1);
+                    bases.set(sTauG1.subarray(job.c0 * sG1, job.c1 * sG1), 0);
+                    bases.set(sAlphaTauG1.subarray(job.c0 * sG1, job.c1 * sG1), nb * sG1);
+                    bases.set(sBetaTauG1.subarray(job.c0 * sG1, job.c1 * sG1), 2 * nb * sG1);
+                } else {
+                    bases = new Uint8Array(nb * sG2);
+                    bases.set(sTauG2.subarray(job.c0 * sG2, job.c1 * sG2), 0);
+                }
+                const t = g === 1 ? job.g1 : job.g2;
+                const base = Int32Array.from(t.base);
+                const val = Int32Array.from(t.val);
+                const out = Int32Array.from(t.out);
+                promises.push(
+                    pool
+                        .run(
+                            { cmd: "lc", ctx: "lc", g, nBases: g === 1 ? 3 * nb : nb, bases: bases.buffer, base, val, out, groupSize: GROUP_SIZE },
+                            [bases.buffer, base.buffer, val.buffer, out.buffer]
+                        )
+                        .then((res) => {
+                            merge(g, res);
+                            progress();
+                        })
+                );
+            }
+        }
+        parsed.jobs.length = 0;
+
+        // ---------------------------------------------------------------- meanwhile: coefficients, H
+        // section 4: (matrix, constraint, signal, value * R^2 mod r) in r1cs order
+        const Rr = (1n << 256n) % B.R;
+        const R2r = (Rr * Rr) % B.R;
+        const valR2 = new Uint8Array(nValues * 32);
+        for (let v = 0; v < nValues; v++) valR2.set(B.bigToLE((parsed.values[v] * R2r) % B.R, 32), v * 32);
+        const { coef } = parsed;
+        const nCoef = coef.m.length;
+        const sec4 = Buffer.alloc(4 + nCoef * 44);
+        sec4.writeUInt32LE(nCoef, 0);
+        for (let i = 0; i < nCoef; i++) {
+            const o = 4 + i * 44;
+            sec4.writeUInt32LE(coef.m[i], o);
+            sec4.writeUInt32LE(coef.c[i], o + 4);
+            sec4.writeUInt32LE(coef.s[i], o + 8);
+            sec4.set(valR2.subarray(coef.v[i] * 32, coef.v[i] * 32 + 32), o + 12);
+        }
+        parsed.coef = null;
+
+        // section 9: the odd points of the 2D Lagrange block of section 12
+        const sec9 = Buffer.alloc(D * sG1);
+        {
+            const blk = readAt(fdPtau, ptau.sections[12][0].p + (2 * D - 1) * sG1, 2 * D * sG1);
+            for (let i = 0; i < D; i++) blk.copy(sec9, i * sG1, (2 * i + 1) * sG1, (2 * i + 2) * sG1);
+        }
+
+        // the H points as hashed (hashHPoints): (tau^(D+i) - tau^i)*G1 read from section 2
+        const nHash = D - 1 <= HASH_CHUNK ? D - 1 : Math.ceil((D - 1) / HASH_CHUNK) * HASH_CHUNK;
+        const hHashU = Buffer.alloc(nHash * sG1);
+        {
+            const p2 = ptau.sections[2][0].p;
+            const step = 1 << 14;
+            const mk2 = eng.mark();
+            const pa = eng.alloc(step * sG1);
+            const pb = eng.alloc(step * sG1);
+            const pj = eng.alloc(step * 96);
+            const subAffine = eng.ex.g1m_subAffine;
+            for (let i0 = 0; i0 < nHash; i0 += step) {
+                const n = Math.min(step, nHash - i0);
+                eng.u8.set(readAt(fdPtau, p2 + (i0 + D) * sG1, n * sG1), pa);
+                eng.u8.set(readAt(fdPtau, p2 + i0 * sG1, n * sG1), pb);
+                for (let i = 0; i < n; i++) subAffine(pa + i * sG1, pb + i * sG1, pj + i * 96);
+                eng.ex.g1m_batchToAffine(pj, n, pj);
+                eng.ex.g1m_batchLEMtoU(pj, n, pj);
+                hHashU.set(eng.u8.subarray(pj, pj + n * sG1), i0 * sG1);
+            }
+            eng.release(mk2);
+        }
+        log("coefficients and H points ready");
+
+        await Promise.race([Promise.all(promises), pool.failPromise]);
+        await pool.profile(log);
+        log(`linear combinations done (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+
+        // outputs that got several partial sums (blocks sharing a signal): add them up
+        for (const g of [1, 2]) {
+            const G = eng.groups[g];
+            const sz = G.sz;
+            const outBase = g === 1 ? outG1 : outG2;
+            let list = pending[g];
+            if (!list.length) continue;
+            const mk3 = eng.mark();
+            const pp = eng.alloc(list.length * sz);
+            list.forEach(([, src], i) => eng.u8.set(src, pp + i * sz));
+            let idx = list.map((_, i) => i);
+            while (idx.length) {
+                const used = new Set();
+                const next = [];
+                let m = 0;
+                for (const i of idx) {
+                    const o = list[i][0];
+                    if (used.has(o) || m === eng.batchCap) {
+                        next.push(i);
+                        continue;
+                    }
+                    used.add(o);
+                    const dst = outBase + o * sz;
+                    if (G.isZeroAffine(dst)) {
+                        eng.u8.copyWithin(dst, pp + i * sz, pp + (i + 1) * sz);
+                        continue;
+                    }
+                    eng.pA[m] = dst;
+                    eng.pB[m] = pp + i * sz;
+                    eng.pF[m] = 0;
+                    m++;
+                }
+                eng.batchAdd(G, m, true);
+                idx = next;
+            }
+            eng.release(mk3);
+            list = null;
+        }
+
+        // ---------------------------------------------------------------- file and circuit hash
+        const hasher = crypto.createHash("blake2b512");
+        const toU = (g, p, n) => {
+            const sz = g === 1 ? sG1 : sG2;
+            const mk4 = eng.mark();
+            const t = eng.alloc(n * sz);
+            eng.groups[g].batchLEMtoU(p, n, t);
+            const u = Buffer.from(eng.u8.subarray(t, t + n * sz));
+            eng.release(mk4);
+            return u;
+        };
+        const lem = (p, n) => Buffer.from(eng.u8.subarray(p, p + n));
+        const alpha1 = readAt(fdPtau, ptau.sections[4][0].p, sG1);
+        const beta1 = readAt(fdPtau, ptau.sections[5][0].p, sG1);
+        const beta2 = readAt(fdPtau, ptau.sections[6][0].p, sG2);
+        const mk5 = eng.mark();
+        const tmp = eng.alloc(sG1 + sG2);
+        const enc = (g, bytes) => {
+            eng.u8.set(bytes, tmp);
+            return toU(g, tmp, 1);
+        };
+        const g1 = lem(env.consts.pG1gen, sG1); // z = 1: x, y are the affine coordinates
+        const g2 = lem(env.consts.pG2gen, sG2);
+        hasher.update(enc(1, alpha1));
+        hasher.update(enc(1, beta1));
+        hasher.update(enc(2, beta2));
+        hasher.update(enc(2, g2)); // gamma2
+        hasher.update(enc(1, g1)); // delta1
+        hasher.update(enc(2, g2)); // delta2
+        eng.release(mk5);
+
+        const sec2 = Buffer.concat([
+            u32(32),
+            Buffer.from(B.bigToLE(B.Q, 32)),
+            u32(32),
+            Buffer.from(B.bigToLE(B.R, 32)),
+            u32(nVars),
+            u32(nPublic),
+            u32(D),
+            alpha1,
+            beta1,
+            beta2,
+            g2,
+            g1,
+            g2,
+        ]);
+        const pA = outG1;
+        const pB1 = outG1 + nVars * sG1;
+        const pC = outG1 + 2 * nVars * sG1;
+        const sec3 = lem(pC, (nPublic + 1) * sG1);
+        const sec8 = lem(pC + (nPublic + 1) * sG1, (nVars - nPublic - 1) * sG1);
+        const sec5 = lem(pA, nVars * sG1);
+        const sec6 = lem(pB1, nVars * sG1);
+        const sec7 = lem(outG2, nVars * sG2);
+
+        hasher.update(u32be(nPublic + 1));
+        hasher.update(toU(1, pC, nPublic + 1));
+        hasher.update(u32be(D - 1));
+        hasher.update(hHashU);
+        hasher.update(u32be(nVars - nPublic - 1));
+        hasher.update(toU(1, pC + (nPublic + 1) * sG1, nVars - nPublic - 1));
+        hasher.update(u32be(nVars));
+        hasher.update(toU(1, pA, nVars));
+        hasher.update(u32be(nVars));
+        hasher.update(toU(1, pB1, nVars));
+        hasher.update(u32be(nVars));
+        hasher.update(toU(2, outG2, nVars));
+        const csHash = hasher.digest();
+        eng.release(mk);
+
+        const sec10 = Buffer.concat([csHash, u32(0)]);
+        const parts = [binHeader("zkey", 1, 10)];
+        for (const [id, data] of [
+            [1, u32(1)],
+            [2, sec2],
+            [4, sec4],
+            [3, sec3],
+            [9, sec9],
+            [8, sec8],
+            [5, sec5],
+            [6, sec6],
+            [7, sec7],
+            [10, sec10],
+        ]) {
+            parts.push(sectionHeader(id, data.length), data);
+        }
+        return { parts, csHash, nConstraints: nC, nVars, nPublic, power: cirPower };
+    } finally {
+        fs.closeSync(fdPtau);
+        fs.closeSync(fdR1cs);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* contribute / beacon (zkey_contribute.js, zkey_beacon.js)                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+// Multiply every point of a G1 section by the scalar k (a BigInt), in the workers.
+async function scaleSection(env, data, k, ctx) {
+    const pool = env.startPool();
+    await pool.ready;
+    const sG1 = 64;
+    const nPoints = data.length / sG1;
+    const out = Buffer.alloc(data.length);
+    const table = B.scalarTable([k], WINDOW_KEY);
+    pool.broadcast({ cmd: "table", ctx, table });
+    table.digits.fill(0); // the workers have their copies (wiped by "forget" below)
+    const promises = [];
+    for (let i0 = 0; i0 < nPoints; i0 += KEY_CHUNK) {
+        const n = Math.min(KEY_CHUNK, nPoints - i0);
+        const bases = new Uint8Array(data.subarray(i0 * sG1, (i0 + n) * sG1));
+        const base = new Int32Array(n);
+        const out_ = new Int32Array(n);
+        for (let i = 0; i < n; i++) {
+            base[i] = i;
+            out_[i] = i;
+        }
+        const val = new Int32Array(n);
+        promises.push(
+            pool
+                .run({ cmd: "lc", ctx, g: 1, nBases: n, bases: bases.buffer, base, val, out: out_, groupSize: 1 }, [
+                    bases.buffer,
+                    base.buffer,
+                    val.buffer,
+                    out_.buffer,
+                ])
+                .then((res) => {
+                    for (let r = 0; r < res.outs.length; r++) {
+                        out.set(res.pts.subarray(r * sG1, (r + 1) * sG1), (i0 + res.outs[r]) * sG1);
+                    }
+                })
+        );
+    }
+    await Promise.race([Promise.all(promises), pool.failPromise]);
+    pool.broadcast({ cmd: "forget", ctx });
+    return out;
+}
+
+// Apply contributions (in order) to the key at inPath and write the result to outPath. Each is
+// what zkey_contribute.js (type 0) or zkey_beacon.js (type 1) does; applying several at once gives
+// the file the last of them would write, with the L and H sections scaled once, by the product of
+// the 1/delta's, instead of once per contribution.
+async function applyContribution(env, inPath, outPath, contributions, tmpFiles) {
+    const { M, curve, log } = env;
+    const { zkeyUtils, keyPair, blake2b, binFileUtils } = M;
+    const { fd, sections } = await binFileUtils.readBinFile(inPath, "zkey", 2);
+    let zkey;
+    let mpcParams;
+    try {
+        zkey = await zkeyUtils.readHeader(fd, sections, false, true);
+        if (zkey.protocol != "groth16") throw new InputError("zkey file is not groth16");
+        if (zkey.q !== B.Q) throw new InputError("zkey is not for BN254");
+        mpcParams = await zkeyUtils.readMPCParams(fd, curve, sections);
+    } finally {
+        await fd.close();
+    }
+    for (const s of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) {
+        if (!sections[s]) throw new InputError(`zkey lacks section ${s}`);
+    }
+    const results = [];
+    let scale = 1n;
+    for (const contribution of contributions) {
+        const rng = await contribution.rng();
+        const transcriptHasher = blake2b.create({ dkLen: 64 });
+        transcriptHasher.update(mpcParams.csHash);
+        for (let i = 0; i < mpcParams.contributions.length; i++) {
+            zkeyUtils.hashPubKey(transcriptHasher, curve, mpcParams.contributions[i]);
+        }
+        const cur = { delta: {} };
+        cur.delta.prvKey = curve.Fr.fromRng(rng);
+        cur.delta.g1_s = curve.G1.toAffine(curve.G1.fromRng(rng));
+        cur.delta.g1_sx = curve.G1.toAffine(curve.G1.timesFr(cur.delta.g1_s, cur.delta.prvKey));
+        zkeyUtils.hashG1(transcriptHasher, curve, cur.delta.g1_s);
+        zkeyUtils.hashG1(transcriptHasher, curve, cur.delta.g1_sx);
+        cur.transcript = transcriptHasher.digest();
+        cur.delta.g2_sp = keyPair.hashToG2(curve, cur.transcript);
+        cur.delta.g2_spx = curve.G2.toAffine(curve.G2.timesFr(cur.delta.g2_sp, cur.delta.prvKey));
+        zkey.vk_delta_1 = curve.G1.timesFr(zkey.vk_delta_1, cur.delta.prvKey);
+        zkey.vk_delta_2 = curve.G2.timesFr(zkey.vk_delta_2, cur.delta.prvKey);
+        cur.deltaAfter = zkey.vk_delta_1;
+        cur.type = contribution.type;
+        if (contribution.type === 1) {
+            cur.numIterationsExp = contribution.numIterationsExp;
+            cur.beaconHash = contribution.beaconHash;
+        }
+        if (contribution.name) cur.name = contribution.name;
+        mpcParams.contributions.push(cur);
+        scale = (scale * curve.Fr.toObject(curve.Fr.inv(cur.delta.prvKey))) % B.R;
+        cur.delta.prvKey.fill(0); // the toxic waste: only its inverse, folded into `scale`, lives on
+        delete cur.delta.prvKey;
+        const contributionHasher = blake2b.create({ dkLen: 64 });
+        zkeyUtils.hashPubKey(contributionHasher, curve, cur);
+        results.push({
+            type: cur.type === 1 ? "beacon" : "contribution",
+            name: cur.name || "",
+            hash: Buffer.from(contributionHasher.digest()).toString("hex"),
+        });
+    }
+
+    // header (zkey_utils.writeHeader)
+    const lemG1 = (p) => {
+        const b = new Uint8Array(64);
+        curve.G1.toRprLEM(b, 0, p);
+        return b;
+    };
+    const lemG2 = (p) => {
+        const b = new Uint8Array(128);
+        curve.G2.toRprLEM(b, 0, p);
+        return b;
+    };
+    const sec2 = Buffer.concat([
+        u32(32),
+        Buffer.from(B.bigToLE(B.Q, 32)),
+        u32(32),
+        Buffer.from(B.bigToLE(B.R, 32)),
+        u32(zkey.nVars),
+        u32(zkey.nPublic),
+        u32(zkey.domainSize),
+        lemG1(zkey.vk_alpha_1),
+        lemG1(zkey.vk_beta_1),
+        lemG2(zkey.vk_beta_2),
+        lemG2(zkey.vk_gamma_2),
+        lemG1(zkey.vk_delta_1),
+        lemG2(zkey.vk_delta_2),
+    ]);
+    const fdIn = fs.openSync(inPath, "r");
+    const raw = (s) => readAt(fdIn, sections[s][0].p, sections[s][0].size);
+    let parts;
+    try {
+        const t0 = Date.now();
+        const L = raw(8);
+        const H = raw(9);
+        if (L.length % 64 || H.length % 64) throw new InputError("zkey L / H sections are not whole G1 points");
+        const both = Buffer.concat([L, H]);
+        const scaled = await scaleSection(env, both, scale, `key${Date.now()}`);
+        scale = 0n;
+        log(`L and H sections scaled (${both.length / 64} points, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        const sec10 = await memBytes(M.fastFile, (f) => zkeyUtils.writeMPCParams(f, curve, mpcParams));
+        parts = [binHeader("zkey", 1, 10), sectionHeader(1, 4), u32(1), sectionHeader(2, sec2.length), sec2];
+        for (const s of [3, 4, 5, 6, 7]) {
+            const d = raw(s);
+            parts.push(sectionHeader(s, d.length), d);
+        }
+        parts.push(sectionHeader(8, L.length), scaled.subarray(0, L.length));
+        parts.push(sectionHeader(9, H.length), scaled.subarray(L.length));
+        parts.push(Buffer.from(sec10));
+    } finally {
+        fs.closeSync(fdIn);
+    }
+    writeFileAtomically(outPath, parts, tmpFiles);
+    return {
+        circuitHash: Buffer.from(mpcParams.csHash).toString("hex"),
+        contributions: mpcParams.contributions.length,
+        added: results,
+    };
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* CLI                                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+function parseArgs(argv) {
+    const pos = [];
+    const opts = {
+        threads: null,
+        chunk: null,
+        quiet: false,
+        name: null,
+        entropy: null,
+        entropyStdin: false,
+        beaconHash: null,
+        beaconExp: null,
+        beaconName: null,
+    };
+    const takesValue = {
+        "--threads": "threads",
+        "--chunk": "chunk",
+        "--name": "name",
+        "--entropy": "entropy",
+        "--beacon-hash": "beaconHash",
+        "--beacon-exp": "beaconExp",
+        "--beacon-name": "beaconName",
+    };
+    for (let i = 0; i < argv.length; i++) {
+        let a = argv[i];
+        if (a === "-h" || a === "--help") throw new UsageError("help requested");
+        if (a === "--quiet" || a === "-q") {
+            opts.quiet = true;
+            continue;
+        }
+        if (a === "--entropy-stdin") {
+            opts.entropyStdin = true;
+            continue;
+        }
+        if (a.startsWith("--")) {
+            let value;
+            const eq = a.indexOf("=");
+            if (eq >= 0) {
+                value = a.slice(eq + 1);
+                a = a.slice(0, eq);
+            }
+            const key = takesValue[a];
+            if (!key) throw new UsageError(`unknown option ${a}`);
+            if (value === undefined) {
+                if (i + 1 >= argv.length) throw new UsageError(`option ${a} needs a value`);
+                value = argv[++i];
+            }
+            opts[key] = value;
+            continue;
+        }
+        pos.push(a);
+    }
+    const intOpt = (v, what, lo, hi) => {
+        if (v === null) return null;
+        if (!/^[0-9]+$/.test(String(v))) throw new UsageError(`${what} must be an integer, got ${JSON.stringify(v)}`);
+        const x = Number(v);
+        if (x < lo || x > hi) throw new UsageError(`${what} must be in ${lo}..${hi}, got ${x}`);
+        return x;
+    };
+    opts.threads = intOpt(opts.threads, "--threads", 1, 64);
+    opts.chunk = intOpt(opts.chunk, "--chunk", 1, 1 << 16);
+    const cmd = pos.shift();
+    const nArgs = { new: 3, contribute: 2, beacon: 4, verify: 3 };
+    if (!cmd || !(cmd in nArgs)) throw new UsageError(`unknown command ${JSON.stringify(cmd || "")}`);
+    if (pos.length !== nArgs[cmd]) throw new UsageError(`${cmd} takes ${nArgs[cmd]} arguments, got ${pos.length}`);
+    for (const [k, what] of [["name", "--name"], ["beaconName", "--beacon-name"]]) {
+        if (opts[k] !== null && (opts[k].length > 64 || !/^[\x20-\x7e]*$/.test(opts[k]))) {
+            throw new UsageError(`${what} must be at most 64 printable ASCII characters`);
+        }
+    }
+    const checkBeacon = (hash, exp) => {
+        if (!/^(0x)?([0-9a-fA-F]{2})+$/.test(hash) || hash.replace(/^0x/, "").length / 2 >= 256) {
+            throw new UsageError("beacon hash must be 1..255 bytes of hexadecimal");
+        }
+        if (!/^[0-9]+$/.test(exp) || Number(exp) < 10 || Number(exp) > 63) {
+            throw new UsageError("numIterationsExp must be an integer in 10..63");
+        }
+    };
+    if (cmd !== "contribute" && (opts.beaconHash !== null || opts.beaconExp !== null || opts.beaconName !== null)) {
+        throw new UsageError("--beacon-hash / --beacon-exp / --beacon-name only apply to contribute");
+    }
+    if (opts.beaconHash === null && (opts.beaconExp !== null || opts.beaconName !== null)) {
+        throw new UsageError("--beacon-exp / --beacon-name need --beacon-hash");
+    }
+    if (opts.beaconHash !== null) {
+        if (opts.beaconExp === null) opts.beaconExp = "10";
+        checkBeacon(opts.beaconHash, opts.beaconExp);
+    }
+    if (cmd !== "contribute" && (opts.entropy !== null || opts.entropyStdin)) {
+        throw new UsageError("--entropy / --entropy-stdin only apply to contribute");
+    }
+    if (opts.entropy !== null && opts.entropyStdin) throw new UsageError("give --entropy or --entropy-stdin, not both");
+    if (cmd === "beacon") checkBeacon(pos[2], pos[3]);
+    const outputs = { new: 2, contribute: 1, beacon: 1 };
+    if (cmd in outputs) {
+        const out = path.resolve(pos[outputs[cmd]]);
+        const dir = path.dirname(out);
+        if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`output directory ${dir} does not exist`);
+        if (fs.existsSync(out) && fs.statSync(out).isDirectory()) throw new UsageError(`${out} is a directory`);
+        for (let i = 0; i < outputs[cmd]; i++) {
+            if (path.resolve(pos[i]) === out) throw new UsageError("the output must differ from the inputs");
+        }
+    }
+    return { cmd, args: pos, opts };
+}
+
+function readStdin() {
+    return new Promise((resolve, reject) => {
+        const chunks = [];
+        process.stdin.on("data", (c) => chunks.push(c));
+        process.stdin.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        process.stdin.on("error", reject);
+    });
+}
+
+async function main() {
+    let parsed;
+    try {
+        parsed = parseArgs(process.argv.slice(2));
+    } catch (err) {
+        if (err instanceof UsageError) {
+            if (err.message === "help requested") {
+                process.stdout.write(USAGE + "\n");
+                return 0;
+            }
+            process.stderr.write(`zkey_fast: error: ${err.message}\n${USAGE}\n`);
+            return 2;
+        }
+        throw err;
+    }
+    const { cmd, args, opts } = parsed;
+    const t0 = Date.now();
+    const log = (s) => {
+        if (!opts.quiet) process.stderr.write(`[zkey_fast ${cmd} ${((Date.now() - t0) / 1000).toFixed(1)}s] ${s}\n`);
+    };
+    process.stderr.on("error", () => {});
+    const tmpFiles = [];
+    const cleanup = () => {
+        for (const f of tmpFiles) {
+            try {
+                fs.unlinkSync(f);
+            } catch (_) {
+                /* already gone */
+            }
+        }
+    };
+    const onSignal = (sig) => {
+        cleanup();
+        process.stderr.write(`zkey_fast: interrupted (${sig})\n`);
+        process.exit(sig === "SIGINT" ? 130 : 143);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    process.on("exit", cleanup);
+
+    let entropy = opts.entropy;
+    if (cmd === "contribute" && opts.entropyStdin) entropy = await readStdin();
+
+    const env = await makeEnv(opts, log);
+    try {
+        let result;
+        if (cmd === "new") {
+            const [r1cs, ptau, out] = args;
+            const z = await buildInitialZkey(env, r1cs, ptau);
+            await env.close();
+            writeFileAtomically(path.resolve(out), z.parts, tmpFiles);
+            result = {
+                command: "new",
+                circuitHash: z.csHash.toString("hex"),
+                constraints: z.nConstraints,
+                power: z.power,
+            };
+        } else if (cmd === "contribute" || cmd === "beacon") {
+            const [input, out] = args;
+            const beacon = (hashStr, expStr, name) => {
+                const beaconHash = env.M.misc.hex2ByteArray(hashStr);
+                const numIterationsExp = parseInt(expStr);
+                return {
+                    type: 1,
+                    name,
+                    beaconHash,
+                    numIterationsExp,
+                    rng: () => env.M.misc.rngFromBeaconParams(beaconHash, numIterationsExp),
+                };
+            };
+            const contributions = [];
+            if (cmd === "contribute") {
+                // snarkjs: getRandomRng(entropy) = ChaCha(blake2b(64 CSPRNG bytes || entropy))
+                const ent = entropy || crypto.randomBytes(32).toString("hex");
+                contributions.push({ type: 0, name: opts.name, rng: () => env.M.misc.getRandomRng(ent) });
+                if (opts.beaconHash !== null) contributions.push(beacon(opts.beaconHash, opts.beaconExp, opts.beaconName));
+            } else {
+                contributions.push(beacon(args[2], args[3], opts.name));
+            }
+            const r = await applyContribution(env, path.resolve(input), path.resolve(out), contributions, tmpFiles);
+            result = { command: cmd, ...r };
+        } else if (cmd === "verify") {
+            const [r1cs, ptau, zkeyPath] = args;
+            let z;
+            try {
+                z = await buildInitialZkey(env, r1cs, ptau);
+            } catch (err) {
+                if (!(err instanceof InputError)) throw err;
+                // no initial key can be made from these r1cs and ptau (snarkjs's newZKey refuses
+                // them too): no key is valid for them
+                process.stderr.write(`zkey_fast verify: ${err.message}\n`);
+                const res = { command: "verify", valid: false, circuitHash: null, problems: [err.message] };
+                process.stdout.write(JSON.stringify(res) + "\n");
+                return 3;
+            }
+            await env.close();
+            const init = Buffer.concat(z.parts);
+            z.parts.length = 0;
+            log("initial key recomputed; checking the key against it (snarkjs phase2verifyFromInit)");
+            // snarkjs reports why a key is invalid through logger.error and console.log: those
+            // lines go to stderr even with --quiet, and into the JSON result
+            const problems = [];
+            const problem = (s) => {
+                problems.push(String(s));
+                process.stderr.write(`zkey_fast verify: ${s}\n`);
+            };
+            const logger = { info: (s) => log(s), debug: () => {}, warn: (s) => log(`warning: ${s}`), error: problem };
+            const origLog = console.log;
+            console.log = (...a) => problem(a.join(" "));
+            let ok;
+            try {
+                const initBytes = new Uint8Array(init.buffer, init.byteOffset, init.length);
+                ok = await env.M.verifyFromInit(initBytes, ptau, zkeyPath, logger);
+            } catch (err) {
+                // a key snarkjs cannot even read is not a valid key
+                ok = false;
+                problem(`the key could not be read: ${err && err.message ? err.message : err}`);
+            } finally {
+                console.log = origLog;
+            }
+            if (ok !== true && !problems.length) problem("snarkjs's checks failed");
+            const res = { command: "verify", valid: ok === true, circuitHash: z.csHash.toString("hex"), problems };
+            res.seconds = (Date.now() - t0) / 1000;
+            process.stdout.write(JSON.stringify(res) + "\n");
+            return ok === true ? 0 : 3;
+        }
+        result.seconds = (Date.now() - t0) / 1000;
+        process.stdout.write(JSON.stringify(result) + "\n");
+        return 0;
+    } catch (err) {
+        if (err instanceof InputError) {
+            process.stderr.write(`zkey_fast: error: ${err.message}\n`);
+            return 1;
+        }
+        throw err;
+    } finally {
+        await env.close();
+    }
+}
+
+module.exports = { buildInitialZkey, applyContribution, makeEnv, parseArgs, parseConstraints, readR1csInfo };

@@ -23,6 +23,7 @@ from statesync.model import (
     compute_batch_commitment,
     compute_header_hash,
 )
+from verifier.chain import stack
 from verifier.chain.chains import Chain, ChainKind, open_chain
 from verifier.chain.deploy import Deployed, deploy
 from verifier.chain.solc import Build, CompiledContract, compile_directory
@@ -99,7 +100,6 @@ class Rig:
 
 def deploy_receiver(
     chain: Chain,
-    build: Build,
     verifiers: Mapping[int, Deployed],
     *,
     batch_size: int = BATCH_SIZE,
@@ -107,16 +107,16 @@ def deploy_receiver(
     genesis_number: int = GENESIS.number,
     last_executed_id: int = 0,
 ) -> Deployed:
-    return deploy(
+    """stack.deploy_receiver over the Open(N) verifiers, keyed by their public-signal counts."""
+    by_circuit = {"header_update": verifiers[4].address, "state_sync": verifiers[6].address}
+    by_circuit["event_inclusion"] = verifiers[3].address
+    return stack.deploy_receiver(
         chain,
-        build.get("ZkStateReceiver"),
-        verifiers[4].address,
-        verifiers[6].address,
-        verifiers[3].address,
-        compute_header_hash(GENESIS) if genesis_hash is None else genesis_hash,
-        genesis_number,
-        last_executed_id,
-        batch_size,
+        by_circuit,
+        genesis_hash=compute_header_hash(GENESIS) if genesis_hash is None else genesis_hash,
+        genesis_number=genesis_number,
+        batch_size=batch_size,
+        last_executed_id=last_executed_id,
     )
 
 
@@ -129,7 +129,7 @@ def rig_at_deployment(
     prover: Prove,
 ) -> Rig:
     verifiers = {n: deploy(chain, c) for n, c in verifier_contracts.items()}
-    receiver = deploy_receiver(chain, build, verifiers)
+    receiver = deploy_receiver(chain, verifiers)
     root_bridge = chain.accounts[5]
     return Rig(
         chain=chain,

@@ -280,7 +280,7 @@ def test_the_constructor_refuses_unusable_arguments(rig: Rig, change: dict[str, 
         # An account without code: a verifier call would "succeed" and decode nothing.
         verifiers[arguments.pop("verifier")] = Deployed(rig.noop.contract, rig.chain.accounts[9], rig.noop.receipt)
     error = expect_revert(
-        "ZkStateReceiver__InvalidConfiguration", deploy_receiver, rig.chain, rig.build, verifiers, **arguments
+        "ZkStateReceiver__InvalidConfiguration", deploy_receiver, rig.chain, verifiers, **arguments
     )
     assert error.reason.args == (what,)
 
@@ -509,7 +509,7 @@ def test_batches_must_continue_from_the_last_executed_id(rig: Rig) -> None:
 
 
 def test_execution_can_start_after_events_delivered_before_the_genesis(rig: Rig) -> None:
-    receiver = deploy_receiver(rig.chain, rig.build, rig.verifiers, last_executed_id=41)
+    receiver = deploy_receiver(rig.chain, rig.verifiers, last_executed_id=41)
     assert call(rig.chain, receiver, "lastExecutedId") == 41
     events = [noop_event(rig, 42), noop_event(rig, 43)]
     header = next_header(GENESIS, events)
@@ -648,7 +648,7 @@ def test_a_batch_of_16_costs_at_most_25k_gas_per_event(rig: Rig) -> None:
     # A deposit-sized payload (abi.encode(address, uint256)) to the no-op receiver: the figure
     # counts the receiver contract's work, calldata and logs, not an application's.
     batch_size = 16
-    receiver = deploy_receiver(rig.chain, rig.build, rig.verifiers, batch_size=batch_size)
+    receiver = deploy_receiver(rig.chain, rig.verifiers, batch_size=batch_size)
     data = eth_abi.encode(["address", "uint256"], [rig.chain.accounts[2], 10**18])
     events = [noop_event(rig, i, data) for i in range(1, batch_size + 1)]
     header = next_header(GENESIS, events)

@@ -9,7 +9,7 @@ CLI    := $(VENV)/bin/zkstatesync
 CIRCUIT ?= state_sync
 PRESET  ?= test
 CHAIN   ?= pyevm
-DEMO_PRESET ?= test
+DEMO_PRESET ?= default
 OUT     ?= build/proofs/$(CIRCUIT)-$(PRESET)
 INPUT   ?=
 
@@ -55,7 +55,7 @@ deploy: install ## Deploy both chains' contracts on fresh CHAIN=pyevm|anvil chai
 bench: install ## Run the benchmarks (gas on CHAIN): writes bench/results.json and prints tables
 	$(PY) -m bench --chain $(CHAIN)
 
-demo: install ## Two chains, deposits, proofs, a relayer, and attacks refused (CHAIN=pyevm|anvil, PRESET=)
+demo: install ## Two chains, deposits, proofs, a relayer, and attacks refused (CHAIN=pyevm|anvil, DEMO_PRESET=default|test)
 	$(CLI) demo --chain $(CHAIN) --preset $(DEMO_PRESET)
 
 test: install ## Run the default test suite (slow tests excluded)

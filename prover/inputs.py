@@ -1,8 +1,8 @@
 """Circuit inputs from the protocol model: one function per circuit, never hand-written JSON.
 
 These build inputs faithfully from whatever objects they are given, valid or not, so tests
-can hand the circuits dishonest witnesses; `prove` checks the statement first (validate_*),
-so a user learns what is wrong in protocol terms before any witness is computed.
+can hand the circuits dishonest witnesses. The validate_* functions check the statement in
+protocol terms, so a caller can learn what is wrong before any witness is computed.
 """
 
 from __future__ import annotations
@@ -43,6 +43,25 @@ def build_header_update_inputs(trusted: Header, commit: Commit, validator_set: V
         "signed": [0 if s is None else 1 for s in signatures],
         "sigR8": [_UNSIGNED_R8 if s is None else [s.r8[0], s.r8[1]] for s in signatures],
         "sigS": [0 if s is None else s.s for s in signatures],
+    }
+
+
+def build_header_chain_inputs(
+    trusted: Header, commits: Sequence[Commit], validator_sets: Sequence[ValidatorSet]
+) -> Inputs:
+    """Inputs for HeaderChain(V, N): commits[i] is signed by validator_sets[i], N = len(commits)."""
+    if not commits or len(commits) != len(validator_sets):
+        raise ModelError(
+            f"a header chain needs one validator set per header, got {len(commits)} headers "
+            f"and {len(validator_sets)} sets"
+        )
+    links = [build_header_update_inputs(trusted, c, s) for c, s in zip(commits, validator_sets, strict=True)]
+    per_header = ("validatorKeys", "validatorPowers", "signed", "sigR8", "sigS")
+    return {
+        "trustedHeaderHash": compute_header_hash(trusted),
+        "trustedHeader": list(trusted.fields()),
+        "headers": [list(c.header.fields()) for c in commits],
+        **{name: [link[name] for link in links] for name in per_header},
     }
 
 
@@ -97,3 +116,16 @@ def validate_header_update(trusted: Header, commit: Commit, validator_set: Valid
     validate_header_link(trusted, commit.header)
     if not is_final(validator_set, commit):
         raise ModelError("the header is not final: its signers hold at most 2/3 of the set's power")
+
+
+def validate_header_chain(trusted: Header, commits: Sequence[Commit], validator_sets: Sequence[ValidatorSet]) -> None:
+    """Raise ModelError unless each commit is a header the light client would accept after the one before."""
+    if not commits or len(commits) != len(validator_sets):
+        raise ModelError("a header chain needs at least one header and one validator set per header")
+    parent = trusted
+    for index, (commit, validator_set) in enumerate(zip(commits, validator_sets, strict=True)):
+        try:
+            validate_header_update(parent, commit, validator_set)
+        except ModelError as exc:
+            raise ModelError(f"header {index} of the chain (number {commit.header.number}): {exc}") from exc
+        parent = commit.header

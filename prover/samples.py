@@ -12,9 +12,15 @@ from dataclasses import dataclass
 
 from statesync.committee import Committee, generate_committee
 from statesync.merkle import MerkleTree
-from statesync.model import Header, StateSyncEvent, build_event_tree, compute_header_hash
+from statesync.model import Commit, Header, StateSyncEvent, ValidatorSet, build_event_tree, compute_header_hash
 
-from .inputs import Inputs, build_event_inclusion_inputs, build_header_update_inputs, build_state_sync_inputs
+from .inputs import (
+    Inputs,
+    build_event_inclusion_inputs,
+    build_header_chain_inputs,
+    build_header_update_inputs,
+    build_state_sync_inputs,
+)
 from .manifest import load_manifest
 
 SAMPLE_SEED = b"zkstatesync sample committee"
@@ -70,6 +76,30 @@ def build_sample_chain(preset: str) -> SampleChain:
     return SampleChain(committee, checkpoint, header, events, tree, batch)
 
 
+def build_sample_header_chain(preset: str) -> tuple[Header, tuple[Commit, ...], tuple[ValidatorSet, ...]]:
+    """N headers after the sample checkpoint; the first rotates to a second committee, which signs the rest."""
+    chain = build_sample_chain(preset)
+    params = load_manifest().presets[preset]
+    size, count = params.get("V", 4), params.get("N", 2)
+    rotated = generate_committee(list(range(size, 0, -1)), size, seed=SAMPLE_SEED + b" rotated")
+    empty_root = build_event_tree((), chain.tree.depth).root
+    commits, sets, parent, signer = [], [], chain.checkpoint, chain.committee
+    for index in range(count):
+        header = Header(
+            chain_id=parent.chain_id,
+            number=parent.number + 1,
+            parent_hash=compute_header_hash(parent),
+            timestamp=parent.timestamp + 12,
+            event_root=chain.tree.root if index == count - 1 else empty_root,
+            validator_set_hash=signer.set_hash,
+            next_validator_set_hash=rotated.set_hash,
+        )
+        commits.append(signer.sign(header))
+        sets.append(signer.validator_set)
+        parent, signer = header, rotated
+    return chain.checkpoint, tuple(commits), tuple(sets)
+
+
 def build_sample_inputs(circuit: str, preset: str) -> Inputs:
     chain = build_sample_chain(preset)
     commit = chain.committee.sign(chain.header)
@@ -82,5 +112,7 @@ def build_sample_inputs(circuit: str, preset: str) -> Inputs:
         return build_state_sync_inputs(
             chain.checkpoint, commit, chain.committee.validator_set, chain.tree, chain.events, batch, chain.batch_size
         )
+    if circuit == "header_chain":
+        return build_header_chain_inputs(*build_sample_header_chain(preset))
     load_manifest().spec(circuit, preset)  # raises the manifest's own error for unknown names
     raise ValueError(f"no sample inputs for circuit {circuit!r}")

@@ -1,11 +1,47 @@
 pragma circom 2.1.0;
 
-// Light-client header update: a new rootchain header, linked to the trusted checkpoint and
-// final under the validator set that checkpoint names (docs/PROTOCOL.md section 2).
+// Light-client header updates: rootchain headers, linked to the trusted checkpoint and final
+// under the validator set their parent names (docs/PROTOCOL.md sections 2 and 5).
 
 include "circomlib/circuits/comparators.circom";
 include "common.circom";
 include "validators.circom";
+
+// FinalChild(V): one step of the chain.
+// Inputs (all private to the caller): parentHash, parentChainId, parentNumber and
+//   parentNextSetHash of the parent (whose hash the caller has computed from its fields, so
+//   they are bound to it), header[7] (protocol field order), validatorKeys[V][2],
+//   validatorPowers[V], signed[V], sigR8[V][2], sigS[V].
+// Output: headerHash of `header`.
+// Constrains: header is parent's child on the same chain with a higher number, names the set
+// parent named, and is signed by more than 2/3 of that set's power.
+template FinalChild(V) {
+    signal input parentHash;
+    signal input parentChainId;
+    signal input parentNumber;
+    signal input parentNextSetHash;
+    signal input header[HEADER_FIELDS()];
+    signal input validatorKeys[V][2];
+    signal input validatorPowers[V];
+    signal input signed[V];
+    signal input sigR8[V][2];
+    signal input sigS[V];
+    signal output headerHash;
+
+    header[H_PARENT_HASH()] === parentHash;
+    header[H_CHAIN_ID()] === parentChainId;
+    header[H_VALIDATOR_SET_HASH()] === parentNextSetHash;
+    RangeCheck(64)(parentNumber);
+    RangeCheck(64)(header[H_NUMBER()]);
+    signal numberRises <== LessThan(64)([parentNumber, header[H_NUMBER()]]);
+    numberRises === 1;
+
+    headerHash <== HeaderHash()(header);
+    signal setHash <== ValidatorSetHash(V)(validatorKeys, validatorPowers);
+    setHash === header[H_VALIDATOR_SET_HASH()];
+    // The powers are checked inside (quorum reached); the light client does not need them.
+    (_, _) <== QuorumCertificate(V)(headerHash, validatorKeys, validatorPowers, signed, sigR8, sigS);
+}
 
 // HeaderUpdate(V)
 // Input, public: trustedHeaderHash (the checkpoint the verifier holds).
@@ -29,22 +65,60 @@ template HeaderUpdate(V) {
     signal checkpointHash <== HeaderHash()(trustedHeader);
     checkpointHash === trustedHeaderHash;
 
-    // The link: child of the checkpoint, same chain, higher number, signed by the named set.
-    header[H_PARENT_HASH()] === trustedHeaderHash;
-    header[H_CHAIN_ID()] === trustedHeader[H_CHAIN_ID()];
-    header[H_VALIDATOR_SET_HASH()] === trustedHeader[H_NEXT_VALIDATOR_SET_HASH()];
-    RangeCheck(64)(trustedHeader[H_NUMBER()]);
-    RangeCheck(64)(header[H_NUMBER()]);
-    signal numberRises <== LessThan(64)([trustedHeader[H_NUMBER()], header[H_NUMBER()]]);
-    numberRises === 1;
-
-    // The new header and its finality under the set it names.
-    headerHash <== HeaderHash()(header);
-    signal setHash <== ValidatorSetHash(V)(validatorKeys, validatorPowers);
-    setHash === header[H_VALIDATOR_SET_HASH()];
-    // The powers are checked inside (quorum reached); the light client does not need them.
-    (_, _) <== QuorumCertificate(V)(headerHash, validatorKeys, validatorPowers, signed, sigR8, sigS);
-
+    headerHash <== FinalChild(V)(
+        trustedHeaderHash, trustedHeader[H_CHAIN_ID()], trustedHeader[H_NUMBER()],
+        trustedHeader[H_NEXT_VALIDATOR_SET_HASH()], header,
+        validatorKeys, validatorPowers, signed, sigR8, sigS
+    );
     number <== header[H_NUMBER()];
     eventRoot <== header[H_EVENT_ROOT()];
+}
+
+// HeaderChain(V, N): N headers in one proof, each the final child of the one before, so a
+// client that fell behind (or a contract) catches up with one verification. The set may rotate
+// at every step: header i is signed by the set header i-1 names.
+// Input, public: trustedHeaderHash (the checkpoint the verifier holds).
+// Inputs, private: trustedHeader[7], headers[N][7], and per header the validatorKeys[V][2],
+//   validatorPowers[V], signed[V], sigR8[V][2], sigS[V] of the set that signs it.
+// Outputs (public): headerHash, number, eventRoot of the last header (the same public signals
+//   as HeaderUpdate, so the same contract entry point and light-client rule accept it).
+template HeaderChain(V, N) {
+    signal input trustedHeaderHash;
+    signal input trustedHeader[HEADER_FIELDS()];
+    signal input headers[N][HEADER_FIELDS()];
+    signal input validatorKeys[N][V][2];
+    signal input validatorPowers[N][V];
+    signal input signed[N][V];
+    signal input sigR8[N][V][2];
+    signal input sigS[N][V];
+    signal output headerHash;
+    signal output number;
+    signal output eventRoot;
+
+    signal checkpointHash <== HeaderHash()(trustedHeader);
+    checkpointHash === trustedHeaderHash;
+
+    // hashes[i] is the hash of the parent of headers[i]; each link computes the next one.
+    signal hashes[N + 1];
+    hashes[0] <== trustedHeaderHash;
+    component links[N];
+    for (var i = 0; i < N; i++) {
+        links[i] = FinalChild(V);
+        links[i].parentHash <== hashes[i];
+        links[i].parentChainId <== i == 0 ? trustedHeader[H_CHAIN_ID()] : headers[i - 1][H_CHAIN_ID()];
+        links[i].parentNumber <== i == 0 ? trustedHeader[H_NUMBER()] : headers[i - 1][H_NUMBER()];
+        links[i].parentNextSetHash <== i == 0
+            ? trustedHeader[H_NEXT_VALIDATOR_SET_HASH()]
+            : headers[i - 1][H_NEXT_VALIDATOR_SET_HASH()];
+        links[i].header <== headers[i];
+        links[i].validatorKeys <== validatorKeys[i];
+        links[i].validatorPowers <== validatorPowers[i];
+        links[i].signed <== signed[i];
+        links[i].sigR8 <== sigR8[i];
+        links[i].sigS <== sigS[i];
+        hashes[i + 1] <== links[i].headerHash;
+    }
+    headerHash <== hashes[N];
+    number <== headers[N - 1][H_NUMBER()];
+    eventRoot <== headers[N - 1][H_EVENT_ROOT()];
 }

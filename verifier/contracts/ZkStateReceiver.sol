@@ -70,7 +70,8 @@ contract ZkStateReceiver is IZkStateReceiver {
         _lock = _FREE;
     }
 
-    /// @param headerVerifier_ The snarkjs verifier of the HeaderUpdate circuit (4 signals).
+    /// @param headerVerifier_ The snarkjs verifier of the HeaderUpdate circuit (4 signals), or of a
+    ///        HeaderChain circuit, whose signals are the same, for a receiver that moves N headers a proof.
     /// @param stateSyncVerifier_ The snarkjs verifier of the StateSync circuit (6 signals).
     /// @param eventVerifier_ The snarkjs verifier of the EventInclusion circuit (3 signals).
     /// @param genesisHeaderHash The hash of the header trusted out of band (the first checkpoint).

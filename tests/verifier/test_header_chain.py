@@ -1,0 +1,128 @@
+"""HeaderChain proofs: one proof carries a client (Python or contract) across N headers and a rotation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from prover.inputs import build_header_chain_inputs
+from prover.manifest import load_manifest
+from prover.prove import ProofResult, Prover, load_prover
+from prover.samples import build_sample_header_chain
+from prover.setup import export_solidity_verifier
+from statesync.model import Commit, Header, ValidatorSet, compute_header_hash
+from verifier.chain.chains import Chain, open_chain
+from verifier.chain.deploy import Deployed, TransactionReverted, call, deploy, transact
+from verifier.chain.stack import compile_generated_verifier, deploy_receiver, encode_proof_argument
+from verifier.light_client import LightClientError, apply_header_proof, initial_state
+
+PRESET = "test"
+Sample = tuple[Header, tuple[Commit, ...], tuple[ValidatorSet, ...]]
+
+
+@pytest.fixture(scope="module")
+def sample() -> Sample:
+    return build_sample_header_chain(PRESET)
+
+
+@pytest.fixture(scope="module")
+def chain_prover() -> Prover:
+    return load_prover("header_chain", PRESET)
+
+
+@pytest.fixture(scope="module")
+def chain_proof(sample: Sample, chain_prover: Prover, tmp_path_factory: pytest.TempPathFactory) -> ProofResult:
+    return chain_prover.prove(build_header_chain_inputs(*sample), tmp_path_factory.mktemp("chain") / "proof")
+
+
+def test_the_sample_chain_rotates_the_set_on_the_way(sample: Sample) -> None:
+    checkpoint, commits, _ = sample
+    assert len(commits) >= 2
+    assert commits[0].header.validator_set_hash == checkpoint.next_validator_set_hash
+    assert commits[-1].header.validator_set_hash != checkpoint.validator_set_hash
+
+
+def test_one_proof_moves_the_light_client_across_the_chain(
+    sample: Sample, chain_prover: Prover, chain_proof: ProofResult
+) -> None:
+    checkpoint, commits, _ = sample
+    last = commits[-1].header
+    state = apply_header_proof(
+        initial_state(checkpoint), chain_prover.verifying_key, chain_proof.proof, chain_proof.public_signals, last
+    )
+    assert state.checkpoint == last and state.validator_set_hash == last.next_validator_set_hash
+    assert state.proven_roots == {compute_header_hash(last): (last.number, last.event_root)}
+    # The proof names only the last header: an intermediate one does not match it.
+    with pytest.raises(LightClientError, match="does not match"):
+        apply_header_proof(
+            initial_state(checkpoint),
+            chain_prover.verifying_key,
+            chain_proof.proof,
+            chain_proof.public_signals,
+            commits[0].header,
+        )
+
+
+def test_a_header_update_key_does_not_accept_a_chain_proof(sample: Sample, chain_proof: ProofResult) -> None:
+    checkpoint, commits, _ = sample
+    update_key = load_prover("header_update", PRESET).verifying_key
+    with pytest.raises(LightClientError, match="does not verify"):
+        apply_header_proof(
+            initial_state(checkpoint), update_key, chain_proof.proof, chain_proof.public_signals, commits[-1].header
+        )
+
+
+@pytest.fixture(scope="module")
+def evm() -> Iterator[Chain]:
+    with open_chain("pyevm") as chain:
+        yield chain
+
+
+@pytest.fixture(scope="module")
+def catching_up_receiver(evm: Chain, sample: Sample, chain_prover: Prover) -> Deployed:
+    """A ZkStateReceiver whose header verifier is HeaderChain's: same 4 signals, no contract change."""
+    checkpoint = sample[0]
+    # The receiver's role on the left, the circuit whose verifier fills it on the right.
+    roles = {"header_update": "header_chain", "state_sync": "state_sync", "event_inclusion": "event_inclusion"}
+    addresses = {}
+    for role, circuit in roles.items():
+        source = export_solidity_verifier(load_prover(circuit, PRESET).keys)
+        addresses[role] = deploy(evm, compile_generated_verifier(circuit, source)).address
+    return deploy_receiver(
+        evm,
+        addresses,
+        genesis_hash=compute_header_hash(checkpoint),
+        genesis_number=checkpoint.number,
+        batch_size=load_manifest().presets[PRESET]["B"],
+    )
+
+
+def test_a_receiver_with_the_chain_verifier_catches_up_in_one_transaction(
+    evm: Chain, sample: Sample, chain_proof: ProofResult, catching_up_receiver: Deployed
+) -> None:
+    last = sample[1][-1].header
+    argument = encode_proof_argument(chain_proof.proof, chain_proof.public_signals)
+    snapshot = evm.snapshot()
+    try:
+        forged_root = replace(last, event_root=last.event_root + 1)
+        with pytest.raises(TransactionReverted) as refused:
+            transact(
+                evm,
+                catching_up_receiver,
+                "submitHeader",
+                argument,
+                compute_header_hash(forged_root),
+                last.number,
+                forged_root.event_root,
+            )
+        assert refused.value.reason.name == "ZkStateReceiver__InvalidProof"
+        receipt = transact(
+            evm, catching_up_receiver, "submitHeader", argument, compute_header_hash(last), last.number, last.event_root
+        )
+        assert receipt.gas_used < 300_000
+        assert call(evm, catching_up_receiver, "trustedHeaderHash") == compute_header_hash(last)
+        assert call(evm, catching_up_receiver, "eventRootOf", last.number) == last.event_root
+    finally:
+        evm.revert_to(snapshot)

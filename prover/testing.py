@@ -171,6 +171,15 @@ class CircuitTester:
             )
         return TamperResult(signal, index, tuple(failing))
 
+    def tamper_classes(self, witness: Witness | Sequence[int], patterns: Sequence[str], per_class: int = 4) -> None:
+        """Tamper the first per_class signals of each pattern (a class of signal); each must match some."""
+        for pattern in patterns:
+            names = self.signals_matching(pattern)
+            if not names:
+                raise CircuitTestFailure(f"{self.circuit.spec.name}: no witness signal matches {pattern}")
+            for name in names[:per_class]:
+                self.tamper(witness, name)
+
     def unconstrained_signals(self, witness: Witness | Sequence[int], pattern: str = ".*") -> list[str]:
         """Signals matching pattern whose +1 change leaves every constraint satisfied."""
         loose = []

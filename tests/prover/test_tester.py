@@ -53,6 +53,16 @@ def test_tamper_reports_under_constrained_signals() -> None:
     assert loose.unconstrained_signals(witness) == ["free"]
 
 
+def test_tamper_classes_covers_each_class_and_refuses_an_empty_one() -> None:
+    loose = CircuitTester.compile(GADGETS, "Loose", opt=0)
+    witness = loose.expect_pass({"a": 5}, {"out": 6})
+    loose.tamper_classes(witness, [r"^a$", r"^out$"])
+    with pytest.raises(CircuitTestFailure, match="under-constrained"):
+        loose.tamper_classes(witness, [r"^a$", r"^free$"])
+    with pytest.raises(CircuitTestFailure, match="no witness signal matches"):
+        loose.tamper_classes(witness, [r"^nothing$"])
+
+
 def test_known_benign_freedom_is_visible(product: CircuitTester) -> None:
     # IsZero's inverse hint is free when its input is 0: the sweep must show exactly that.
     witness = product.expect_pass({"a": 0, "b": 2})

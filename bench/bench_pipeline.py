@@ -4,7 +4,9 @@ Per (circuit, preset): constraints, compile seconds (a fresh compile into a scra
 directory), setup seconds with the ptau and phase 2 apart (as recorded when the cached keys
 were made), witness and prove seconds, peak RSS of each step, and the proof's size.
 Each step runs in its own forked worker, so its peak RSS (its own and its subprocesses')
-is its own and not the largest of the run so far.
+is not the largest of the run so far. Linux starts a forked process's peak from its parent's,
+so a step's figure is at least the benchmark process's own (about 230 MB with galois loaded):
+read small figures as "at most that"; the phase 2 and ptau benchmarks measure node alone.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ the node process, worker threads included) and, at one small power, snarkjs's ce
 (`powersoftau new` + `contribute` + `beacon` + `prepare phase2`, each its own node process) for
 the ratio. The machine may be shared: CPU seconds are the steadier figure.
 
-    .venv/bin/python -m bench.bench_ptau            # powers 12, 14, 16; snarkjs at 2^10
+    .venv/bin/python -m bench.bench_ptau            # powers 12 to 18 (the goals: 2^16, 2^18); snarkjs at 2^12
     .venv/bin/python -m bench.bench_ptau 16 17 18   # other powers
 """
 
@@ -13,36 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.measure import measure_command
 from prover.ptau import ptau_script
 from prover.toolchain import NODE_HEAP_MB, check_pinned_versions, node_executable, node_modules
 
 SNARKJS_BEACON = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 
-def _measure(argv: Sequence[str | os.PathLike[str]], log: Path) -> dict[str, float]:
-    """Run argv to completion; wall seconds, CPU seconds and peak RSS (MB) of that process."""
-    env = {**os.environ, "NODE_PATH": str(node_modules())}
-    with log.open("wb") as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen([os.fspath(a) for a in argv], stdout=out, stderr=out, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    proc.returncode = code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        tail = log.read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"{' '.join(map(str, argv))} failed ({code}):\n{tail}")
-    return {
-        "seconds": round(wall, 2),
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # ru_maxrss is in KiB on Linux
-    }
 
 
 def _node(script: Path | str, *args: str | os.PathLike[str]) -> list[str | os.PathLike[str]]:
@@ -51,7 +33,7 @@ def _node(script: Path | str, *args: str | os.PathLike[str]) -> list[str | os.Pa
 
 def bench_local(power: int, directory: Path) -> dict[str, float]:
     out = directory / f"local_{power}.ptau"
-    result = _measure(_node(ptau_script(), str(power), out), directory / "local.log")
+    result = measure_command(_node(ptau_script(), str(power), out), directory / "local.log")
     result["file_mb"] = round(out.stat().st_size / 2**20, 1)
     out.unlink()
     return result
@@ -82,7 +64,7 @@ def bench_snarkjs(power: int, directory: Path) -> dict[str, dict[str, float]]:
         ],
         "prepare_phase2": ["powersoftau", "prepare", "phase2", d / "pot2.ptau", d / "pot.ptau"],
     }
-    timings = {name: _measure(_node(cli, *argv), d / f"snarkjs_{name}.log") for name, argv in steps.items()}
+    timings = {name: measure_command(_node(cli, *argv), d / f"snarkjs_{name}.log") for name, argv in steps.items()}
     for name in ("pot0", "pot1", "pot2", "pot"):
         (d / f"{name}.ptau").unlink(missing_ok=True)
     timings["total"] = {
@@ -93,7 +75,7 @@ def bench_snarkjs(power: int, directory: Path) -> dict[str, dict[str, float]]:
     return timings
 
 
-def run(powers: Sequence[int] = (12, 14, 16), snarkjs_power: int = 10) -> dict[str, object]:
+def run(powers: Sequence[int] = (12, 14, 16, 17, 18), snarkjs_power: int = 12) -> dict[str, object]:
     """Seconds and peak RSS of ptau_fast per power, and the speed-up over snarkjs at one power."""
     if snarkjs_power > 12:
         raise ValueError("keep snarkjs's ceremony at 2^12 or below (it takes minutes beyond)")
@@ -116,5 +98,5 @@ def run(powers: Sequence[int] = (12, 14, 16), snarkjs_power: int = 10) -> dict[s
 
 
 if __name__ == "__main__":
-    chosen = tuple(int(a) for a in sys.argv[1:]) or (12, 14, 16)
-    print(json.dumps(run(chosen), indent=2))
+    chosen = tuple(int(a) for a in sys.argv[1:])
+    print(json.dumps(run(chosen) if chosen else run(), indent=2))

@@ -16,13 +16,12 @@ from __future__ import annotations
 import filecmp
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.measure import measure_command
 from prover.build import compile_circuit
 from prover.formats import read_r1cs_header
 from prover.manifest import load_manifest
@@ -34,23 +33,6 @@ BEACON = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
 STEPS = ("setup", "contribute", "beacon", "verify")
 
 
-def _measure(argv: Sequence[str | os.PathLike[str]], log: Path) -> dict[str, float]:
-    """Run argv to completion; wall seconds, CPU seconds and peak RSS (MB) of that process."""
-    env = {**os.environ, "NODE_PATH": str(node_modules())}
-    with log.open("wb") as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen([os.fspath(a) for a in argv], stdout=out, stderr=out, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        tail = log.read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"{' '.join(map(str, argv))} failed ({code}):\n{tail}")
-    return {
-        "seconds": round(wall, 2),
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-    }
 
 
 def _node(script: Path | str, *args: str | os.PathLike[str]) -> list[str | os.PathLike[str]]:
@@ -63,10 +45,10 @@ def bench_circuit(r1cs: Path, ptau: Path, d: Path) -> dict[str, object]:
     fast = zkey_script()
 
     def snark(name: str, *args: str | os.PathLike[str]) -> dict[str, float]:
-        return _measure(_node(snark_cli, *args), d / f"snarkjs_{name}.log")
+        return measure_command(_node(snark_cli, *args), d / f"snarkjs_{name}.log")
 
     def ours(name: str, *args: str | os.PathLike[str]) -> dict[str, float]:
-        return _measure(_node(fast, *args), d / f"zkey_fast_{name}.log")
+        return measure_command(_node(fast, *args), d / f"zkey_fast_{name}.log")
 
     s: dict[str, dict[str, float]] = {}
     s["setup"] = snark("setup", "groth16", "setup", r1cs, ptau, d / "s0.zkey")

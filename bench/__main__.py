@@ -46,6 +46,13 @@ def _gas_tables(gas: dict[str, Any]) -> list[Table]:
     header = Table("submitHeader", "gas", "goal", title="header update: verification and storage")
     header.add_row("first after deployment (counters from zero)", f"{update['first_gas']:,}", "")
     header.add_row("every later one", f"{update['gas']:,}", f"<= {update['goal']:,} " + _verdict(update["met"]))
+    if "header_chain" in gas:
+        chained = gas["header_chain"]
+        header.add_row(
+            f"HeaderChain verifier: {chained['headers']} headers in one proof",
+            f"{chained['gas']:,}",
+            f"{chained['per_header']:,} per header",
+        )
     goal = gas["per_event_goal"]
     batches = Table(
         "B",

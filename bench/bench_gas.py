@@ -7,6 +7,8 @@
   together; the goal is at most 280k. Two headers of the sample rootchain are submitted, the
   first right after deployment (from a checkpoint at number 0) and its successor; both should
   cost the same, since the receiver's counter slot is never zero (its lock is 1 or 2).
+* The same submitHeader on a receiver whose header verifier is HeaderChain's (N headers and
+  a set rotation in one proof, for a client catching up): gas per proof and per header.
 * syncState batches of B = 1, 8 and 16 events to NoopReceiver, whole, without the receivers'
   own execution, and per event, beside Edge's ~126k per event; the goal is at most 25k per
   event at B = 16. The receiver's B must be its circuits' B, and the real circuits have B = 2
@@ -41,6 +43,7 @@ from verifier.chain.solc import compile_directory
 from verifier.chain.stack import (
     VERIFIER_CIRCUITS,
     ChildStack,
+    compile_generated_verifier,
     deploy_child_stack,
     deploy_receiver,
     encode_proof_argument,
@@ -92,16 +95,24 @@ def run(chain_kind: ChainKind = "pyevm") -> dict[str, Any]:
             root_bridge=chain.accounts[0],
         )
         verifiers = [_measure_verifier(chain, c, stack.verifiers[c], proofs[c]) for c in VERIFIER_CIRCUITS]
-        first = _submit_header(chain, stack, proofs["header_update"])
-        later = _submit_header(chain, stack, proofs["next_header"])
+        first = _submit_header(chain, stack.receiver, proofs["header_update"])
+        later = _submit_header(chain, stack.receiver, proofs["next_header"])
         header_update = {
             "first_gas": first,
             "gas": later,
             "goal": HEADER_UPDATE_GOAL,
             "met": later <= HEADER_UPDATE_GOAL,
         }
+        header_chain = _measure_header_chain(chain, stack, sample.checkpoint, sample.batch_size)
         batches = _measure_batches(chain, n_public)
-    return {"chain": chain_kind, "preset": PRESET, "verifiers": verifiers, "header_update": header_update, **batches}
+    return {
+        "chain": chain_kind,
+        "preset": PRESET,
+        "verifiers": verifiers,
+        "header_update": header_update,
+        "header_chain": header_chain,
+        **batches,
+    }
 
 
 def _prove_samples(provers: Mapping[str, Prover], sample: SampleChain, directory: Path) -> dict[str, ProofResult]:
@@ -150,11 +161,29 @@ def _measure_verifier(chain: Chain, circuit: str, verifier: Deployed, result: Pr
     }
 
 
-def _submit_header(chain: Chain, stack: ChildStack, result: ProofResult) -> int:
+def _measure_header_chain(chain: Chain, stack: ChildStack, checkpoint: Header, batch_size: int) -> dict[str, Any]:
+    prover = load_prover("header_chain", PRESET)
+    with tempfile.TemporaryDirectory(prefix="bench-gas-") as tmp:
+        result = prover.prove(build_sample_inputs("header_chain", PRESET), Path(tmp) / "proof")
+    verifier = deploy(chain, compile_generated_verifier("header_chain", export_solidity_verifier(prover.keys)))
+    others = {c: stack.verifiers[c].address for c in VERIFIER_CIRCUITS if c != "header_update"}
+    receiver = deploy_receiver(
+        chain,
+        {"header_update": verifier.address, **others},
+        genesis_hash=compute_header_hash(checkpoint),
+        genesis_number=checkpoint.number,
+        batch_size=batch_size,
+    )
+    headers = load_manifest().presets[PRESET]["N"]
+    gas = _submit_header(chain, receiver, result)
+    return {"headers": headers, "gas": gas, "per_header": gas // headers}
+
+
+def _submit_header(chain: Chain, receiver: Deployed, result: ProofResult) -> int:
     header_hash, number, event_root, _trusted = result.public_signals
     proof = encode_proof_argument(result.proof, result.public_signals)
-    receipt = transact(chain, stack.receiver, "submitHeader", proof, header_hash, number, event_root, gas=HEADER_GAS)
-    if len(decode_events(stack.receiver, receipt, "HeaderAccepted")) != 1:
+    receipt = transact(chain, receiver, "submitHeader", proof, header_hash, number, event_root, gas=HEADER_GAS)
+    if len(decode_events(receiver, receipt, "HeaderAccepted")) != 1:
         raise GasBenchError(f"submitHeader succeeded without accepting header {number}")
     return receipt.gas_used
 

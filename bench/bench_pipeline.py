@@ -3,53 +3,39 @@
 Per (circuit, preset): constraints, compile seconds (a fresh compile into a scratch build
 directory), setup seconds with the ptau and phase 2 apart (as recorded when the cached keys
 were made), witness and prove seconds, peak RSS of each step, and the proof's size.
-Each step runs in its own forked worker, so its peak RSS (its own and its subprocesses')
-is not the largest of the run so far. Linux starts a forked process's peak from its parent's,
-so a step's figure is at least the benchmark process's own (about 230 MB with galois loaded):
-read small figures as "at most that"; the phase 2 and ptau benchmarks measure node alone.
+Each step runs as its own process, `python -m bench.bench_pipeline STEP CIRCUIT PRESET OUT`,
+started through bench/peak.py: its peak RSS (its own or its largest subprocess's) is the
+step's, as when a user runs the CLI, and not the benchmark process's (Linux carries a
+parent's peak into a forked child). Seconds are timed inside the step, without start-up.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import resource
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from bench.measure import PROJECT_ROOT, measure_command
 from prover.build import compile_circuit
 from prover.manifest import load_manifest
 from prover.prove import load_prover
 from prover.samples import build_sample_inputs
 from prover.setup import required_power
 
-T = TypeVar("T")
 
-
-def _worker(fn: Callable[[], Any], queue: Any) -> None:
-    started = time.perf_counter()
-    result = fn()
-    seconds = time.perf_counter() - started
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    queue.put((result, seconds, max(own, children) / 1024))
-
-
-def measure(fn: Callable[[], T]) -> tuple[T, float, float]:
-    """(result, wall seconds, peak RSS in MB) of fn run in a fresh forked process."""
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    process = context.Process(target=_worker, args=(fn, queue))
-    process.start()
-    result, seconds, rss = queue.get()
-    process.join()
-    if process.exitcode != 0:
-        raise RuntimeError(f"benchmark step failed with exit code {process.exitcode}")
-    return result, round(seconds, 3), round(rss, 1)
+def measure(step: str, circuit: str, preset: str) -> tuple[Any, float, float]:
+    """(result, seconds, peak RSS in MB) of one step run as its own process."""
+    with tempfile.TemporaryDirectory(prefix="zkss-bench-") as scratch:
+        out = Path(scratch) / "result.json"
+        argv = [sys.executable, "-m", "bench.bench_pipeline", step, circuit, preset, os.fspath(out)]
+        figures = measure_command(argv, Path(scratch) / "step.log", cwd=PROJECT_ROOT)
+        result = json.loads(out.read_text())
+    return result["value"], round(result["seconds"], 3), figures["peak_rss_mb"]
 
 
 def _fresh_compile(circuit: str, preset: str) -> int:
@@ -80,10 +66,10 @@ def _prove(circuit: str, preset: str) -> dict[str, Any]:
 
 
 def bench_circuit(circuit: str, preset: str) -> dict[str, Any]:
-    constraints, compile_s, compile_rss = measure(lambda: _fresh_compile(circuit, preset))
+    constraints, compile_s, compile_rss = measure("compile", circuit, preset)
     compiled = compile_circuit(load_manifest().spec(circuit, preset))
-    setup, setup_s, setup_rss = measure(lambda: _setup(circuit, preset))
-    proved, prove_s, prove_rss = measure(lambda: _prove(circuit, preset))
+    setup, setup_s, setup_rss = measure("setup", circuit, preset)
+    proved, prove_s, prove_rss = measure("prove", circuit, preset)
     return {
         "circuit": circuit,
         "preset": preset,
@@ -106,3 +92,14 @@ def bench_circuit(circuit: str, preset: str) -> dict[str, Any]:
 def run(presets: Sequence[str] = ("test", "default")) -> list[dict[str, Any]]:
     manifest = load_manifest()
     return [bench_circuit(circuit, preset) for preset in presets for circuit in manifest.circuits]
+
+
+STEPS: dict[str, Callable[[str, str], Any]] = {"compile": _fresh_compile, "setup": _setup, "prove": _prove}
+
+
+if __name__ == "__main__":
+    step, circuit_name, preset_name, result_path = sys.argv[1:5]
+    started = time.perf_counter()
+    value = STEPS[step](circuit_name, preset_name)
+    seconds = time.perf_counter() - started
+    Path(result_path).write_text(json.dumps({"value": value, "seconds": seconds}))

@@ -13,15 +13,16 @@ from pathlib import Path
 from prover.toolchain import node_modules
 
 PEAK = Path(__file__).with_name("peak.py")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def measure_command(argv: Sequence[str | os.PathLike[str]], log: Path) -> dict[str, float]:
+def measure_command(argv: Sequence[str | os.PathLike[str]], log: Path, cwd: Path | None = None) -> dict[str, float]:
     """Run argv to completion (output into log) through bench/peak.py, so its peak RSS is its own."""
     env = {**os.environ, "NODE_PATH": str(node_modules())}
     with tempfile.TemporaryDirectory(prefix="zkss-peak-") as scratch, log.open("wb") as out:
         figures_path = Path(scratch) / "figures.json"
         launcher = [sys.executable, "-S", os.fspath(PEAK), os.fspath(figures_path)]
-        code = subprocess.run([*launcher, *map(os.fspath, argv)], stdout=out, stderr=out, env=env).returncode
+        code = subprocess.run([*launcher, *map(os.fspath, argv)], stdout=out, stderr=out, env=env, cwd=cwd).returncode
         figures = json.loads(figures_path.read_text()) if figures_path.is_file() else {}
     if code != 0:
         tail = log.read_text(errors="replace")[-2000:]

@@ -31,18 +31,25 @@ Inputs = dict[str, InputValue]
 _UNSIGNED_R8 = [0, 1]
 
 
-def build_header_update_inputs(trusted: Header, commit: Commit, validator_set: ValidatorSet) -> Inputs:
+def _quorum_inputs(commit: Commit, validator_set: ValidatorSet) -> Inputs:
+    """The set and its signatures on commit's header, as one FinalChild step takes them."""
     slots = validator_set.slots()
     signatures = list(commit.signatures) + [None] * (len(slots) - len(commit.signatures))
     return {
-        "trustedHeaderHash": compute_header_hash(trusted),
-        "trustedHeader": list(trusted.fields()),
-        "header": list(commit.header.fields()),
         "validatorKeys": [[x, y] for (x, y), _ in slots],
         "validatorPowers": [power for _, power in slots],
         "signed": [0 if s is None else 1 for s in signatures],
         "sigR8": [_UNSIGNED_R8 if s is None else [s.r8[0], s.r8[1]] for s in signatures],
         "sigS": [0 if s is None else s.s for s in signatures],
+    }
+
+
+def build_header_update_inputs(trusted: Header, commit: Commit, validator_set: ValidatorSet) -> Inputs:
+    return {
+        "trustedHeaderHash": compute_header_hash(trusted),
+        "trustedHeader": list(trusted.fields()),
+        "header": list(commit.header.fields()),
+        **_quorum_inputs(commit, validator_set),
     }
 
 
@@ -55,13 +62,12 @@ def build_header_chain_inputs(
             f"a header chain needs one validator set per header, got {len(commits)} headers "
             f"and {len(validator_sets)} sets"
         )
-    links = [build_header_update_inputs(trusted, c, s) for c, s in zip(commits, validator_sets, strict=True)]
-    per_header = ("validatorKeys", "validatorPowers", "signed", "sigR8", "sigS")
+    links = [_quorum_inputs(c, s) for c, s in zip(commits, validator_sets, strict=True)]
     return {
         "trustedHeaderHash": compute_header_hash(trusted),
         "trustedHeader": list(trusted.fields()),
         "headers": [list(c.header.fields()) for c in commits],
-        **{name: [link[name] for link in links] for name in per_header},
+        **{name: [link[name] for link in links] for name in links[0]},
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from statesync.errors import ModelError
-from statesync.merkle import MerkleTree, get_proof
+from statesync.merkle import MerkleTree, compute_root, get_proof
 from statesync.model import (
     Commit,
     Header,
@@ -124,14 +124,24 @@ def validate_header_update(trusted: Header, commit: Commit, validator_set: Valid
         raise ModelError("the header is not final: its signers hold at most 2/3 of the set's power")
 
 
-def validate_header_chain(trusted: Header, commits: Sequence[Commit], validator_sets: Sequence[ValidatorSet]) -> None:
-    """Raise ModelError unless each commit is a header the light client would accept after the one before."""
+def validate_header_chain(
+    trusted: Header, commits: Sequence[Commit], validator_sets: Sequence[ValidatorSet], depth: int
+) -> None:
+    """Raise ModelError unless HeaderChain(V, depth, len(commits)) can prove the commits.
+
+    Each header must be one the light client would accept after the one before, and every
+    header but the last must carry no events (the empty depth-`depth` tree's root): a chain
+    proof publishes only the last event root, so events of a skipped header would be stranded.
+    """
     if not commits or len(commits) != len(validator_sets):
         raise ModelError("a header chain needs at least one header and one validator set per header")
+    empty_root = compute_root([], depth)
     parent = trusted
     for index, (commit, validator_set) in enumerate(zip(commits, validator_sets, strict=True)):
         try:
             validate_header_update(parent, commit, validator_set)
+            if index < len(commits) - 1 and commit.header.event_root != empty_root:
+                raise ModelError("it carries events, and only the last header of a chain may")
         except ModelError as exc:
             raise ModelError(f"header {index} of the chain (number {commit.header.number}): {exc}") from exc
         parent = commit.header

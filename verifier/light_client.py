@@ -63,10 +63,11 @@ def apply_header_proof(
     public_signals: Sequence[int],
     header: Header,
 ) -> LightClientState:
-    """Advance the checkpoint to header, given a HeaderUpdate or StateSync proof of it.
+    """Advance the checkpoint to header, given a HeaderUpdate, HeaderChain or StateSync proof of it.
 
-    Both circuits start their public signals with [headerHash, number, eventRoot,
-    trustedHeaderHash] (docs/PROTOCOL.md section 4).
+    All three circuits start their public signals with [headerHash, number, eventRoot,
+    trustedHeaderHash] (docs/PROTOCOL.md section 4); `key` says which circuit the proof is of.
+    A HeaderChain proof moves N headers at once; the headers it skips carry no events.
     """
     if len(public_signals) < 4:
         raise LightClientError(f"a header proof has at least 4 public signals, got {len(public_signals)}")

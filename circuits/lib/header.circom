@@ -5,6 +5,7 @@ pragma circom 2.1.0;
 
 include "circomlib/circuits/comparators.circom";
 include "common.circom";
+include "merkle.circom";
 include "validators.circom";
 
 // FinalChild(V): one step of the chain.
@@ -74,15 +75,18 @@ template HeaderUpdate(V) {
     eventRoot <== header[H_EVENT_ROOT()];
 }
 
-// HeaderChain(V, N): N headers in one proof, each the final child of the one before, so a
+// HeaderChain(V, D, N): N headers in one proof, each the final child of the one before, so a
 // client that fell behind (or a contract) catches up with one verification. The set may rotate
-// at every step: header i is signed by the set header i-1 names.
+// at every step: header i is signed by the set header i-1 names. Only the last header's event
+// root is published, so headers 0..N-2 must carry no events (the empty depth-D tree's root):
+// otherwise anyone could skip a header with unexecuted events and strand them, since ids must
+// be executed in order (docs/PROTOCOL.md section 5).
 // Input, public: trustedHeaderHash (the checkpoint the verifier holds).
 // Inputs, private: trustedHeader[7], headers[N][7], and per header the validatorKeys[V][2],
 //   validatorPowers[V], signed[V], sigR8[V][2], sigS[V] of the set that signs it.
 // Outputs (public): headerHash, number, eventRoot of the last header (the same public signals
 //   as HeaderUpdate, so the same contract entry point and light-client rule accept it).
-template HeaderChain(V, N) {
+template HeaderChain(V, D, N) {
     signal input trustedHeaderHash;
     signal input trustedHeader[HEADER_FIELDS()];
     signal input headers[N][HEADER_FIELDS()];
@@ -117,6 +121,10 @@ template HeaderChain(V, N) {
         links[i].sigR8 <== sigR8[i];
         links[i].sigS <== sigS[i];
         hashes[i + 1] <== links[i].headerHash;
+    }
+    signal emptyRoot <== EmptyRoot(D)();
+    for (var i = 0; i < N - 1; i++) {
+        headers[i][H_EVENT_ROOT()] === emptyRoot;
     }
     headerHash <== hashes[N];
     number <== headers[N - 1][H_NUMBER()];

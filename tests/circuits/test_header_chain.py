@@ -18,9 +18,10 @@ from prover.testing import CircuitTester
 from statesync.babyjub import SUBORDER
 from statesync.committee import Committee, generate_committee
 from statesync.errors import ModelError
+from statesync.merkle import compute_root
 from statesync.model import Commit, Header, compute_header_hash
 
-from .conftest import POWERS, Scenario, V
+from .conftest import POWERS, D, Scenario, V
 
 N = 2  # the test preset's chain length
 
@@ -45,6 +46,7 @@ class Chain:
 
 OLD = generate_committee(POWERS[:V], V, seed=b"old")
 NEW = generate_committee([5, 5, 5], V, seed=b"new")
+EMPTY_ROOT = compute_root([], D)  # the event root of a header without events
 
 
 def child(parent: Header, signer: Committee, next_signer: Committee, **changes: int) -> Header:
@@ -53,7 +55,7 @@ def child(parent: Header, signer: Committee, next_signer: Committee, **changes: 
         number=parent.number + 1,
         parent_hash=compute_header_hash(parent),
         timestamp=parent.timestamp + 12,
-        event_root=parent.event_root + 1,
+        event_root=EMPTY_ROOT,
         validator_set_hash=signer.set_hash,
         next_validator_set_hash=next_signer.set_hash,
     )
@@ -62,16 +64,17 @@ def child(parent: Header, signer: Committee, next_signer: Committee, **changes: 
 
 @pytest.fixture(scope="module")
 def chain(scenario: Scenario) -> Chain:
-    # Header 1 is signed by the old set and rotates to the new one, which signs header 2.
+    # Header 1 (no events) is signed by the old set and rotates to the new one, which signs
+    # header 2, whose events are the scenario's.
     genesis = replace(scenario.genesis, validator_set_hash=OLD.set_hash, next_validator_set_hash=OLD.set_hash)
     first = child(genesis, OLD, NEW)
-    return Chain(genesis, (first, child(first, NEW, NEW)), (OLD, NEW))
+    return Chain(genesis, (first, child(first, NEW, NEW, event_root=scenario.tree.root)), (OLD, NEW))
 
 
 def expect_refused(circuit: CircuitTester, chains: list[tuple[Chain, dict[str, Any], list[Commit]]]) -> None:
     for c, _, commits in chains:
         with pytest.raises(ModelError):
-            validate_header_chain(c.genesis, commits, [s.validator_set for s in c.signers])
+            validate_header_chain(c.genesis, commits, [s.validator_set for s in c.signers], D)
     circuit.expect_fail_all([inputs for _, inputs, _ in chains])
 
 
@@ -80,7 +83,7 @@ def case(c: Chain, signed_by: Sequence[set[int] | None] = (None, None)) -> tuple
 
 
 def test_honest_chain_with_rotation_passes_with_the_last_headers_outputs(circuit: CircuitTester, chain: Chain) -> None:
-    validate_header_chain(chain.genesis, chain.commits(), [s.validator_set for s in chain.signers])
+    validate_header_chain(chain.genesis, chain.commits(), [s.validator_set for s in chain.signers], D)
     last = chain.headers[-1]
     expected = {"headerHash": compute_header_hash(last), "number": last.number, "eventRoot": last.event_root}
     circuit.expect_pass(chain.inputs(), expected)
@@ -115,6 +118,44 @@ def test_a_broken_link_is_refused(circuit: CircuitTester, chain: Chain) -> None:
     skipping = Chain(chain.genesis, (first, child(chain.genesis, NEW, NEW, number=2)), chain.signers)
     swapped = Chain(chain.genesis, (second, first), (NEW, OLD))
     expect_refused(circuit, [case(wrong_parent), case(other_chain), case(skipping), case(swapped)])
+
+
+def test_the_first_link_is_checked_against_the_checkpoint(circuit: CircuitTester, chain: Chain) -> None:
+    first, second = chain.headers
+
+    def with_first(**changes: int) -> Chain:
+        changed = replace(first, **changes)
+        return Chain(chain.genesis, (changed, replace(second, parent_hash=compute_header_hash(changed))), chain.signers)
+
+    expect_refused(
+        circuit,
+        [
+            case(with_first(number=chain.genesis.number)),  # not above the checkpoint
+            case(with_first(chain_id=2)),
+            case(with_first(parent_hash=first.parent_hash + 1)),
+        ],
+    )
+
+
+def test_a_rotating_checkpoint_hands_over_to_its_next_set(circuit: CircuitTester, chain: Chain) -> None:
+    # The checkpoint itself rotates from OLD to NEW: header 1 must be signed by NEW, not OLD.
+    genesis = replace(chain.genesis, next_validator_set_hash=NEW.set_hash)
+    by_new = child(genesis, NEW, NEW)
+    honest = Chain(genesis, (by_new, child(by_new, NEW, NEW, event_root=chain.headers[1].event_root)), (NEW, NEW))
+    circuit.expect_pass(honest.inputs(), {"headerHash": compute_header_hash(honest.headers[1])})
+    by_old = child(genesis, OLD, NEW)
+    stale = Chain(genesis, (by_old, child(by_old, NEW, NEW)), (OLD, NEW))
+    expect_refused(circuit, [case(stale)])
+
+
+def test_only_the_last_header_may_carry_events(circuit: CircuitTester, chain: Chain) -> None:
+    # A skipped header with events would strand them: its event root is never published.
+    first, second = chain.headers
+    with_events = replace(first, event_root=second.event_root)
+    skipping = Chain(
+        chain.genesis, (with_events, replace(second, parent_hash=compute_header_hash(with_events))), chain.signers
+    )
+    expect_refused(circuit, [case(skipping)])
 
 
 def test_a_wrong_checkpoint_or_forged_signature_is_refused(circuit: CircuitTester, chain: Chain) -> None:
@@ -163,4 +204,4 @@ def test_the_python_builder_refuses_mismatched_lengths(chain: Chain) -> None:
     with pytest.raises(ModelError, match="one validator set per header"):
         build_header_chain_inputs(chain.genesis, chain.commits(), [OLD.validator_set])
     with pytest.raises(ModelError, match="at least one header"):
-        validate_header_chain(chain.genesis, [], [])
+        validate_header_chain(chain.genesis, [], [], D)

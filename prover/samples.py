@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from statesync.committee import Committee, generate_committee
 from statesync.merkle import MerkleTree
-from statesync.model import Commit, Header, StateSyncEvent, ValidatorSet, build_event_tree, compute_header_hash
+from statesync.model import Commit, Header, StateSyncEvent, build_event_tree, compute_header_hash
 
 from .inputs import (
     Inputs,
@@ -76,14 +76,14 @@ def build_sample_chain(preset: str) -> SampleChain:
     return SampleChain(committee, checkpoint, header, events, tree, batch)
 
 
-def build_sample_header_chain(preset: str) -> tuple[Header, tuple[Commit, ...], tuple[ValidatorSet, ...]]:
-    """N headers after the sample checkpoint; the first rotates to a second committee, which signs the rest."""
+def build_sample_header_chain(preset: str) -> tuple[Header, tuple[Commit, ...], tuple[Committee, ...]]:
+    """N headers after the sample checkpoint, and who signed each; the first rotates to a second committee."""
     chain = build_sample_chain(preset)
     params = load_manifest().presets[preset]
     size, count = params.get("V", 4), params.get("N", 2)
     rotated = generate_committee(list(range(size, 0, -1)), size, seed=SAMPLE_SEED + b" rotated")
     empty_root = build_event_tree((), chain.tree.depth).root
-    commits, sets, parent, signer = [], [], chain.checkpoint, chain.committee
+    commits, signers, parent, signer = [], [], chain.checkpoint, chain.committee
     for index in range(count):
         header = Header(
             chain_id=parent.chain_id,
@@ -95,9 +95,9 @@ def build_sample_header_chain(preset: str) -> tuple[Header, tuple[Commit, ...], 
             next_validator_set_hash=rotated.set_hash,
         )
         commits.append(signer.sign(header))
-        sets.append(signer.validator_set)
+        signers.append(signer)
         parent, signer = header, rotated
-    return chain.checkpoint, tuple(commits), tuple(sets)
+    return chain.checkpoint, tuple(commits), tuple(signers)
 
 
 def build_sample_inputs(circuit: str, preset: str) -> Inputs:
@@ -113,6 +113,7 @@ def build_sample_inputs(circuit: str, preset: str) -> Inputs:
             chain.checkpoint, commit, chain.committee.validator_set, chain.tree, chain.events, batch, chain.batch_size
         )
     if circuit == "header_chain":
-        return build_header_chain_inputs(*build_sample_header_chain(preset))
+        checkpoint, commits, signers = build_sample_header_chain(preset)
+        return build_header_chain_inputs(checkpoint, commits, [s.validator_set for s in signers])
     load_manifest().spec(circuit, preset)  # raises the manifest's own error for unknown names
     raise ValueError(f"no sample inputs for circuit {circuit!r}")

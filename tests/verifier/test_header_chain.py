@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -12,14 +13,16 @@ from prover.manifest import load_manifest
 from prover.prove import ProofResult, Prover, load_prover
 from prover.samples import build_sample_header_chain
 from prover.setup import export_solidity_verifier
-from statesync.model import Commit, Header, ValidatorSet, compute_header_hash
+from prover.witness import WitnessError
+from statesync.committee import Committee
+from statesync.model import Commit, Header, compute_header_hash
 from verifier.chain.chains import Chain, open_chain
 from verifier.chain.deploy import Deployed, TransactionReverted, call, deploy, transact
 from verifier.chain.stack import compile_generated_verifier, deploy_receiver, encode_proof_argument
 from verifier.light_client import LightClientError, apply_header_proof, initial_state
 
 PRESET = "test"
-Sample = tuple[Header, tuple[Commit, ...], tuple[ValidatorSet, ...]]
+Sample = tuple[Header, tuple[Commit, ...], tuple[Committee, ...]]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,9 @@ def chain_prover() -> Prover:
 
 @pytest.fixture(scope="module")
 def chain_proof(sample: Sample, chain_prover: Prover, tmp_path_factory: pytest.TempPathFactory) -> ProofResult:
-    return chain_prover.prove(build_header_chain_inputs(*sample), tmp_path_factory.mktemp("chain") / "proof")
+    checkpoint, commits, signers = sample
+    inputs = build_header_chain_inputs(checkpoint, commits, [s.validator_set for s in signers])
+    return chain_prover.prove(inputs, tmp_path_factory.mktemp("chain") / "proof")
 
 
 def test_the_sample_chain_rotates_the_set_on_the_way(sample: Sample) -> None:
@@ -42,6 +47,22 @@ def test_the_sample_chain_rotates_the_set_on_the_way(sample: Sample) -> None:
     assert len(commits) >= 2
     assert commits[0].header.validator_set_hash == checkpoint.next_validator_set_hash
     assert commits[-1].header.validator_set_hash != checkpoint.validator_set_hash
+
+
+def test_the_compiled_circuit_will_not_prove_a_skipped_header_with_events(
+    sample: Sample, chain_prover: Prover, tmp_path: Path
+) -> None:
+    # At --O2 the empty root is a constant folded into the header hash; the witness
+    # calculator's check still refuses another root before any proof is made.
+    checkpoint, commits, signers = sample
+    first, *rest = (c.header for c in commits)
+    headers = [replace(first, event_root=commits[-1].header.event_root)]
+    for header in rest:
+        headers.append(replace(header, parent_hash=compute_header_hash(headers[-1])))
+    resigned = [signer.sign(h) for signer, h in zip(signers, headers, strict=True)]
+    inputs = build_header_chain_inputs(checkpoint, resigned, [s.validator_set for s in signers])
+    with pytest.raises(WitnessError, match="template HeaderChain"):
+        chain_prover.prove(inputs, tmp_path / "proof")
 
 
 def test_one_proof_moves_the_light_client_across_the_chain(

@@ -23,15 +23,15 @@ def main() -> None:
             print(f"cannot run {argv[0]}: {exc}", file=sys.stderr)
         os._exit(127)
     _, status, usage = os.wait4(pid, 0)
+    exit_code = os.waitstatus_to_exitcode(status)
     figures = {
-        "exit_code": os.waitstatus_to_exitcode(status),
         "seconds": round(time.perf_counter() - start, 2),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # KiB on Linux
     }
     with open(out, "w") as f:
         json.dump(figures, f)
-    sys.exit(figures["exit_code"])
+    sys.exit(exit_code)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ def measure_command(argv: Sequence[str | os.PathLike[str]], log: Path, cwd: Path
     with tempfile.TemporaryDirectory(prefix="zkss-peak-") as scratch, log.open("wb") as out:
         figures_path = Path(scratch) / "figures.json"
         launcher = [sys.executable, "-S", os.fspath(PEAK), os.fspath(figures_path)]
-        code = subprocess.run([*launcher, *(os.fspath(a) for a in argv)], stdout=out, stderr=out, env=env, cwd=cwd).returncode
+        code = subprocess.run(
+            [*launcher, *(os.fspath(a) for a in argv)], stdout=out, stderr=out, env=env, cwd=cwd
+        ).returncode
         figures = json.loads(figures_path.read_text()) if figures_path.is_file() else {}
     if code != 0:
         tail = log.read_text(errors="replace")[-2000:]

@@ -59,17 +59,19 @@ class Manifest:
     presets: Mapping[str, Mapping[str, int]]
     root: Path
 
+    def preset(self, name: str) -> Mapping[str, int]:
+        """A preset's parameters; ManifestError (naming the presets there are) for an unknown one."""
+        if name not in self.presets:
+            raise ManifestError(f"unknown preset {name!r}; the manifest has: {', '.join(sorted(self.presets))}")
+        return self.presets[name]
+
     def spec(self, circuit: str, preset: str) -> MainSpec:
         if circuit not in self.circuits:
             raise ManifestError(
                 f"unknown circuit {circuit!r}; the manifest has: {', '.join(sorted(self.circuits))}"
             )
-        if preset not in self.presets:
-            raise ManifestError(
-                f"unknown preset {preset!r}; the manifest has: {', '.join(sorted(self.presets))}"
-            )
+        values = self.preset(preset)
         entry = self.circuits[circuit]
-        values = self.presets[preset]
         missing = [p for p in entry.params if p not in values]
         if missing:
             raise ManifestError(f"preset {preset!r} does not set {', '.join(missing)} for {circuit!r}")

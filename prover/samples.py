@@ -41,7 +41,7 @@ def _address(label: str) -> int:
 
 
 def build_sample_chain(preset: str) -> SampleChain:
-    params = load_manifest().presets[preset]
+    params = load_manifest().preset(preset)
     size, depth, batch = params.get("V", 4), params.get("D", 4), params.get("B", 2)
     # Unequal powers: 1, 2, ..., so the quorum depends on who signs.
     committee = generate_committee(list(range(1, size + 1)), size, seed=SAMPLE_SEED)
@@ -79,7 +79,7 @@ def build_sample_chain(preset: str) -> SampleChain:
 def build_sample_header_chain(preset: str) -> tuple[Header, tuple[Commit, ...], tuple[Committee, ...]]:
     """N headers after the sample checkpoint, and who signed each; the first rotates to a second committee."""
     chain = build_sample_chain(preset)
-    params = load_manifest().presets[preset]
+    params = load_manifest().preset(preset)
     size, count = params.get("V", 4), params.get("N", 2)
     rotated = generate_committee(list(range(size, 0, -1)), size, seed=SAMPLE_SEED + b" rotated")
     empty_root = build_event_tree((), chain.tree.depth).root

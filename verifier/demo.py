@@ -159,7 +159,7 @@ def _expect_refusal(report: DemoReport, console: Console, name: str, attempt: Ca
 def run_demo(chain_kind: ChainKind = "pyevm", preset: str = "default", console: Console | None = None) -> DemoReport:
     console = console or Console()
     report = DemoReport()
-    params = load_manifest().presets[preset]
+    params = load_manifest().preset(preset)
     size, depth, batch = params["V"], params["D"], params["B"]
 
     with _stage(

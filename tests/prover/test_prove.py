@@ -113,6 +113,14 @@ def test_cli_reports_unknown_circuits(tmp_path: Path) -> None:
     assert result.returncode == 1 and "unknown circuit 'nope'" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["prove", "header_chain"], ["compile", "state_sync"], ["demo"]])
+def test_cli_reports_unknown_presets_in_one_line(command: list[str]) -> None:
+    # `prove` without --input builds the sample rootchain, which reads the preset first.
+    result = run_cli(*command, "--preset", "nope")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "error: unknown preset 'nope'; the manifest has: default, test"
+
+
 def test_cli_reports_missing_files(tmp_path: Path) -> None:
     result = run_cli("verify", str(tmp_path / "absent"), "--preset", PRESET)
     assert result.returncode == 1 and "No such file" in result.stderr and "Traceback" not in result.stderr

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from statesync.errors import ToolError
+from statesync.errors import ToolError, ZkStateSyncError
 
 from .manifest import MainSpec
 from .toolchain import circom_version, node_modules, project_root, run_circom
@@ -27,6 +27,10 @@ from .toolchain import circom_version, node_modules, project_root, run_circom
 _INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"\s*;', re.MULTILINE)
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENT = re.compile(r"//[^\n]*")
+
+
+class BuildRequestError(ZkStateSyncError, ValueError):
+    """A compile was asked for with settings circom does not have (such as --O3)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ def compute_build_key(spec: MainSpec, opt: int) -> str:
 def compile_circuit(spec: MainSpec, *, opt: int = 2, force: bool = False) -> CompiledCircuit:
     """Compile spec (cached by content hash); opt is circom's --O level (0, 1 or 2)."""
     if opt not in (0, 1, 2):
-        raise ValueError(f"circom optimisation level must be 0, 1 or 2, not {opt}")
+        raise BuildRequestError(f"circom optimisation level must be 0, 1 or 2, not {opt}")
     if not spec.file.is_file():
         raise ToolError(f"circuit source {spec.file} does not exist")
     key = compute_build_key(spec, opt)
@@ -139,7 +143,13 @@ def compile_circuit(spec: MainSpec, *, opt: int = 2, force: bool = False) -> Com
     staging.mkdir(parents=True)  # circom2 does not create its output directory
     (staging / "main.circom").write_text(spec.render_main())
     argv: list[str | os.PathLike[str]] = [
-        staging / "main.circom", "--r1cs", "--wasm", "--sym", f"--O{opt}", "-o", staging,
+        staging / "main.circom",
+        "--r1cs",
+        "--wasm",
+        "--sym",
+        f"--O{opt}",
+        "-o",
+        staging,
     ]
     for lib in library_paths(spec):
         argv += ["-l", lib]

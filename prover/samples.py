@@ -21,7 +21,7 @@ from .inputs import (
     build_header_update_inputs,
     build_state_sync_inputs,
 )
-from .manifest import load_manifest
+from .manifest import ManifestError, load_manifest
 
 SAMPLE_SEED = b"zkstatesync sample committee"
 
@@ -116,4 +116,4 @@ def build_sample_inputs(circuit: str, preset: str) -> Inputs:
         checkpoint, commits, signers = build_sample_header_chain(preset)
         return build_header_chain_inputs(checkpoint, commits, [s.validator_set for s in signers])
     load_manifest().spec(circuit, preset)  # raises the manifest's own error for unknown names
-    raise ValueError(f"no sample inputs for circuit {circuit!r}")
+    raise ManifestError(f"no sample inputs for circuit {circuit!r}: give your own with --input")

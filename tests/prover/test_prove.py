@@ -121,6 +121,12 @@ def test_cli_reports_unknown_presets_in_one_line(command: list[str]) -> None:
     assert result.stderr.strip() == "error: unknown preset 'nope'; the manifest has: default, test"
 
 
+def test_cli_refuses_an_optimisation_level_circom_lacks() -> None:
+    result = run_cli("compile", "header_update", "--preset", PRESET, "--opt", "7")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "error: circom optimisation level must be 0, 1 or 2, not 7"
+
+
 def test_cli_reports_missing_files(tmp_path: Path) -> None:
     result = run_cli("verify", str(tmp_path / "absent"), "--preset", PRESET)
     assert result.returncode == 1 and "No such file" in result.stderr and "Traceback" not in result.stderr

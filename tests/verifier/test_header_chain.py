@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from prover.setup import export_solidity_verifier
 from prover.witness import WitnessError
 from statesync.committee import Committee
 from statesync.model import Commit, Header, compute_header_hash
-from verifier.chain.chains import Chain, open_chain
+from verifier.chain.chains import Chain
 from verifier.chain.deploy import Deployed, TransactionReverted, call, deploy, transact
 from verifier.chain.stack import compile_generated_verifier, deploy_receiver, encode_proof_argument
 from verifier.light_client import LightClientError, apply_header_proof, initial_state
@@ -96,41 +95,38 @@ def test_a_header_update_key_does_not_accept_a_chain_proof(sample: Sample, chain
 
 
 @pytest.fixture(scope="module")
-def evm() -> Iterator[Chain]:
-    with open_chain("pyevm") as chain:
-        yield chain
+def catching_up_receiver(chain: Chain, sample: Sample, chain_prover: Prover) -> Deployed:
+    """A ZkStateReceiver whose header verifier is HeaderChain's: same 4 signals, no contract change.
 
-
-@pytest.fixture(scope="module")
-def catching_up_receiver(evm: Chain, sample: Sample, chain_prover: Prover) -> Deployed:
-    """A ZkStateReceiver whose header verifier is HeaderChain's: same 4 signals, no contract change."""
+    `chain` is the contract tests' fixture (tests/verifier/conftest.py): py-evm, and anvil.
+    """
     checkpoint = sample[0]
     # The receiver's role on the left, the circuit whose verifier fills it on the right.
     roles = {"header_update": "header_chain", "state_sync": "state_sync", "event_inclusion": "event_inclusion"}
     addresses = {}
     for role, circuit in roles.items():
         source = export_solidity_verifier(load_prover(circuit, PRESET).keys)
-        addresses[role] = deploy(evm, compile_generated_verifier(circuit, source)).address
+        addresses[role] = deploy(chain, compile_generated_verifier(circuit, source)).address
     return deploy_receiver(
-        evm,
+        chain,
         addresses,
         genesis_hash=compute_header_hash(checkpoint),
         genesis_number=checkpoint.number,
-        batch_size=load_manifest().presets[PRESET]["B"],
+        batch_size=load_manifest().preset(PRESET)["B"],
     )
 
 
 def test_a_receiver_with_the_chain_verifier_catches_up_in_one_transaction(
-    evm: Chain, sample: Sample, chain_proof: ProofResult, catching_up_receiver: Deployed
+    chain: Chain, sample: Sample, chain_proof: ProofResult, catching_up_receiver: Deployed
 ) -> None:
     last = sample[1][-1].header
     argument = encode_proof_argument(chain_proof.proof, chain_proof.public_signals)
-    snapshot = evm.snapshot()
+    snapshot = chain.snapshot()
     try:
         forged_root = replace(last, event_root=last.event_root + 1)
         with pytest.raises(TransactionReverted) as refused:
             transact(
-                evm,
+                chain,
                 catching_up_receiver,
                 "submitHeader",
                 argument,
@@ -140,10 +136,16 @@ def test_a_receiver_with_the_chain_verifier_catches_up_in_one_transaction(
             )
         assert refused.value.reason.name == "ZkStateReceiver__InvalidProof"
         receipt = transact(
-            evm, catching_up_receiver, "submitHeader", argument, compute_header_hash(last), last.number, last.event_root
+            chain,
+            catching_up_receiver,
+            "submitHeader",
+            argument,
+            compute_header_hash(last),
+            last.number,
+            last.event_root,
         )
         assert receipt.gas_used < 300_000
-        assert call(evm, catching_up_receiver, "trustedHeaderHash") == compute_header_hash(last)
-        assert call(evm, catching_up_receiver, "eventRootOf", last.number) == last.event_root
+        assert call(chain, catching_up_receiver, "trustedHeaderHash") == compute_header_hash(last)
+        assert call(chain, catching_up_receiver, "eventRootOf", last.number) == last.event_root
     finally:
-        evm.revert_to(snapshot)
+        chain.revert_to(snapshot)

@@ -67,7 +67,7 @@ test-all: install ## Run every test, slow ones included
 lint: install ## ruff
 	$(PY) -m ruff check statesync prover verifier tests bench
 
-typecheck: install ## mypy --strict over the packages
+typecheck: install ## mypy --strict over the packages, bench/ and tests/
 	$(PY) -m mypy
 
 clean: ## Delete build artefacts (build/); keeps installed dependencies

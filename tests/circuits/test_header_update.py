@@ -109,7 +109,7 @@ def test_padding_cannot_carry_power_or_sign(circuit: CircuitTester, make_scenari
         validator_set_hash=padded_hash,
         next_validator_set_hash=padded_hash,
     )
-    inputs = build_header_update_inputs(genesis, three.sign(header, {0, 1, 2}), three.validator_set)
+    inputs: dict[str, Any] = build_header_update_inputs(genesis, three.sign(header, {0, 1, 2}), three.validator_set)
     inputs["validatorPowers"][3] = 50
     signing = dict(honest)
     signing["signed"] = [1, 1, 0, 1]
@@ -125,7 +125,7 @@ def test_power_overflow_is_refused(circuit: CircuitTester, scenario: Scenario) -
         header = replace(
             scenario.header, parent_hash=compute_header_hash(genesis), validator_set_hash=h, next_validator_set_hash=h
         )
-        inputs = build_header_update_inputs(
+        inputs: dict[str, Any] = build_header_update_inputs(
             genesis, scenario.committee.sign(header, {0}), scenario.committee.validator_set
         )
         inputs["validatorPowers"][0] = huge

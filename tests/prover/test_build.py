@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import prover.build as build
+from prover import toolchain
 from prover.build import compile_circuit, reachable_sources
 from prover.manifest import MainSpec
 from statesync.errors import ToolError
@@ -27,7 +28,7 @@ def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[MainSpec, 
     (tmp_path / "src" / "inner.circom").write_text(INNER)
     monkeypatch.setenv("ZKSTATESYNC_BUILD", str(tmp_path / "build"))
     calls: list[int] = []
-    real = build.run_circom
+    real = toolchain.run_circom
 
     def counting_run_circom(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         calls.append(1)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-import eth_abi
 import pytest
+from eth_abi.abi import encode as abi_encode
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 from web3 import Web3
@@ -177,7 +177,7 @@ def event_argument(event: StateSyncEvent) -> tuple[int, ChecksumAddress, Checksu
 
 def event_hash(event: StateSyncEvent) -> bytes:
     """keccak256(abi.encode(event)), what failedStateSyncs stores."""
-    return keccak(eth_abi.encode([EVENT_TYPE], [event_argument(event)]))
+    return keccak(abi_encode([EVENT_TYPE], [event_argument(event)]))
 
 
 def next_header(parent: Header, events: Sequence[StateSyncEvent], *, number: int | None = None) -> Header:

@@ -9,8 +9,8 @@ if the contract computes the same values from its calldata.
 
 from __future__ import annotations
 
-import eth_abi
 import pytest
+from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +25,7 @@ from statesync.model import (
 )
 from verifier.chain.deploy import (
     Deployed,
+    Event,
     Receipt,
     TransactionReverted,
     call,
@@ -63,7 +64,7 @@ def expect_revert(error: str, function: object, *args: object, **kwargs: object)
 
 
 def deposit(rig: Rig, event_id: int, to: str, amount: int, *, sender: str | None = None) -> StateSyncEvent:
-    data = eth_abi.encode(["address", "uint256"], [to, amount])
+    data = abi_encode(["address", "uint256"], [to, amount])
     return StateSyncEvent(event_id, address_int(sender or rig.root_bridge), address_int(rig.token.address), data)
 
 
@@ -156,7 +157,9 @@ def batches(draw: st.DrawFn) -> tuple[int, int, list[StateSyncEvent]]:
 
 @HYPOTHESIS
 @given(batch=batches())
-def test_the_contract_commits_to_a_batch_as_the_reference_does(rig: Rig, batch: tuple) -> None:
+def test_the_contract_commits_to_a_batch_as_the_reference_does(
+    rig: Rig, batch: tuple[int, int, list[StateSyncEvent]]
+) -> None:
     batch_size, root, events = batch
     expected = compute_batch_commitment(root, events, batch_size)
     args = [event_argument(e) for e in events]
@@ -183,7 +186,7 @@ def test_the_contract_hashes_data_as_the_reference_does(rig: Rig, data: bytes) -
 
 def test_data_hashes_at_and_above_r_are_reduced(rig: Rig) -> None:
     # Most keccak outputs are >= r (r is ~0.19 * 2^256): find one and one below, and check both.
-    found = {}
+    found: dict[bool, bytes] = {}
     for i in range(64):
         data = i.to_bytes(2, "big")
         found.setdefault(int.from_bytes(keccak(data), "big") >= R, data)
@@ -599,7 +602,7 @@ def test_a_relayer_short_of_gas_cannot_make_a_receiver_fail(rig: Rig) -> None:
 
 def test_child_token_takes_deposits_only_from_its_bridge_through_the_receiver(rig: Rig) -> None:
     alice = rig.chain.accounts[2]
-    data = eth_abi.encode(["address", "uint256"], [alice, 5])
+    data = abi_encode(["address", "uint256"], [alice, 5])
     expect_revert(
         "ChildToken__NotStateReceiver", transact, rig.chain, rig.token, "onStateReceive", 1, rig.root_bridge, data
     )
@@ -619,9 +622,9 @@ def test_events_emitted_by_the_state_sender_are_executed_on_the_child_chain(rig:
     alice, bob = rig.chain.accounts[2], rig.chain.accounts[3]
     # The bridge on the rootchain is an account here; it sends two deposits through StateSender,
     # and the relayer reads them back from the StateSynced logs.
-    logs = []
+    logs: list[Event] = []
     for to, amount in ((alice, 3), (bob, 4)):
-        data = eth_abi.encode(["address", "uint256"], [to, amount])
+        data = abi_encode(["address", "uint256"], [to, amount])
         receipt = transact(rig.chain, rig.sender, "syncState", rig.token.address, data, sender=rig.root_bridge)
         logs += decode_events(rig.sender, receipt, "StateSynced")
     events = [
@@ -649,7 +652,7 @@ def test_a_batch_of_16_costs_at_most_25k_gas_per_event(rig: Rig) -> None:
     # counts the receiver contract's work, calldata and logs, not an application's.
     batch_size = 16
     receiver = deploy_receiver(rig.chain, rig.verifiers, batch_size=batch_size)
-    data = eth_abi.encode(["address", "uint256"], [rig.chain.accounts[2], 10**18])
+    data = abi_encode(["address", "uint256"], [rig.chain.accounts[2], 10**18])
     events = [noop_event(rig, i, data) for i in range(1, batch_size + 1)]
     header = next_header(GENESIS, events)
     (proof,) = prove(rig, sync_signals(GENESIS_HASH, header, events, batch_size))

@@ -12,6 +12,8 @@ import random
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -296,7 +298,7 @@ def test_swapped_fp2_limbs_are_refused(
 ) -> None:
     for i in (0, 1):
         swapped = set_in(proof_json, ("pi_b", i), proof_json["pi_b"][i][::-1])
-        error = refusal(lambda doc=swapped: load_proof(doc))
+        error = refusal(partial(load_proof, swapped))
         assert error.reason is Reason.NOT_ON_CURVE
     # Calldata in (real, imaginary) order instead of EIP-197's (imaginary, real).
     cd = encode_calldata(proof, public)
@@ -319,7 +321,7 @@ def test_proof_objects_validate_themselves(proof: Proof) -> None:
     with pytest.raises(MalformedProofError):
         Proof(proof.a, (proof.b[1], proof.b[0]), proof.c)
     with pytest.raises(TypeError):
-        verify_proof(prepare_verifying_key(load_toy_key()[0]), "proof", [1])
+        verify_proof(prepare_verifying_key(load_toy_key()[0]), "proof", [1])  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,9 +360,9 @@ def test_public_inputs_must_be_ints_in_range(
 ) -> None:
     inputs = [bad, *public[1:]]
     with pytest.raises(PublicInputError):
-        verify_proof(pvk, proof, inputs)
+        verify_proof(pvk, proof, inputs)  # type: ignore[arg-type]
     with pytest.raises(PublicInputError):
-        verify_proof(pvk, proof, "158311")
+        verify_proof(pvk, proof, "158311")  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,9 +407,7 @@ def test_infinity_contributes_one_exactly_as_on_the_evm(missing: str) -> None:
 def test_infinity_in_a_proof_for_a_sound_key_is_false(
     pvk: PreparedVerifyingKey, proof: Proof, public: tuple[int, ...], field: str
 ) -> None:
-    parts = {"a": proof.a, "b": proof.b, "c": proof.c}
-    parts[field] = None
-    degenerate = Proof(**parts)
+    degenerate = replace(proof, **{field: None})
     assert load_proof(to_json(degenerate)) == degenerate
     assert verify_proof(pvk, degenerate, public) is False
     assert verify_calldata(pvk, encode_calldata(degenerate, public)) is False
@@ -422,7 +422,7 @@ def test_infinity_must_be_written_as_snarkjs_writes_it(
     assert verify(pvk, origin, [str(x) for x in public]) is False
     for value in (["5", "1", "0"], ["0", "0", "0"]):
         doc = set_in(proof_json, ("pi_c",), value)
-        assert refusal(lambda doc=doc: load_proof(doc)).reason is Reason.NOT_AFFINE
+        assert refusal(partial(load_proof, doc)).reason is Reason.NOT_AFFINE
     g2_bad = set_in(proof_json, ("pi_b",), [["0", "0"], ["0", "0"], ["0", "0"]])
     assert refusal(lambda: load_proof(g2_bad)).reason is Reason.NOT_AFFINE
 
@@ -488,7 +488,7 @@ def test_malformed_json_files_are_refused(tmp_path: Path, raw: bytes) -> None:
         if raw == b"[]" and load is load_public_inputs:
             assert load(path) == ()
             continue
-        caught = refusal(lambda load=load: load(path))
+        caught = refusal(partial(load, path))
         assert isinstance(caught, error) and caught.reason is Reason.FORMAT
 
 
@@ -594,7 +594,7 @@ def test_key_coordinates_plus_one_are_refused(key_json: Json) -> None:
     paths += [(f, i, j) for f in ("vk_beta_2", "vk_gamma_2", "vk_delta_2") for i in (0, 1) for j in (0, 1)]
     for path in paths:
         doc = set_in(key_json, path, str(int(get_in(key_json, path)) + 1))
-        error = refusal(lambda doc=doc: load_verifying_key(doc))
+        error = refusal(partial(load_verifying_key, doc))
         assert isinstance(error, MalformedKeyError) and error.reason is Reason.NOT_ON_CURVE
 
 
@@ -611,7 +611,7 @@ def test_key_shape_and_degeneracy_are_checked(key_json: Json) -> None:
         (key_json | {"vk_gamma_2": g2_json(None)}, Reason.DEGENERATE),
     ]
     for doc, reason in cases:
-        error = refusal(lambda doc=doc: load_verifying_key(doc))
+        error = refusal(partial(load_verifying_key, doc))
         assert isinstance(error, MalformedKeyError) and error.reason is reason, doc
 
 
@@ -652,7 +652,7 @@ def test_evm_accepts_aliased_a_y_that_json_cannot_express(
     for alias in aliases:
         assert verify_calldata(pvk, with_word(cd, "a", 1, alias))
         doc = set_in(proof_json, ("pi_a", 1), str(alias))
-        assert refusal(lambda doc=doc: load_proof(doc)).reason is Reason.OUT_OF_RANGE
+        assert refusal(partial(load_proof, doc)).reason is Reason.OUT_OF_RANGE
     # The naive alias y + q is not one of them: the wrapped subtraction negates y + q - 2^256.
     assert not verify_calldata(pvk, with_word(cd, "a", 1, cd.a[1] + Q))
     # y = q becomes 0, and (x, 0) is on no BN254 curve point: precompile failure, false.

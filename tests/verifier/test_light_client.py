@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from prover.inputs import build_event_inclusion_inputs, build_header_update_inputs
-from prover.prove import Prover, load_prover
+from prover.prove import ProofResult, Prover, load_prover
 from prover.samples import SampleChain, build_sample_chain
 from statesync.model import compute_header_hash
 from verifier.light_client import (
@@ -37,14 +37,16 @@ def header_prover() -> Prover:
 
 
 @pytest.fixture(scope="module")
-def header_proof(chain: SampleChain, header_prover: Prover, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def header_proof(chain: SampleChain, header_prover: Prover, tmp_path_factory: pytest.TempPathFactory) -> ProofResult:
     inputs = build_header_update_inputs(
         chain.checkpoint, chain.committee.sign(chain.header), chain.committee.validator_set
     )
     return header_prover.prove(inputs, tmp_path_factory.mktemp("header") / "proof")
 
 
-def test_a_valid_header_proof_advances_the_checkpoint(chain: SampleChain, header_prover: Prover, header_proof) -> None:  # type: ignore[no-untyped-def]
+def test_a_valid_header_proof_advances_the_checkpoint(
+    chain: SampleChain, header_prover: Prover, header_proof: ProofResult
+) -> None:
     state = initial_state(chain.checkpoint)
     after = apply_header_proof(
         state, header_prover.verifying_key, header_proof.proof, header_proof.public_signals, chain.header
@@ -58,7 +60,7 @@ def test_a_valid_header_proof_advances_the_checkpoint(chain: SampleChain, header
         )
 
 
-def test_bad_header_updates_are_refused(chain: SampleChain, header_prover: Prover, header_proof) -> None:  # type: ignore[no-untyped-def]
+def test_bad_header_updates_are_refused(chain: SampleChain, header_prover: Prover, header_proof: ProofResult) -> None:
     state = initial_state(chain.checkpoint)
     key, proof, public = header_prover.verifying_key, header_proof.proof, header_proof.public_signals
     with pytest.raises(LightClientError, match="does not match"):
@@ -72,8 +74,8 @@ def test_bad_header_updates_are_refused(chain: SampleChain, header_prover: Prove
 
 
 def test_events_verify_only_under_proven_roots(
-    chain: SampleChain, header_prover: Prover, header_proof, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    chain: SampleChain, header_prover: Prover, header_proof: ProofResult, tmp_path: Path
+) -> None:
     events_prover = load_prover("event_inclusion", PRESET)
     batch = chain.events[: chain.batch_size]
     result = events_prover.prove(

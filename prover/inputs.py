@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from statesync.errors import ModelError
-from statesync.merkle import MerkleTree, compute_root, get_proof
+from statesync.merkle import MerkleTree, get_proof
 from statesync.model import (
     Commit,
     Header,
     StateSyncEvent,
     ValidatorSet,
+    build_event_tree,
     compute_batch_commitment,
     compute_data_hash,
     compute_header_hash,
@@ -135,7 +136,7 @@ def validate_header_chain(
     """
     if not commits or len(commits) != len(validator_sets):
         raise ModelError("a header chain needs at least one header and one validator set per header")
-    empty_root = compute_root([], depth)
+    empty_root = build_event_tree((), depth).root
     parent = trusted
     for index, (commit, validator_set) in enumerate(zip(commits, validator_sets, strict=True)):
         try:

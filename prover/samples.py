@@ -101,6 +101,9 @@ def build_sample_header_chain(preset: str) -> tuple[Header, tuple[Commit, ...], 
 
 
 def build_sample_inputs(circuit: str, preset: str) -> Inputs:
+    if circuit == "header_chain":
+        checkpoint, commits, signers = build_sample_header_chain(preset)
+        return build_header_chain_inputs(checkpoint, commits, [s.validator_set for s in signers])
     chain = build_sample_chain(preset)
     commit = chain.committee.sign(chain.header)
     batch = chain.events[: chain.batch_size]
@@ -112,8 +115,5 @@ def build_sample_inputs(circuit: str, preset: str) -> Inputs:
         return build_state_sync_inputs(
             chain.checkpoint, commit, chain.committee.validator_set, chain.tree, chain.events, batch, chain.batch_size
         )
-    if circuit == "header_chain":
-        checkpoint, commits, signers = build_sample_header_chain(preset)
-        return build_header_chain_inputs(checkpoint, commits, [s.validator_set for s in signers])
     load_manifest().spec(circuit, preset)  # raises the manifest's own error for unknown names
     raise ManifestError(f"no sample inputs for circuit {circuit!r}: give your own with --input")

@@ -18,8 +18,7 @@ from prover.testing import CircuitTester
 from statesync.babyjub import SUBORDER
 from statesync.committee import Committee, generate_committee
 from statesync.errors import ModelError
-from statesync.merkle import compute_root
-from statesync.model import Commit, Header, compute_header_hash
+from statesync.model import Commit, Header, build_event_tree, compute_header_hash
 
 from .conftest import POWERS, D, Scenario, V
 
@@ -46,7 +45,7 @@ class Chain:
 
 OLD = generate_committee(POWERS[:V], V, seed=b"old")
 NEW = generate_committee([5, 5, 5], V, seed=b"new")
-EMPTY_ROOT = compute_root([], D)  # the event root of a header without events
+EMPTY_ROOT = build_event_tree((), D).root  # the event root of a header without events
 
 
 def child(parent: Header, signer: Committee, next_signer: Committee, **changes: int) -> Header:

@@ -174,7 +174,7 @@ def _measure_header_chain(chain: Chain, stack: ChildStack, checkpoint: Header, b
         genesis_number=checkpoint.number,
         batch_size=batch_size,
     )
-    headers = load_manifest().presets[PRESET]["N"]
+    headers = load_manifest().preset(PRESET)["N"]
     gas = _submit_header(chain, receiver, result)
     return {"headers": headers, "gas": gas, "per_header": gas // headers}
 
@@ -196,7 +196,7 @@ def _measure_batches(chain: Chain, n_public: Mapping[str, int]) -> dict[str, Any
     meter = deploy(chain, build.get("GasMeter"))
     bridge = chain.accounts[5]
     data = encode(["address", "uint256"], [chain.accounts[2], 10**18])  # a deposit's payload
-    depth = load_manifest().presets["default"]["D"]
+    depth = load_manifest().preset("default")["D"]
     noop_gas = _noop_execution_gas(chain, meter, noop, bridge, data)
     rows = []
     with open_prover() as prove:

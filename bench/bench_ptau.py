@@ -18,22 +18,16 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.measure import measure_command
+from bench.measure import measure_command, node_command
 from prover.ptau import ptau_script
-from prover.toolchain import NODE_HEAP_MB, check_pinned_versions, node_executable, node_modules
+from prover.toolchain import check_pinned_versions, node_modules
 
 SNARKJS_BEACON = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 
-
-
-def _node(script: Path | str, *args: str | os.PathLike[str]) -> list[str | os.PathLike[str]]:
-    return [node_executable(), f"--max-old-space-size={NODE_HEAP_MB}", script, *args]
-
-
 def bench_local(power: int, directory: Path) -> dict[str, float]:
     out = directory / f"local_{power}.ptau"
-    result = measure_command(_node(ptau_script(), str(power), out), directory / "local.log")
+    result = measure_command(node_command(ptau_script(), str(power), out), directory / "local.log")
     result["file_mb"] = round(out.stat().st_size / 2**20, 1)
     out.unlink()
     return result
@@ -64,7 +58,9 @@ def bench_snarkjs(power: int, directory: Path) -> dict[str, dict[str, float]]:
         ],
         "prepare_phase2": ["powersoftau", "prepare", "phase2", d / "pot2.ptau", d / "pot.ptau"],
     }
-    timings = {name: measure_command(_node(cli, *argv), d / f"snarkjs_{name}.log") for name, argv in steps.items()}
+    timings = {
+        name: measure_command(node_command(cli, *argv), d / f"snarkjs_{name}.log") for name, argv in steps.items()
+    }
     for name in ("pot0", "pot1", "pot2", "pot"):
         (d / f"{name}.ptau").unlink(missing_ok=True)
     timings["total"] = {

@@ -21,22 +21,16 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.measure import measure_command
+from bench.measure import measure_command, node_command
 from prover.build import compile_circuit
 from prover.formats import read_r1cs_header
 from prover.manifest import load_manifest
 from prover.setup import local_ptau, required_power
-from prover.toolchain import NODE_HEAP_MB, check_pinned_versions, node_executable, node_modules
+from prover.toolchain import check_pinned_versions, node_modules
 from prover.zkey import zkey_script
 
 BEACON = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
 STEPS = ("setup", "contribute", "beacon", "verify")
-
-
-
-
-def _node(script: Path | str, *args: str | os.PathLike[str]) -> list[str | os.PathLike[str]]:
-    return [node_executable(), f"--max-old-space-size={NODE_HEAP_MB}", script, *args]
 
 
 def bench_circuit(r1cs: Path, ptau: Path, d: Path) -> dict[str, object]:
@@ -45,10 +39,10 @@ def bench_circuit(r1cs: Path, ptau: Path, d: Path) -> dict[str, object]:
     fast = zkey_script()
 
     def snark(name: str, *args: str | os.PathLike[str]) -> dict[str, float]:
-        return measure_command(_node(snark_cli, *args), d / f"snarkjs_{name}.log")
+        return measure_command(node_command(snark_cli, *args), d / f"snarkjs_{name}.log")
 
     def ours(name: str, *args: str | os.PathLike[str]) -> dict[str, float]:
-        return measure_command(_node(fast, *args), d / f"zkey_fast_{name}.log")
+        return measure_command(node_command(fast, *args), d / f"zkey_fast_{name}.log")
 
     s: dict[str, dict[str, float]] = {}
     s["setup"] = snark("setup", "groth16", "setup", r1cs, ptau, d / "s0.zkey")

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from prover.toolchain import node_modules
+from prover.toolchain import NODE_HEAP_MB, node_executable, node_modules
 
 PEAK = Path(__file__).with_name("peak.py")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -30,3 +30,8 @@ def measure_command(argv: Sequence[str | os.PathLike[str]], log: Path, cwd: Path
         tail = log.read_text(errors="replace")[-2000:]
         raise RuntimeError(f"{' '.join(os.fspath(a) for a in argv)} failed ({code}):\n{tail}")
     return {key: figures[key] for key in ("seconds", "cpu_seconds", "peak_rss_mb")}
+
+
+def node_command(script: Path | str, *args: str | os.PathLike[str]) -> list[str | os.PathLike[str]]:
+    """argv running a node script with the heap the prover gives node."""
+    return [node_executable(), f"--max-old-space-size={NODE_HEAP_MB}", script, *args]

@@ -21,8 +21,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bridge.chain.chains import CHAIN_KINDS, parse_chain_kind
 from statesync.storage import write_atomically
-from verifier.chain.chains import CHAIN_KINDS, parse_chain_kind
 
 from . import bench_crypto, bench_gas, bench_pipeline, bench_ptau, bench_verifier, bench_zkey
 

@@ -30,17 +30,10 @@ from typing import Any, Final
 from eth_abi.abi import encode
 from eth_typing import ChecksumAddress
 
-from prover.inputs import build_header_update_inputs
-from prover.manifest import load_manifest
-from prover.prove import ProofResult, Prover, load_prover
-from prover.samples import SampleChain, build_sample_chain, build_sample_inputs
-from prover.setup import export_solidity_verifier
-from statesync.errors import ZkStateSyncError
-from statesync.model import Header, StateSyncEvent, build_event_tree, compute_batch_commitment, compute_header_hash
-from verifier.chain.chains import Chain, ChainKind, open_chain, parse_chain_kind
-from verifier.chain.deploy import Deployed, call, decode_events, deploy, encode_call, transact
-from verifier.chain.solc import compile_directory
-from verifier.chain.stack import (
+from bridge.chain.chains import Chain, ChainKind, open_chain, parse_chain_kind
+from bridge.chain.deploy import Deployed, call, decode_events, deploy, encode_call, transact
+from bridge.chain.solc import compile_directory
+from bridge.chain.stack import (
     VERIFIER_CIRCUITS,
     ChildStack,
     compile_generated_verifier,
@@ -49,8 +42,15 @@ from verifier.chain.stack import (
     encode_proof_argument,
     event_argument,
 )
-from verifier.chain.testing import build_open_verifier, compile_open_verifier, open_prover, proof_argument
-from verifier.demo import EDGE_GAS_PER_EVENT
+from bridge.demo import EDGE_GAS_PER_EVENT
+from bridge.testing import build_open_verifier, compile_open_verifier, open_prover, proof_argument
+from prover.inputs import build_header_update_inputs
+from prover.prove import ProofResult, Prover, load_prover
+from prover.samples import SampleChain, build_sample_chain, build_sample_inputs
+from prover.setup import export_solidity_verifier
+from statesync.circuits import load_manifest
+from statesync.errors import ZkStateSyncError
+from statesync.model import Header, StateSyncEvent, build_event_tree, compute_batch_commitment, compute_header_hash
 
 PRESET: Final = "test"
 HEADER_UPDATE_GOAL: Final = 280_000

@@ -22,10 +22,10 @@ from typing import Any
 
 from bench.measure import PROJECT_ROOT, measure_command
 from prover.build import compile_circuit
-from prover.manifest import load_manifest
 from prover.prove import load_prover
 from prover.samples import build_sample_inputs
 from prover.setup import required_power
+from statesync.circuits import load_manifest
 
 
 def measure(step: str, circuit: str, preset: str) -> tuple[Any, float, float]:

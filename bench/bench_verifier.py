@@ -1,6 +1,6 @@
 """Benchmark of the Python Groth16 verifier against `snarkjs groth16 verify`.
 
-`run()` builds the tiny snarkjs fixture of verifier.testing in a temporary directory (~10 s
+`run()` builds the tiny snarkjs fixture of prover.fixtures in a temporary directory (~10 s
 at 2^8), then reports the median time of a full verification and of its parts.
 
     .venv/bin/python -m bench.bench_verifier
@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from prover.fixtures import build_fixture
 from prover.toolchain import run_snarkjs
 from verifier.bn254 import (
     R,
@@ -34,7 +35,6 @@ from verifier.groth16 import (
     prepare_verifying_key,
     verify_proof,
 )
-from verifier.testing import build_fixture
 
 
 def _median_seconds(fn: Callable[[], object], repeats: int) -> float:

@@ -24,10 +24,10 @@ from pathlib import Path
 from bench.measure import measure_command, node_command
 from prover.build import compile_circuit
 from prover.formats import read_r1cs_header
-from prover.manifest import load_manifest
 from prover.setup import local_ptau, required_power
 from prover.toolchain import check_pinned_versions, node_modules
 from prover.zkey import zkey_script
+from statesync.circuits import load_manifest
 
 BEACON = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
 STEPS = ("setup", "contribute", "beacon", "verify")

@@ -13,16 +13,17 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from statesync.circuits import MainSpec
 from statesync.errors import ToolError, ZkStateSyncError
+from statesync.resources import circuits_dir
 
-from .manifest import MainSpec
-from .toolchain import circom_version, node_modules, project_root, run_circom
+from .artifacts import Kind, artifact_path, staged_directory
+from .toolchain import circom_version, node_modules, run_circom
 
 _INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"\s*;', re.MULTILINE)
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
@@ -70,15 +71,9 @@ class CompiledCircuit:
         return int(str(self.info["non_linear_constraints"]))
 
 
-def build_root() -> Path:
-    """Where artefacts live (override: ZKSTATESYNC_BUILD); gitignored, safe to delete."""
-    env = os.environ.get("ZKSTATESYNC_BUILD")
-    return Path(env).resolve() if env else project_root() / "build"
-
-
 def library_paths(spec: MainSpec) -> list[Path]:
     # The template's own folder first, so mains include it by bare name; circomlib via node_modules.
-    return [spec.file.parent.resolve(), project_root() / "circuits" / "lib", node_modules()]
+    return [spec.file.parent.resolve(), circuits_dir() / "lib", node_modules()]
 
 
 def _strip_comments(source: str) -> str:
@@ -134,54 +129,42 @@ def compile_circuit(spec: MainSpec, *, opt: int = 2, force: bool = False) -> Com
     if not spec.file.is_file():
         raise ToolError(f"circuit source {spec.file} does not exist")
     key = compute_build_key(spec, opt)
-    directory = build_root() / "circuits" / spec.name / f"O{opt}-{key[:16]}"
+    directory = artifact_path(Kind.CIRCUIT, spec.name, f"O{opt}-{key[:16]}")
     if (directory / "build.json").is_file() and not force:
         return CompiledCircuit(spec, directory, key, cached=True, opt=opt)
 
-    staging = directory.with_name(f"{directory.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)  # circom2 does not create its output directory
-    (staging / "main.circom").write_text(spec.render_main())
-    argv: list[str | os.PathLike[str]] = [
-        staging / "main.circom",
-        "--r1cs",
-        "--wasm",
-        "--sym",
-        f"--O{opt}",
-        "-o",
-        staging,
-    ]
-    for lib in library_paths(spec):
-        argv += ["-l", lib]
-    started = time.perf_counter()
-    try:
+    with staged_directory(directory, "build.json") as staging:
+        (staging / "main.circom").write_text(spec.render_main())
+        argv: list[str | os.PathLike[str]] = [
+            staging / "main.circom",
+            "--r1cs",
+            "--wasm",
+            "--sym",
+            f"--O{opt}",
+            "-o",
+            staging,
+        ]
+        for lib in library_paths(spec):
+            argv += ["-l", lib]
+        started = time.perf_counter()
         result = run_circom(argv)
-    except ToolError:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    seconds = time.perf_counter() - started
-    info = {
-        "name": spec.name,
-        "template": spec.template,
-        "params": list(spec.params),
-        "public": list(spec.public),
-        "key": key,
-        "opt": opt,
-        "circom": circom_version(),
-        **_count_constraints(result.stdout),
-        "compile_seconds": round(seconds, 3),
-        "sources": [name for name, _ in reachable_sources(spec)],
-    }
-    (staging / "build.json").write_text(json.dumps(info, indent=2) + "\n")
-    if directory.exists():
-        shutil.rmtree(directory)  # an incomplete earlier attempt (no build.json)
-    try:
-        staging.rename(directory)
-    except OSError:
-        # Another process finished the same build first; its result is identical.
-        shutil.rmtree(staging, ignore_errors=True)
-        if not (directory / "build.json").is_file():
-            raise
+        seconds = time.perf_counter() - started
+        info = {
+            "name": spec.name,
+            "circuit": spec.circuit,
+            "preset": spec.preset,
+            "template": spec.template,
+            "params": list(spec.params),
+            "outputs": list(spec.outputs),
+            "public": list(spec.public),
+            "key": key,
+            "opt": opt,
+            "circom": circom_version(),
+            **_count_constraints(result.stdout),
+            "compile_seconds": round(seconds, 3),
+            "sources": [name for name, _ in reachable_sources(spec)],
+        }
+        (staging / "build.json").write_text(json.dumps(info, indent=2) + "\n")
     return CompiledCircuit(spec, directory, key, cached=False, opt=opt)
 
 

@@ -1,50 +1,97 @@
-"""Inputs to a Groth16 proof: compile (cached), keys (cached), witness, `snarkjs groth16 prove`.
+"""Groth16 proofs: compile (cached), keys (cached), witness, `snarkjs groth16 prove`.
 
-    result = prove("state_sync", "test", inputs)
-    result.proof, result.public_signals      # typed, already checked by the Python verifier
+    prover = load_prover("state_sync", "test")
+    result = prover.prove(inputs)                 # build/proofs/state_sync-test/<id>/
+    result.public_signals, result.proof_path
 
-Outputs are written to a fresh directory that appears only when the proof is complete.
+A proof directory holds proof.json and public.json (snarkjs's formats) and record.json, which
+names the circuit, the preset and the sha256 of the verification key the proof is for, so a
+verifier never has to guess (or re-create) the key. A directory appears only when complete;
+a failed proof leaves nothing behind. Checking the proof is the verifier's job (verifier/),
+done by the callers that hold both (bridge/proving.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from statesync.circuits import load_manifest
 from statesync.errors import ZkStateSyncError
-from verifier.groth16 import (
-    PreparedVerifyingKey,
-    Proof,
-    load_proof,
-    load_public_inputs,
-    load_verifying_key,
-    prepare_verifying_key,
-    verify_proof,
-)
 
-from .build import CompiledCircuit, build_root, compile_circuit
-from .manifest import load_manifest
+from .artifacts import Kind, artifact_path
+from .build import CompiledCircuit, compile_circuit
 from .setup import CircuitKeys, setup_circuit
 from .toolchain import run_snarkjs
 from .witness import CircuitInputs, compute_witness
 
+RECORD = "record.json"
+RECORD_VERSION = 1
+
 
 class ProofError(ZkStateSyncError):
-    """snarkjs produced a proof that does not verify (a broken key or toolchain)."""
+    """A proof could not be made or written (a broken key or toolchain, a bad destination)."""
+
+
+class ProofRecordError(ProofError):
+    """A proof directory's record.json is missing or unreadable."""
+
+
+@dataclass(frozen=True)
+class ProofRecord:
+    """What a proof is of: the manifest circuit and preset, and its verification key's sha256."""
+
+    circuit: str
+    preset: str
+    verification_key_sha256: str
+    signals: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "version": RECORD_VERSION,
+            "circuit": self.circuit,
+            "preset": self.preset,
+            "verification_key_sha256": self.verification_key_sha256,
+            "signals": list(self.signals),
+        }
+
+
+def read_proof_record(directory: Path) -> ProofRecord:
+    path = Path(directory) / RECORD
+    try:
+        raw = json.loads(path.read_text())
+        if raw.get("version") != RECORD_VERSION:
+            raise ProofRecordError(f"{path}: record version {raw.get('version')!r}, this reads {RECORD_VERSION}")
+        return ProofRecord(
+            circuit=str(raw["circuit"]),
+            preset=str(raw["preset"]),
+            verification_key_sha256=str(raw["verification_key_sha256"]),
+            signals=tuple(str(s) for s in raw["signals"]),
+        )
+    except FileNotFoundError as exc:
+        raise ProofRecordError(f"{path} is missing: the proof does not say which circuit and key it is for") from exc
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ProofRecordError(f"{path} is unreadable ({exc})") from exc
 
 
 @dataclass(frozen=True)
 class ProofResult:
-    circuit: str
-    proof: Proof
+    record: ProofRecord
     public_signals: tuple[int, ...]
     directory: Path
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def circuit(self) -> str:
+        return self.record.circuit
 
     @property
     def proof_path(self) -> Path:
@@ -53,6 +100,9 @@ class ProofResult:
     @property
     def public_path(self) -> Path:
         return self.directory / "public.json"
+
+    def proof_json(self) -> dict[str, Any]:
+        return dict(json.loads(self.proof_path.read_text()))
 
 
 @dataclass(frozen=True)
@@ -63,54 +113,57 @@ class Prover:
     keys: CircuitKeys
 
     @property
-    def verifying_key(self) -> PreparedVerifyingKey:
-        return prepare_verifying_key(load_verifying_key(self.keys.verification_key))
+    def record(self) -> ProofRecord:
+        spec = self.circuit.spec
+        return ProofRecord(spec.circuit, spec.preset, self.keys.verification_key_sha256, spec.signals)
 
     def prove(self, inputs: CircuitInputs, out_dir: Path | None = None, *, replace: bool = False) -> ProofResult:
-        """Prove into out_dir (a new or empty directory; replace=True swaps out an old proof).
+        """Prove into out_dir (new or empty; replace=True swaps out an old proof atomically).
 
-        Without out_dir the proof goes to a new directory under build/proofs/ (make clean).
+        Without out_dir the proof goes to a new directory under build/proofs/<instance>/.
         """
         if out_dir is None:
-            proofs = build_root() / "proofs"
-            proofs.mkdir(parents=True, exist_ok=True)
-            out_dir = Path(tempfile.mkdtemp(prefix=f"{self.circuit.spec.name}-", dir=proofs))
-        timings: dict[str, float] = {}
-        if not replace and out_dir is not None and Path(out_dir).exists() and any(Path(out_dir).iterdir()):
+            name = f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
+            out_dir = artifact_path(Kind.PROOFS, self.circuit.spec.name, name)
+        out_dir = Path(out_dir)
+        if not replace and out_dir.exists() and any(out_dir.iterdir()):
             raise ProofError(f"{out_dir} exists and is not empty; choose a new output directory")
         # Work beside the destination, so publishing is a rename on one filesystem.
-        parent = Path(out_dir).resolve().parent if out_dir is not None else None
-        if parent is not None:
-            parent.mkdir(parents=True, exist_ok=True)
+        parent = out_dir.resolve().parent
+        parent.mkdir(parents=True, exist_ok=True)
+        record = self.record
+        timings: dict[str, float] = {}
         work = Path(tempfile.mkdtemp(prefix=".zkss-proof-", dir=parent))
         try:
             started = time.perf_counter()
             witness = compute_witness(self.circuit, inputs, work)
             timings["witness"] = round(time.perf_counter() - started, 3)
             started = time.perf_counter()
-            run_snarkjs(["groth16", "prove", self.keys.zkey, witness.path, work / "proof.json", work / "public.json"])
+            proof, public = work / "proof.json", work / "public.json"
+            run_snarkjs(["groth16", "prove", self.keys.zkey, witness.path or "", proof, public])
             timings["prove"] = round(time.perf_counter() - started, 3)
-            proof = load_proof(work / "proof.json")
-            public = load_public_inputs(work / "public.json")
-            if not verify_proof(self.verifying_key, proof, public):
-                raise ProofError(f"snarkjs's proof for {self.circuit.spec.name} does not verify against its key")
+            signals = _read_public(public, len(record.signals))
+            (work / RECORD).write_text(json.dumps(record.to_dict(), indent=2) + "\n")
             destination = _publish(work, out_dir, replace)
-        except BaseException:
+        finally:
             shutil.rmtree(work, ignore_errors=True)
-            raise
-        return ProofResult(self.circuit.spec.name, proof, public, destination, timings)
+        return ProofResult(record, signals, destination, timings)
 
 
-def _publish(work: Path, out_dir: Path | None, replace: bool) -> Path:
-    for name in ("proof.json", "public.json"):
-        if not (work / name).is_file():
-            raise ProofError(f"snarkjs did not write {name}")
+def _read_public(path: Path, count: int) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ProofError(f"snarkjs wrote no readable public.json ({exc})") from exc
+    if len(values) != count:
+        raise ProofError(f"snarkjs wrote {len(values)} public signals, the manifest lists {count}")
+    return values
+
+
+def _publish(work: Path, out_dir: Path, replace: bool) -> Path:
     for leftover in work.iterdir():
-        if leftover.name not in ("proof.json", "public.json"):
+        if leftover.name not in ("proof.json", "public.json", RECORD):
             leftover.unlink()
-    if out_dir is None:
-        return work
-    out_dir = Path(out_dir)
     old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
     if out_dir.exists():
         # Empty unless replacing; a reader sees the old proof or the new one, never a mix.
@@ -124,7 +177,3 @@ def load_prover(circuit: str, preset: str, progress: Callable[[str], None] | Non
     """Compile and set up (both cached) a manifest circuit at a preset."""
     compiled = compile_circuit(load_manifest().spec(circuit, preset))
     return Prover(compiled, setup_circuit(compiled, progress=progress))
-
-
-def prove(circuit: str, preset: str, inputs: CircuitInputs, out_dir: Path | None = None) -> ProofResult:
-    return load_prover(circuit, preset).prove(inputs, out_dir)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, get_args
 
-from prover.toolchain import check_pinned_versions, project_root, run_node, run_snarkjs
+from prover.toolchain import check_pinned_versions, js_script, run_node, run_snarkjs
 from statesync.errors import ToolError, ZkStateSyncError
 
 SetupKind = Literal["local-dev", "public ceremony"]
@@ -149,7 +149,7 @@ def _as_kind(kind: str) -> SetupKind:
 
 def ptau_script() -> Path:
     """The node generator, ``prover/js/ptau_fast.js`` of this checkout."""
-    script = project_root() / "prover" / "js" / "ptau_fast.js"
+    script = js_script("ptau_fast.js")
     if not script.is_file():
         raise ToolError(f"{script} is missing")
     return script

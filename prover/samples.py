@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from statesync.circuits import ManifestError, load_manifest
 from statesync.committee import Committee, generate_committee
 from statesync.merkle import MerkleTree
 from statesync.model import Commit, Header, StateSyncEvent, build_event_tree, compute_header_hash
@@ -20,8 +21,8 @@ from .inputs import (
     build_header_chain_inputs,
     build_header_update_inputs,
     build_state_sync_inputs,
+    event_shape,
 )
-from .manifest import ManifestError, load_manifest
 
 SAMPLE_SEED = b"zkstatesync sample committee"
 
@@ -103,17 +104,26 @@ def build_sample_header_chain(preset: str) -> tuple[Header, tuple[Commit, ...], 
 def build_sample_inputs(circuit: str, preset: str) -> Inputs:
     if circuit == "header_chain":
         checkpoint, commits, signers = build_sample_header_chain(preset)
-        return build_header_chain_inputs(checkpoint, commits, [s.validator_set for s in signers])
+        return build_header_chain_inputs(
+            trusted=checkpoint, commits=commits, validator_sets=[s.validator_set for s in signers]
+        )
     chain = build_sample_chain(preset)
     commit = chain.committee.sign(chain.header)
     batch = chain.events[: chain.batch_size]
     if circuit == "header_update":
-        return build_header_update_inputs(chain.checkpoint, commit, chain.committee.validator_set)
+        return build_header_update_inputs(
+            trusted=chain.checkpoint, commit=commit, validator_set=chain.committee.validator_set
+        )
     if circuit == "event_inclusion":
-        return build_event_inclusion_inputs(chain.tree, chain.events, batch, chain.batch_size)
+        return build_event_inclusion_inputs(shape=event_shape(preset), header_events=chain.events, batch=batch)
     if circuit == "state_sync":
         return build_state_sync_inputs(
-            chain.checkpoint, commit, chain.committee.validator_set, chain.tree, chain.events, batch, chain.batch_size
+            shape=event_shape(preset),
+            trusted=chain.checkpoint,
+            commit=commit,
+            validator_set=chain.committee.validator_set,
+            header_events=chain.events,
+            batch=batch,
         )
     load_manifest().spec(circuit, preset)  # raises the manifest's own error for unknown names
     raise ManifestError(f"no sample inputs for circuit {circuit!r}: give your own with --input")

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import secrets
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ from pathlib import Path
 from statesync.errors import ZkStateSyncError
 from statesync.storage import write_atomically
 
-from .build import CompiledCircuit, build_root
+from .artifacts import Kind, artifact_path, staged_directory
+from .build import CompiledCircuit
 from .formats import read_r1cs_header
 from .ptau import PtauSetup, describe_local_ptau, describe_public_ptau, generate_local_ptau
 from .toolchain import installed_version, run_snarkjs
@@ -62,6 +62,19 @@ class CircuitKeys:
     def record(self) -> dict[str, object]:
         return dict(json.loads((self.directory / "setup.json").read_text()))
 
+    @property
+    def circuit(self) -> str:
+        """The manifest circuit the keys are for."""
+        return str(self.record["circuit"])
+
+    @property
+    def preset(self) -> str:
+        return str(self.record["preset"])
+
+    @property
+    def verification_key_sha256(self) -> str:
+        return _file_digest(self.verification_key)
+
 
 def required_power(circuit: CompiledCircuit) -> int:
     header = read_r1cs_header(circuit.r1cs)
@@ -80,7 +93,7 @@ def _file_digest(path: Path) -> str:
 
 def local_ptau(power: int, progress: Callable[[str], None] | None = None) -> tuple[Path, PtauSetup]:
     """The cached local ptau of this power, generated on first use."""
-    path = build_root() / "ptau" / f"local-{power}.ptau"
+    path = artifact_path(Kind.PTAU, f"local-{power}") / f"local-{power}.ptau"
     record = path.with_suffix(".json")
     if path.is_file() and record.is_file():
         return path, PtauSetup.from_dict(json.loads(record.read_text()))
@@ -128,16 +141,26 @@ def setup_circuit(
                 f"snarkjs {snarkjs}",
                 "contribute+beacon+verify",
                 f"phase2 tool {tool}",
+                "record 2",  # setup.json names circuit and preset
             ]
         ).encode()
     ).hexdigest()
-    directory = build_root() / "keys" / circuit.spec.name / key[:16]
+    directory = artifact_path(Kind.KEYS, circuit.spec.name, key[:16])
     if (directory / "setup.json").is_file():
         return CircuitKeys(directory, ptau_setup, cached=True)
+    with staged_directory(directory, "setup.json") as staging:
+        _run_phase2(circuit, ptau_path, ptau_setup, staging, tool, progress)
+    return CircuitKeys(directory, ptau_setup, cached=False)
 
-    staging = directory.with_name(f"{directory.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+
+def _run_phase2(
+    circuit: CompiledCircuit,
+    ptau_path: Path,
+    ptau_setup: PtauSetup,
+    staging: Path,
+    tool: Tool,
+    progress: Callable[[str], None] | None,
+) -> None:
     timings: dict[str, float] = {}
     tools: dict[str, str] = {}
     steps: dict[str, ZkeyStep] = {}
@@ -170,15 +193,14 @@ def setup_circuit(
             lambda: _export_verification_key(final, staging / "verification_key.json"),
             "snarkjs",
         )
-    except (ZkStateSyncError, OSError) as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(exc, ZkeyVerificationError):
-            raise SetupError(f"{circuit.spec.name}: the new key failed verification: {exc}") from exc
-        raise
+    except ZkeyVerificationError as exc:
+        raise SetupError(f"{circuit.spec.name}: the new key failed verification: {exc}") from exc
     initial.unlink()
     contributions = steps["contribution + beacon"].added if "contribution + beacon" in steps else ()
     record = {
-        "circuit": circuit.spec.name,
+        "circuit": circuit.spec.circuit,
+        "preset": circuit.spec.preset,
+        "instance": circuit.spec.name,
         "build_key": circuit.key,
         "r1cs_sha256": _file_digest(circuit.r1cs),
         "ptau": ptau_setup.to_dict(),
@@ -192,20 +214,11 @@ def setup_circuit(
         ],
         "circuit_hash": steps["groth16 setup"].circuit_hash if "groth16 setup" in steps else None,
         "contributions": [{"kind": c.kind, "name": c.name, "hash": c.hash} for c in contributions],
-        "snarkjs": snarkjs,
+        "snarkjs": installed_version("snarkjs"),
         "tools": tools,
         "seconds": timings,
     }
     (staging / "setup.json").write_text(json.dumps(record, indent=2) + "\n")
-    if directory.exists():
-        shutil.rmtree(directory)
-    try:
-        staging.rename(directory)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not (directory / "setup.json").is_file():
-            raise
-    return CircuitKeys(directory, ptau_setup, cached=False)
 
 
 def _export_verification_key(zkey: Path, out: Path) -> None:

@@ -15,12 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from statesync.circuits import MainSpec
 from statesync.errors import ZkStateSyncError
 from statesync.field import R
 
 from .build import CompiledCircuit, compile_circuit
 from .formats import R1cs, read_r1cs, read_sym
-from .manifest import MainSpec
 from .witness import CircuitInputs, InputValue, Witness, WitnessError, compute_witness, compute_witnesses
 
 
@@ -56,7 +56,7 @@ class CircuitTester:
     ) -> CircuitTester:
         """Compile a main for template(params) from file; O1 keeps the signal names tests read."""
         label = name or "-".join([template, *map(str, params)])
-        spec = MainSpec(f"test-{label}", Path(file).resolve(), template, tuple(params), tuple(public))
+        spec = MainSpec(f"test-{label}", label, "tester", Path(file).resolve(), template, tuple(params), tuple(public))
         return cls(compile_circuit(spec, opt=opt))
 
     # --- structure -------------------------------------------------------------------------
@@ -116,8 +116,11 @@ class CircuitTester:
         return [
             i
             for i in indices
-            if (_evaluate(constraints[i].a, witness) * _evaluate(constraints[i].b, witness)
-                - _evaluate(constraints[i].c, witness)) % R
+            if (
+                _evaluate(constraints[i].a, witness) * _evaluate(constraints[i].b, witness)
+                - _evaluate(constraints[i].c, witness)
+            )
+            % R
         ]
 
     def calculate(self, inputs: CircuitInputs) -> Witness:

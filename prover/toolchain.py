@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from statesync.errors import ToolError
+from statesync.resources import data_root, is_checkout
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -29,24 +30,45 @@ def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
 
-@functools.cache
-def project_root() -> Path:
-    """The checkout that holds package.json and node_modules (override: ZKSTATESYNC_ROOT)."""
-    env = os.environ.get("ZKSTATESYNC_ROOT")
-    if env:
-        return Path(env).resolve()
-    here = Path(__file__).resolve().parent
-    for candidate in (here, *here.parents):
-        if (candidate / "package.json").is_file() and (candidate / "circuits").is_dir():
-            return candidate
-    raise ToolError(
-        "cannot find the zkstatesync checkout (package.json beside circuits/); "
-        "set ZKSTATESYNC_ROOT to it"
-    )
+JS_DIR = Path(__file__).resolve().parent / "js"
+
+
+def js_script(name: str) -> Path:
+    """One of the prover's node scripts (prover/js/, shipped with the package)."""
+    script = JS_DIR / name
+    if not script.is_file():
+        raise ToolError(f"{script} is missing: the zkstatesync installation is incomplete")
+    return script
+
+
+def user_data_dir() -> Path:
+    """Per-user data of an installed zkstatesync (override the base: XDG_DATA_HOME)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "zkstatesync"
 
 
 def node_modules() -> Path:
-    return project_root() / "node_modules"
+    """The pinned npm packages: ZKSTATESYNC_NODE_MODULES, the checkout's, or `zkstatesync install-tools`'s."""
+    env = os.environ.get("ZKSTATESYNC_NODE_MODULES")
+    if env:
+        return Path(env).resolve()
+    local = data_root() / "node_modules"
+    if local.is_dir() or is_checkout():
+        return local
+    return user_data_dir() / "node" / "node_modules"
+
+
+def install_node_modules(target: Path | None = None) -> Path:
+    """`npm ci` of the pinned package.json and lock into target (default: the user data dir)."""
+    home = Path(target) if target else user_data_dir() / "node"
+    home.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(data_root() / name, home / name)
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ToolError("npm is not installed (Node.js >= 18 with npm is required)")
+    run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=home, what="npm ci")
+    return home / "node_modules"
 
 
 @functools.cache
@@ -87,18 +109,17 @@ def run(
     except subprocess.CalledProcessError as exc:
         # Some tools (snarkjs, circom) report errors on stdout; keep both.
         detail = strip_ansi((exc.stderr or "") + ("\n" + exc.stdout if exc.stdout else ""))
-        raise ToolError(
-            f"{what or Path(args[0]).name} failed with exit code {exc.returncode}", args, detail
-        ) from exc
-    return subprocess.CompletedProcess(
-        proc.args, proc.returncode, strip_ansi(proc.stdout), strip_ansi(proc.stderr)
-    )
+        raise ToolError(f"{what or Path(args[0]).name} failed with exit code {exc.returncode}", args, detail) from exc
+    return subprocess.CompletedProcess(proc.args, proc.returncode, strip_ansi(proc.stdout), strip_ansi(proc.stderr))
 
 
 def _package_file(package: str, relative: str) -> Path:
     path = node_modules() / package / relative
     if not path.exists():
-        raise ToolError(f"{package} is not installed ({path} is missing); run `make install`")
+        raise ToolError(
+            f"{package} is not installed ({path} is missing); "
+            "run `make install` (or `zkstatesync install-tools` outside a checkout)"
+        )
     return path
 
 
@@ -151,7 +172,7 @@ def run_snarkjs(
 @functools.cache
 def pinned_versions() -> dict[str, str]:
     """The exact versions package.json pins (the lock file makes `npm ci` honour them)."""
-    manifest = json.loads((project_root() / "package.json").read_text())
+    manifest = json.loads((data_root() / "package.json").read_text())
     pins = dict(manifest.get("dependencies", {}))
     # Optional ones are platform binaries (anvil): pinned where this platform installs them.
     for name, pin in manifest.get("optionalDependencies", {}).items():
@@ -175,9 +196,7 @@ def check_pinned_versions() -> None:
         if installed_version(name) != pin
     ]
     if stale:
-        raise ToolError(
-            "node_modules does not match package.json: " + ", ".join(stale) + "; run `make install`"
-        )
+        raise ToolError("node_modules does not match package.json: " + ", ".join(stale) + "; run `make install`")
 
 
 @functools.cache

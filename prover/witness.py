@@ -19,7 +19,7 @@ from statesync.field import to_field
 
 from .build import CompiledCircuit
 from .formats import read_wtns
-from .toolchain import project_root, run_node
+from .toolchain import js_script, run_node
 
 InputValue = Union[int, Sequence["InputValue"]]  # noqa: UP007 (a recursive alias needs Union on 3.11)
 CircuitInputs = Mapping[str, InputValue]
@@ -44,7 +44,7 @@ class WitnessError(ZkStateSyncError):
 @dataclass(frozen=True)
 class Witness:
     values: tuple[int, ...]
-    path: Path
+    path: Path | None  # the .wtns file, kept only when the caller gave a work directory
 
 
 def encode_inputs(inputs: CircuitInputs) -> dict[str, object]:
@@ -78,15 +78,27 @@ def _parse_failure(circuit: CompiledCircuit, message: str) -> WitnessError:
 def compute_witnesses(
     circuit: CompiledCircuit, batch: Sequence[CircuitInputs], workdir: Path | None = None
 ) -> list[Witness | WitnessError]:
-    """Compute one witness per input mapping in a single node process; failures are returned."""
-    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="zkss-wtns-"))
-    work.mkdir(parents=True, exist_ok=True)
+    """Compute one witness per input mapping in a single node process; failures are returned.
+
+    With a work directory, the inputs and .wtns files stay there (the prover reads them);
+    without one, they live in a temporary directory removed before returning, on every path.
+    """
+    if workdir is not None:
+        Path(workdir).mkdir(parents=True, exist_ok=True)
+        return _compute_witnesses(circuit, batch, Path(workdir), keep=True)
+    with tempfile.TemporaryDirectory(prefix="zkss-wtns-") as work:
+        return _compute_witnesses(circuit, batch, Path(work), keep=False)
+
+
+def _compute_witnesses(
+    circuit: CompiledCircuit, batch: Sequence[CircuitInputs], work: Path, *, keep: bool
+) -> list[Witness | WitnessError]:
     jobs = []
     for i, inputs in enumerate(batch):
         input_path = work / f"input-{i}.json"
         input_path.write_text(json.dumps(encode_inputs(inputs)))
         jobs.append({"input": str(input_path), "output": str(work / f"witness-{i}.wtns")})
-    script = project_root() / "prover" / "js" / "witness.js"
+    script = js_script("witness.js")
     try:
         out = run_node(script, [circuit.wasm.parent], input_text=json.dumps(jobs)).stdout
     except ToolError as exc:
@@ -98,7 +110,7 @@ def compute_witnesses(
     for job, result in zip(jobs, results, strict=True):
         if result["ok"]:
             path = Path(job["output"])
-            answers.append(Witness(tuple(read_wtns(path)), path))
+            answers.append(Witness(tuple(read_wtns(path)), path if keep else None))
         else:
             answers.append(_parse_failure(circuit, str(result["error"])))
     return answers

@@ -30,7 +30,7 @@ from typing import Final, Literal
 
 from statesync.errors import ToolError, ZkStateSyncError
 
-from .toolchain import check_pinned_versions, project_root, run_node, run_snarkjs
+from .toolchain import check_pinned_versions, js_script, run_node, run_snarkjs
 
 Tool = Literal["zkey_fast", "snarkjs"]
 TOOLS: Final[tuple[Tool, ...]] = ("zkey_fast", "snarkjs")
@@ -119,7 +119,7 @@ class ZkeyStep:
 
 def zkey_script() -> Path:
     """``prover/js/zkey_fast.js`` of this checkout."""
-    script = project_root() / "prover" / "js" / "zkey_fast.js"
+    script = js_script("zkey_fast.js")
     if not script.is_file():
         raise ToolError(f"{script} is missing")
     return script

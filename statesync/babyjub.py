@@ -3,7 +3,7 @@
 As circomlibjs's babyjub.js and circomlib's babyjub.circom: a = 168700, d = 168696, points are
 affine (x, y) tuples with the identity (0, 1), the group has order 8 * l, and BASE8 = 8 *
 GENERATOR generates the prime-order subgroup used by EdDSA. Since a is a square and d is not
-(field.check_curve_parameters proves it), the addition law is complete: no exceptional points.
+(parameters.check_curve_parameters proves it), the addition law is complete: no exceptional points.
 
 Scalar multiplication works in projective coordinates and inverts once at the end. It is not
 constant-time: fine for a reference and for tests, not for keys on shared hardware.

@@ -25,20 +25,20 @@ Q: Final = 218882428718392752222464057452572750886963111572978236626890378946452
 R_MULTIPLICATIVE_GENERATOR: Final = 5
 
 
-def _r_polynomial(u: int) -> int:
+def r_polynomial(u: int) -> int:
     return 36 * u**4 + 36 * u**3 + 18 * u**2 + 6 * u + 1
 
 
-def _q_polynomial(u: int) -> int:
+def q_polynomial(u: int) -> int:
     return 36 * u**4 + 36 * u**3 + 24 * u**2 + 6 * u + 1
 
 
 def _check_parameters_cheaply() -> None:
     # Import-time guard against a mistyped constant; the slow primality proofs live in
     # check_curve_parameters, which a test calls.
-    if _r_polynomial(BN254_U) != R:
+    if r_polynomial(BN254_U) != R:
         raise FieldError("R does not equal BN254's r(u) = 36u^4 + 36u^3 + 18u^2 + 6u + 1")
-    if _q_polynomial(BN254_U) != Q:
+    if q_polynomial(BN254_U) != Q:
         raise FieldError("Q does not equal BN254's q(u) = 36u^4 + 36u^3 + 24u^2 + 6u + 1")
     for name, modulus in (("R", R), ("Q", Q)):
         if pow(2, modulus - 1, modulus) != 1:
@@ -66,33 +66,3 @@ def field_inverse(x: int, name: str = "value") -> int:
     if x == 0:
         raise FieldError(f"{name} is zero and has no inverse in GF(r)")
     return pow(x, -1, R)
-
-
-def check_curve_parameters() -> None:
-    """Prove (with sympy, a few seconds) the primality facts the package relies on.
-
-    Raises FieldError naming the first failed fact: r and q prime and equal to BN254's
-    polynomials in u, 5 a generator of GF(r)*, and the Baby Jubjub order equal to 8 * l
-    with l prime.
-    """
-    import sympy
-
-    # Imported here, not at module level, because babyjub imports this module.
-    from statesync.babyjub import ORDER, SUBORDER, A, D
-
-    facts: list[tuple[str, bool]] = [
-        ("r equals 36u^4 + 36u^3 + 18u^2 + 6u + 1", _r_polynomial(BN254_U) == R),
-        ("q equals 36u^4 + 36u^3 + 24u^2 + 6u + 1", _q_polynomial(BN254_U) == Q),
-        ("r is prime", bool(sympy.isprime(R))),
-        ("q is prime", bool(sympy.isprime(Q))),
-        ("5 generates GF(r)*", bool(sympy.is_primitive_root(R_MULTIPLICATIVE_GENERATOR, R))),
-        ("the Baby Jubjub order is 8 * l", ORDER == 8 * SUBORDER),
-        ("the Baby Jubjub subgroup order l is prime", bool(sympy.isprime(SUBORDER))),
-        # The addition law is complete (no exceptional points) when a is a square and d is
-        # not; babyjub.add_points relies on that.
-        ("Baby Jubjub's a is a square mod r", pow(A, (R - 1) // 2, R) == 1),
-        ("Baby Jubjub's d is a non-square mod r", pow(D, (R - 1) // 2, R) == R - 1),
-    ]
-    for fact, holds in facts:
-        if not holds:
-            raise FieldError(f"curve parameter check failed: {fact}")

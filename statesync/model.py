@@ -242,9 +242,7 @@ def compute_batch_vector(events: Sequence[StateSyncEvent], batch_size: int) -> t
     return tuple(vector)
 
 
-def compute_batch_commitment(
-    event_root: int, events: Sequence[StateSyncEvent], batch_size: int
-) -> BatchCommitment:
+def compute_batch_commitment(event_root: int, events: Sequence[StateSyncEvent], batch_size: int) -> BatchCommitment:
     """gamma = keccak(eventRoot ‖ v) mod r and sum_j v[j] gamma^(j+1), as the contract computes."""
     return commit_batch_vector(event_root, compute_batch_vector(events, batch_size))
 
@@ -261,7 +259,35 @@ def commit_batch_vector(event_root: int, vector: Sequence[int]) -> BatchCommitme
 
 def derive_validator_set(private_keys: Iterable[bytes], powers: Iterable[int], size: int) -> ValidatorSet:
     """A set from private keys (for committees run in Python: tests, the demo)."""
-    validators = tuple(
-        Validator(derive_public_key(k), p) for k, p in zip(private_keys, powers, strict=True)
-    )
+    validators = tuple(Validator(derive_public_key(k), p) for k, p in zip(private_keys, powers, strict=True))
     return ValidatorSet(validators, size)
+
+
+def validate_header_update(*, trusted: Header, commit: Commit, validator_set: ValidatorSet) -> None:
+    """Raise ModelError unless the commit is a header the light client would accept."""
+    validate_header_link(trusted, commit.header)
+    if not is_final(validator_set, commit):
+        raise ModelError("the header is not final: its signers hold at most 2/3 of the set's power")
+
+
+def validate_header_chain(
+    trusted: Header, commits: Sequence[Commit], validator_sets: Sequence[ValidatorSet], depth: int
+) -> None:
+    """Raise ModelError unless HeaderChain(V, depth, len(commits)) can prove the commits.
+
+    Each header must be one the light client would accept after the one before, and every
+    header but the last must carry no events (the empty depth-`depth` tree's root): a chain
+    proof publishes only the last event root, so events of a skipped header would be stranded.
+    """
+    if not commits or len(commits) != len(validator_sets):
+        raise ModelError("a header chain needs at least one header and one validator set per header")
+    empty_root = build_event_tree((), depth).root
+    parent = trusted
+    for index, (commit, validator_set) in enumerate(zip(commits, validator_sets, strict=True)):
+        try:
+            validate_header_update(trusted=parent, commit=commit, validator_set=validator_set)
+            if index < len(commits) - 1 and commit.header.event_root != empty_root:
+                raise ModelError("it carries events, and only the last header of a chain may")
+        except ModelError as exc:
+            raise ModelError(f"header {index} of the chain (number {commit.header.number}): {exc}") from exc
+        parent = commit.header

@@ -1,13 +1,16 @@
 """The light client in Python: a trusted checkpoint, advanced only by verified proofs.
 
     state = initial_state(genesis_header)
-    state = apply_header_proof(state, header_key, proof, public_signals, header)
-    events = verify_events(state, events_key, proof, public_signals, events)
+    state = apply_header_proof(state, header_key, proof, signals, header)
+    state = apply_state_sync_proof(state, state_sync_key, proof, signals, header, events)
+    state = apply_events_proof(state, events_key, proof, signals, events)
     save_state(path, state); state = load_state(path)
 
-State is a frozen value; every apply_* returns a new one. A relayer or an off-chain service
-builds on this: it holds exactly what ZkStateReceiver holds on-chain, plus the full checkpoint
-header, so that it can say which validator set it trusts.
+Each rule has a pure `validate_*` that raises LightClientError and an `apply_*` that
+validates and returns the new state (State is a frozen value). A relayer or an off-chain
+service builds on this: it holds exactly what ZkStateReceiver holds on-chain (the trusted
+header, the proven event roots, the last executed id), so a batch the contract would refuse
+is refused here too: events execute in id order from last_executed_id + 1, each once.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from statesync.errors import ZkStateSyncError
 from statesync.model import Header, StateSyncEvent, compute_batch_commitment, compute_header_hash
 from statesync.storage import write_atomically
 
-from .groth16 import PreparedVerifyingKey, Proof, verify_proof
+from .groth16 import Proof, verify_proof
+from .keys import CircuitKey
+from .signals import EventSignals, HeaderSignals, StateSyncSignals
 
 STATE_VERSION = 1
+HEADER_CIRCUITS = ("header_update", "header_chain", "state_sync")
 
 
 class LightClientError(ZkStateSyncError):
@@ -52,88 +58,138 @@ class LightClientState:
         return self.checkpoint.next_validator_set_hash
 
 
-def initial_state(genesis: Header) -> LightClientState:
-    return LightClientState(checkpoint=genesis)
+def initial_state(genesis: Header, last_executed_id: int = 0) -> LightClientState:
+    return LightClientState(checkpoint=genesis, last_executed_id=last_executed_id)
+
+
+def _check_key(key: CircuitKey, circuits: Sequence[str]) -> None:
+    if key.circuit not in circuits:
+        raise LightClientError(f"a {key.circuit} key cannot check this proof (expected {' or '.join(circuits)})")
+
+
+def _verify(key: CircuitKey, proof: Proof, values: Sequence[int], what: str) -> None:
+    if not verify_proof(key.key, proof, values):
+        raise LightClientError(f"the {what} proof does not verify")
+
+
+def validate_header_proof(
+    state: LightClientState, key: CircuitKey, proof: Proof, signals: HeaderSignals | StateSyncSignals, header: Header
+) -> None:
+    """Raise unless `proof` (HeaderUpdate, HeaderChain or StateSync) proves `header` final after the checkpoint.
+
+    A HeaderChain proof moves N headers at once; the headers it skips carry no events.
+    """
+    _check_key(key, HEADER_CIRCUITS)
+    head = signals.header if isinstance(signals, StateSyncSignals) else signals
+    if head.trusted_header_hash != state.checkpoint_hash:
+        raise LightClientError("the proof was made against another checkpoint (not the set this client trusts)")
+    if (compute_header_hash(header), header.number, header.event_root) != (
+        head.header_hash,
+        head.number,
+        head.event_root,
+    ):
+        raise LightClientError("the header given does not match the proof's public signals")
+    if head.number <= state.checkpoint.number:
+        raise LightClientError(
+            f"header number {head.number} does not exceed the checkpoint's {state.checkpoint.number}"
+        )
+    if head.event_root == 0:
+        raise LightClientError("a zero event root is never accepted")
+    _verify(key, proof, signals.values(), "header")
 
 
 def apply_header_proof(
-    state: LightClientState,
-    key: PreparedVerifyingKey,
-    proof: Proof,
-    public_signals: Sequence[int],
-    header: Header,
+    state: LightClientState, key: CircuitKey, proof: Proof, signals: HeaderSignals, header: Header
 ) -> LightClientState:
-    """Advance the checkpoint to header, given a HeaderUpdate, HeaderChain or StateSync proof of it.
-
-    All three circuits start their public signals with [headerHash, number, eventRoot,
-    trustedHeaderHash] (docs/PROTOCOL.md section 4); `key` says which circuit the proof is of.
-    A HeaderChain proof moves N headers at once; the headers it skips carry no events.
-    """
-    if len(public_signals) < 4:
-        raise LightClientError(f"a header proof has at least 4 public signals, got {len(public_signals)}")
-    header_hash, number, event_root, trusted_hash = public_signals[:4]
-    if trusted_hash != state.checkpoint_hash:
-        raise LightClientError("the proof was made against another checkpoint (not the set this client trusts)")
-    if compute_header_hash(header) != header_hash or header.number != number or header.event_root != event_root:
-        raise LightClientError("the header given does not match the proof's public signals")
-    if number <= state.checkpoint.number:
-        raise LightClientError(f"header number {number} does not exceed the checkpoint's {state.checkpoint.number}")
-    if event_root == 0:
-        raise LightClientError("a zero event root is never accepted")
-    if not verify_proof(key, proof, public_signals):
-        raise LightClientError("the header proof does not verify")
-    roots = {**state.proven_roots, header_hash: (number, event_root)}
-    return LightClientState(checkpoint=header, proven_roots=roots, last_executed_id=state.last_executed_id)
+    """The state with `header` as the new checkpoint (validate_header_proof first)."""
+    validate_header_proof(state, key, proof, signals, header)
+    return _with_header(state, header)
 
 
-def verify_events(
-    state: LightClientState,
-    key: PreparedVerifyingKey,
-    proof: Proof,
-    public_signals: Sequence[int],
-    events: Sequence[StateSyncEvent],
-    batch_size: int,
-) -> tuple[StateSyncEvent, ...]:
-    """Check an EventInclusion proof ([eventRoot, gamma, eventsCommitment]) for events."""
-    if len(public_signals) != 3:
-        raise LightClientError(f"an event proof has 3 public signals, got {len(public_signals)}")
-    event_root, gamma, commitment = public_signals
+def _with_header(state: LightClientState, header: Header) -> LightClientState:
+    roots = {**state.proven_roots, compute_header_hash(header): (header.number, header.event_root)}
+    return LightClientState(header, roots, state.last_executed_id)
+
+
+def validate_batch(state: LightClientState, event_root: int, events: Sequence[StateSyncEvent], batch_size: int) -> None:
+    """Raise unless `events` is the next batch to execute: ids from last_executed_id + 1, at most B."""
+    if not events:
+        raise LightClientError("a batch holds at least one event")
+    if len(events) > batch_size:
+        raise LightClientError(f"a batch holds at most {batch_size} events, got {len(events)}")
+    expected = state.last_executed_id + 1
+    for offset, event in enumerate(events):
+        if event.id != expected + offset:
+            raise LightClientError(
+                f"event {event.id} is out of order: the batch must run from id {expected} consecutively"
+            )
     if event_root not in {root for _, root in state.proven_roots.values()}:
         raise LightClientError("the events' root is not the event root of any proven header")
-    expected = compute_batch_commitment(event_root, events, batch_size)
-    if (gamma, commitment) != (expected.gamma, expected.commitment):
+
+
+def _check_commitment(
+    signals: EventSignals | StateSyncSignals, events: Sequence[StateSyncEvent], batch_size: int
+) -> None:
+    expected = compute_batch_commitment(signals.event_root, events, batch_size)
+    if (signals.gamma, signals.events_commitment) != (expected.gamma, expected.commitment):
         raise LightClientError("the events given are not the events the proof commits to")
-    if not verify_proof(key, proof, public_signals):
-        raise LightClientError("the event proof does not verify")
-    return tuple(events)
+
+
+def validate_events_proof(
+    state: LightClientState, key: CircuitKey, proof: Proof, signals: EventSignals, events: Sequence[StateSyncEvent]
+) -> None:
+    """Raise unless an EventInclusion proof shows `events`, the next batch, under a proven root."""
+    _check_key(key, ("event_inclusion",))
+    validate_batch(state, signals.event_root, events, key.batch_size)
+    _check_commitment(signals, events, key.batch_size)
+    _verify(key, proof, signals.values(), "event")
+
+
+def apply_events_proof(
+    state: LightClientState, key: CircuitKey, proof: Proof, signals: EventSignals, events: Sequence[StateSyncEvent]
+) -> LightClientState:
+    """The state with `events` executed."""
+    validate_events_proof(state, key, proof, signals, events)
+    return LightClientState(state.checkpoint, state.proven_roots, events[-1].id)
+
+
+def validate_state_sync_proof(
+    state: LightClientState,
+    key: CircuitKey,
+    proof: Proof,
+    signals: StateSyncSignals,
+    header: Header,
+    events: Sequence[StateSyncEvent],
+) -> None:
+    """Raise unless a StateSync proof shows `header` final and `events` its next batch.
+
+    A proof whose header the client already trusts (someone submitted that header first)
+    still executes its events: the header part is settled, and the proof's event root is the
+    circuit's hash-bound output of that very header, so its trusted hash no longer matters.
+    """
+    _check_key(key, ("state_sync",))
+    if signals.header_hash in state.proven_roots:
+        if (compute_header_hash(header), header.event_root) != (signals.header_hash, signals.event_root):
+            raise LightClientError("the header given does not match the proof's public signals")
+        _verify(key, proof, signals.values(), "state sync")
+    else:
+        validate_header_proof(state, key, proof, signals, header)
+    validate_batch(_with_header(state, header), header.event_root, events, key.batch_size)
+    _check_commitment(signals, events, key.batch_size)
 
 
 def apply_state_sync_proof(
     state: LightClientState,
-    key: PreparedVerifyingKey,
+    key: CircuitKey,
     proof: Proof,
-    public_signals: Sequence[int],
+    signals: StateSyncSignals,
     header: Header,
     events: Sequence[StateSyncEvent],
-    batch_size: int,
 ) -> LightClientState:
-    """A StateSync proof: header and events at once ([..., gamma, eventsCommitment])."""
-    if len(public_signals) != 6:
-        raise LightClientError(f"a StateSync proof has 6 public signals, got {len(public_signals)}")
-    expected = compute_batch_commitment(header.event_root, events, batch_size)
-    if tuple(public_signals[4:]) != (expected.gamma, expected.commitment):
-        raise LightClientError("the events given are not the events the proof commits to")
-    return apply_header_proof(state, key, proof, public_signals, header)
-
-
-def record_executed(state: LightClientState, events: Sequence[StateSyncEvent]) -> LightClientState:
-    """Mark events executed; ids must continue from the last executed one (exactly once, in order)."""
-    expected = state.last_executed_id + 1
-    for event in events:
-        if event.id != expected:
-            raise LightClientError(f"event {event.id} is out of order: the next to execute is {expected}")
-        expected += 1
-    return LightClientState(state.checkpoint, state.proven_roots, expected - 1)
+    """The state with `header` trusted and `events` executed."""
+    validate_state_sync_proof(state, key, proof, signals, header, events)
+    advanced = state if signals.header_hash in state.proven_roots else _with_header(state, header)
+    return LightClientState(advanced.checkpoint, advanced.proven_roots, events[-1].id)
 
 
 # --- persistence ------------------------------------------------------------------------------

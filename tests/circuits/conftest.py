@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from prover.build import compile_circuit
-from prover.manifest import load_manifest
+from statesync.circuits import load_manifest
 from prover.testing import CircuitTester
 from statesync.committee import Committee, generate_committee
 from statesync.merkle import MerkleTree

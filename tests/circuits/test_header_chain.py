@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from prover.inputs import build_header_chain_inputs, validate_header_chain
+from prover.inputs import build_header_chain_inputs
 from prover.testing import CircuitTester
 from statesync.babyjub import SUBORDER
 from statesync.committee import Committee, generate_committee
 from statesync.errors import ModelError
-from statesync.model import Commit, Header, build_event_tree, compute_header_hash
+from statesync.model import Commit, Header, build_event_tree, compute_header_hash, validate_header_chain
 
 from .conftest import POWERS, D, Scenario, V
 

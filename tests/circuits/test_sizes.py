@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 
 from prover.build import compile_circuit, library_paths
-from prover.manifest import MainSpec, load_manifest
+from statesync.circuits import MainSpec, load_manifest
 from prover.toolchain import run_circom
 
 LIB = Path(__file__).resolve().parents[2] / "circuits" / "lib"
 
 
 def non_linear(file: str, template: str, *params: int) -> int:
-    spec = MainSpec(f"size-{template}-{'-'.join(map(str, params))}", LIB / file, template, params)
+    label = f"size-{template}-{'-'.join(map(str, params))}"
+    spec = MainSpec(label, label, "tester", LIB / file, template, params)
     return compile_circuit(spec, opt=2).non_linear_constraints
 
 

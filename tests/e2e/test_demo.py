@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from verifier.demo import run_demo
+from bridge.demo import run_demo
 
 
 @pytest.mark.parametrize("chain", [pytest.param("pyevm"), pytest.param("anvil", marks=pytest.mark.anvil)])

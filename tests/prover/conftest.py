@@ -7,5 +7,5 @@ import sys
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m prover.cli ARGS` in a child process, as a user would run it."""
-    return subprocess.run([sys.executable, "-m", "prover.cli", *args], capture_output=True, text=True)
+    """`python -m bridge.cli ARGS` in a child process, as a user would run it."""
+    return subprocess.run([sys.executable, "-m", "bridge.cli", *args], capture_output=True, text=True)

@@ -9,7 +9,7 @@ import pytest
 import prover.build as build
 from prover import toolchain
 from prover.build import compile_circuit, reachable_sources
-from prover.manifest import MainSpec
+from statesync.circuits import MainSpec
 from statesync.errors import ToolError
 
 OUTER = """pragma circom 2.1.0;
@@ -35,7 +35,7 @@ def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[MainSpec, 
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(build, "run_circom", counting_run_circom)
-    return MainSpec("cache-test", tmp_path / "src" / "outer.circom", "Outer", ()), calls
+    return MainSpec("cache-test", "cache-test", "tester", tmp_path / "src" / "outer.circom", "Outer", ()), calls
 
 
 def test_second_compile_hits_the_cache(sources: tuple[MainSpec, list[int]]) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from prover.prove import load_prover
 from prover.setup import export_solidity_verifier
-from verifier.chain.stack import VERIFIER_CIRCUITS
+from bridge.chain.stack import VERIFIER_CIRCUITS
 
 from .conftest import run_cli
 

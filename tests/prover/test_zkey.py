@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from prover.build import compile_circuit
-from prover.manifest import load_manifest
+from statesync.circuits import load_manifest
 from prover.setup import local_ptau, required_power
 from prover.toolchain import node_modules, run_circom, run_node, run_snarkjs
 from prover.zkey import (

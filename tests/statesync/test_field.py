@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 from statesync import babyjub, field
 from statesync.errors import FieldError
-from statesync.field import Q, R, check_curve_parameters, field_inverse, to_field
+from statesync.field import Q, R, field_inverse, to_field
+from statesync.parameters import check_curve_parameters
 
 
 def test_curve_parameters_hold() -> None:

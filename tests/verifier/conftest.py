@@ -23,11 +23,11 @@ from statesync.model import (
     compute_batch_commitment,
     compute_header_hash,
 )
-from verifier.chain import stack
-from verifier.chain.chains import Chain, ChainKind, open_chain
-from verifier.chain.deploy import Deployed, deploy
-from verifier.chain.solc import Build, CompiledContract, compile_directory
-from verifier.chain.testing import (
+from bridge.chain import stack
+from bridge.chain.chains import Chain, ChainKind, open_chain
+from bridge.chain.deploy import Deployed, deploy
+from bridge.chain.solc import Build, CompiledContract, compile_directory
+from bridge.testing import (
     OpenVerifier,
     ProofArgument,
     Prove,

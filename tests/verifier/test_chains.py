@@ -12,8 +12,8 @@ from web3 import Web3
 
 from statesync.errors import ToolError
 from statesync.field import R
-from verifier.chain.chains import ANVIL_ENV, Chain, anvil_executable, open_chain, run_anvil
-from verifier.chain.deploy import (
+from bridge.chain.chains import ANVIL_ENV, Chain, anvil_executable, open_chain, run_anvil
+from bridge.chain.deploy import (
     Deployed,
     TransactionReverted,
     call,
@@ -21,14 +21,14 @@ from verifier.chain.deploy import (
     deploy,
     transact,
 )
-from verifier.chain.solc import (
+from bridge.chain.solc import (
     CompiledContract,
     CompileError,
     CompilerSettings,
     ContractNotFoundError,
     compile_sources,
 )
-from verifier.chain.testing import OpenVerifier, prove_open
+from bridge.testing import OpenVerifier, prove_open
 
 PROBE = """// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
@@ -131,7 +131,7 @@ def test_both_chains_charge_the_same_gas(probe_contract: CompiledContract) -> No
 
 def test_open_proofs_verify_for_their_signals_only(open_verifiers: dict[int, OpenVerifier], chain: Chain) -> None:
     # The stand-in circuits of the contract tests are genuine: a proof is bound to its signals.
-    from verifier.chain.testing import compile_open_verifier
+    from bridge.testing import compile_open_verifier
 
     verifier = deploy(chain, compile_open_verifier(open_verifiers[3]))
     (proof,) = prove_open(open_verifiers[3], [[1, 2, R - 1]])

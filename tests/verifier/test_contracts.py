@@ -23,7 +23,7 @@ from statesync.model import (
     compute_data_hash,
     compute_header_hash,
 )
-from verifier.chain.deploy import (
+from bridge.chain.deploy import (
     Deployed,
     Event,
     Receipt,

@@ -22,9 +22,9 @@ from prover.setup import export_solidity_verifier
 from prover.toolchain import run_snarkjs
 from statesync.field import R
 from statesync.model import compute_header_hash
-from verifier.chain.chains import Chain, open_chain
-from verifier.chain.deploy import call
-from verifier.chain.stack import (
+from bridge.chain.chains import Chain, open_chain
+from bridge.chain.deploy import call
+from bridge.chain.stack import (
     VERIFIER_CIRCUITS,
     ChildStack,
     compile_generated_verifier,

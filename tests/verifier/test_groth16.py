@@ -21,6 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bridge.chain.chains import start_pyevm_chain
+from bridge.chain.deploy import call, deploy
+from bridge.chain.solc import compile_sources
+from prover.fixtures import SnarkjsFixture, build_fixture
 from prover.toolchain import run_snarkjs
 from statesync.errors import ToolError, ZkStateSyncError
 from verifier.bn254 import (
@@ -35,9 +39,6 @@ from verifier.bn254 import (
     g2_add,
     g2_mul,
 )
-from verifier.chain.chains import start_pyevm_chain
-from verifier.chain.deploy import call, deploy
-from verifier.chain.solc import compile_sources
 from verifier.errors import (
     MalformedKeyError,
     MalformedProofError,
@@ -57,7 +58,7 @@ from verifier.groth16 import (
     verify_proof,
 )
 from verifier.groth16_evm import WORD, Calldata, encode_calldata, verify_calldata
-from verifier.testing import SnarkjsFixture, build_fixture, random_twist_point
+from verifier.testing import random_twist_point
 
 Json = Any
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

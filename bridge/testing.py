@@ -7,49 +7,32 @@ the same ABI and the same gas (a snarkjs verifier's cost depends only on its num
 signals), so the receiver contract can be tested end to end, and its gas measured, with
 genuine proofs before the StateSync circuits' own keys exist. Never imported by the verifier.
 
-Each verifier is built once (circom, a 2^8 local-dev ceremony, setup: ~5 s) and cached under
-build/contracts/open/ by the hash of the circuit source and the pinned tool versions.
+Each Open(N) is a manifest instance (test_circuits.open), compiled and set up by the prover's
+one pipeline and cached like every circuit under build/.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any
 
-from prover.build import build_root
-from prover.ptau import generate_local_ptau
-from prover.toolchain import installed_version, node_executable, node_modules, run_circom, run_snarkjs
+from prover.build import CompiledCircuit, compile_circuit
+from prover.setup import CircuitKeys, export_solidity_verifier, setup_circuit
+from prover.toolchain import js_script, node_executable, node_modules
+from statesync.circuits import load_manifest
 from statesync.errors import ToolError
 from statesync.field import R
+from verifier.groth16 import load_proof
+from verifier.groth16_evm import Calldata, encode_calldata
 
-from ..groth16 import load_proof
-from ..groth16_evm import Calldata, encode_calldata
-from .solc import CompiledContract, compile_sources
-
-OPEN_CIRCUIT: Final = """pragma circom 2.1.0;
-
-// N public inputs, each multiplied by a private w: any N field elements can be proven.
-template Open(N) {{
-    signal input s[N];
-    signal input w;
-    signal bound[N];
-    for (var i = 0; i < N; i++) {{
-        bound[i] <== s[i] * w;
-    }}
-}}
-
-component main {{public [s]}} = Open({n});
-"""
-PTAU_POWER: Final = 8
+from .chain.solc import CompiledContract, compile_sources
 
 # A snarkjs proof as the receiver's Proof struct takes it: (a, b, c).
 ProofArgument = tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]], tuple[int, int]]
@@ -57,62 +40,35 @@ ProofArgument = tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]], 
 
 @dataclass(frozen=True)
 class OpenVerifier:
-    """The artefacts of Open(n_public): its zkey, witness wasm and generated Solidity verifier."""
+    """Open(n_public) (circuits/test/open.circom) built and set up like any manifest circuit."""
 
     n_public: int
-    directory: Path
+    circuit: CompiledCircuit
+    keys: CircuitKeys
 
     @property
     def zkey(self) -> Path:
-        return self.directory / "open.zkey"
+        return self.keys.zkey
 
     @property
     def wasm(self) -> Path:
-        return self.directory / "main_js" / "main.wasm"
+        return self.circuit.wasm
 
     @property
     def verification_key(self) -> Path:
-        return self.directory / "verification_key.json"
+        return self.keys.verification_key
 
     @property
     def solidity(self) -> Path:
-        return self.directory / "Verifier.sol"
+        return export_solidity_verifier(self.keys)
 
 
-def render_open_circuit(n_public: int) -> str:
+def build_open_verifier(n_public: int) -> OpenVerifier:
+    """Build Open(n_public) and its snarkjs verifier through the prover's cached pipeline."""
     if not isinstance(n_public, int) or isinstance(n_public, bool) or not 1 <= n_public <= 32:
         raise ValueError(f"Open(N) takes 1 to 32 public signals, got {n_public!r}")
-    return OPEN_CIRCUIT.format(n=n_public)
-
-
-def build_open_verifier(n_public: int, *, root: Path | None = None) -> OpenVerifier:
-    """Build Open(n_public) and its snarkjs verifier, or reuse the cached build."""
-    source = render_open_circuit(n_public)
-    versions = {tool: installed_version(tool) for tool in ("circom2", "snarkjs")}
-    key = hashlib.sha256(json.dumps([source, versions, PTAU_POWER]).encode()).hexdigest()[:16]
-    parent = (root or build_root() / "contracts" / "open").resolve()
-    final = parent / f"open{n_public}-{key}"
-    if (final / "Verifier.sol").is_file():
-        return OpenVerifier(n_public, final)
-    parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=parent, prefix=f".open{n_public}-"))
-    try:
-        (work / "main.circom").write_text(source)
-        run_circom([work / "main.circom", "--r1cs", "--wasm", "--O2", "-o", work])
-        ptau = generate_local_ptau(PTAU_POWER, work / "pot.ptau")
-        built = OpenVerifier(n_public, work)
-        run_snarkjs(["groth16", "setup", work / "main.r1cs", ptau, built.zkey])
-        run_snarkjs(["zkey", "export", "verificationkey", built.zkey, built.verification_key])
-        run_snarkjs(["zkey", "export", "solidityverifier", built.zkey, built.solidity])
-        ptau.unlink()
-        try:
-            os.rename(work, final)
-        except OSError:
-            if not (final / "Verifier.sol").is_file():
-                raise  # not a lost race with a parallel build: a real failure
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return OpenVerifier(n_public, final)
+    compiled = compile_circuit(load_manifest().spec("open", "test", {"n": n_public}))
+    return OpenVerifier(n_public, compiled, setup_circuit(compiled))
 
 
 def compile_open_verifier(verifier: OpenVerifier) -> CompiledContract:
@@ -132,7 +88,7 @@ def open_prover() -> Iterator[Prove]:
     The node process (js/groth16_prove.js) is started once and stopped when the context exits;
     each proof then takes ~50 ms instead of the ~1 s a fresh node and snarkjs set-up cost.
     """
-    argv = [node_executable(), str(Path(__file__).resolve().parent / "js" / "groth16_prove.js")]
+    argv = [node_executable(), str(js_script("groth16_prove.js"))]
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
             argv,

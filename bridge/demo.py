@@ -18,14 +18,22 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from prover.inputs import build_state_sync_inputs, validate_header_update
-from prover.manifest import load_manifest
-from prover.prove import ProofResult, Prover, load_prover
+from prover.inputs import build_state_sync_inputs, event_shape
+from prover.prove import Prover, load_prover
 from prover.setup import export_solidity_verifier
 from prover.witness import WitnessError
+from statesync.circuits import load_manifest
 from statesync.committee import Committee, generate_committee
 from statesync.errors import ModelError, ZkStateSyncError
-from statesync.model import Header, StateSyncEvent, build_event_tree, compute_header_hash
+from statesync.model import Header, StateSyncEvent, build_event_tree, compute_header_hash, validate_header_update
+from verifier.groth16 import verify_proof
+from verifier.light_client import (
+    LightClientError,
+    LightClientState,
+    apply_state_sync_proof,
+    initial_state,
+)
+from verifier.signals import StateSyncSignals
 
 from .chain.chains import Chain, ChainKind, open_chain
 from .chain.deploy import TransactionReverted, call, transact
@@ -38,8 +46,7 @@ from .chain.stack import (
     state_sync_results,
     submit_state_sync,
 )
-from .groth16 import verify_proof
-from .light_client import LightClientError, LightClientState, apply_state_sync_proof, initial_state, record_executed
+from .proving import CheckedProof, prove_checked
 
 EDGE_GAS_PER_EVENT = 126_000  # Edge's BLS commit + execute per event, 16-event commitment (REFERENCE.md)
 WEI = 10**18
@@ -47,6 +54,13 @@ WEI = 10**18
 
 class DemoFailure(ZkStateSyncError):
     """Something the demo expected did not hold (a balance, a refusal, a verification)."""
+
+
+def state_sync_signals(checked: CheckedProof) -> StateSyncSignals:
+    signals = checked.signals
+    if not isinstance(signals, StateSyncSignals):
+        raise DemoFailure(f"expected a StateSync proof, got {checked.key.circuit}")
+    return signals
 
 
 @dataclass
@@ -102,31 +116,27 @@ class Demo:
 
     def prove_header(
         self, header: Header, events: tuple[StateSyncEvent, ...], committee: Committee, signers: set[int] | None = None
-    ) -> ProofResult:
-        commit = committee.sign(header, signers)
+    ) -> CheckedProof:
         inputs = build_state_sync_inputs(
-            self.checkpoint,
-            commit,
-            committee.validator_set,
-            build_event_tree(events, self.depth),
-            events,
-            events,
-            self.batch_size,
+            shape=event_shape(self.preset),
+            trusted=self.checkpoint,
+            commit=committee.sign(header, signers),
+            validator_set=committee.validator_set,
+            header_events=events,
+            batch=events,
         )
-        return self.provers["state_sync"].prove(inputs)
+        return prove_checked(self.provers["state_sync"], inputs)
 
     # --- the child chain -------------------------------------------------------------------
 
-    def relay(self, header: Header, events: tuple[StateSyncEvent, ...], result: ProofResult, label: str) -> None:
-        key = self.provers["state_sync"].verifying_key
-        self.client = apply_state_sync_proof(
-            self.client, key, result.proof, result.public_signals, header, events, self.batch_size
-        )
-        receipt = submit_state_sync(self.child, self.child_stack, result.proof, result.public_signals, events)
+    def relay(self, header: Header, events: tuple[StateSyncEvent, ...], checked: CheckedProof, label: str) -> None:
+        signals = state_sync_signals(checked)
+        client = apply_state_sync_proof(self.client, checked.key, checked.proof, signals, header, events)
+        receipt = submit_state_sync(self.child, self.child_stack, checked.proof, signals, events)
         outcomes = state_sync_results(self.child_stack, receipt)
         if outcomes != [(e.id, True) for e in events]:
             raise DemoFailure(f"{label}: the receiver reported {outcomes}")
-        self.client = record_executed(self.client, events)
+        self.client = client
         self.checkpoint = header
         self.report.gas.append((label, receipt.gas_used, len(events)))
         for user, expected in self.deposits.items():
@@ -214,7 +224,7 @@ def run_demo(chain_kind: ChainKind = "pyevm", preset: str = "default", console: 
             events = demo.deposit([(i + 1) * WEI for i in range(min(batch, 5))])
             header1 = demo.make_header(events, rotated.set_hash)
             result = demo.prove_header(header1, events, committee)
-            console.print(f"  proof in {result.seconds['prove']} s; {len(events)} deposits")
+            console.print(f"  proof in {result.result.seconds['prove']} s; {len(events)} deposits")
             demo.relay(header1, events, result, "header 1")
         demo.committee = rotated
 
@@ -230,21 +240,21 @@ def run_demo(chain_kind: ChainKind = "pyevm", preset: str = "default", console: 
                 report,
                 console,
                 "replaying an executed StateSync proof",
-                lambda: submit_state_sync(child, child_stack, result2.proof, result2.public_signals, events2),
+                lambda: submit_state_sync(child, child_stack, result2.proof, state_sync_signals(result2), events2),
             )
             events3 = demo.deposit([WEI])
             header3 = demo.make_header(events3, rotated.set_hash)
             result3 = demo.prove_header(header3, events3, rotated)
-            forged = list(result3.public_signals)
-            forged[0] = forged[0] + 1
-            if verify_proof(provers["state_sync"].verifying_key, result3.proof, forged):
+            honest = state_sync_signals(result3)
+            forged = replace(honest, header_hash=honest.header_hash + 1)
+            if verify_proof(result3.key.key, result3.proof, forged.values()):
                 raise DemoFailure("the Python verifier accepted a tampered public input")
             _expect_refusal(
                 report,
                 console,
                 "a proof with a tampered public input (headerHash + 1)",
                 lambda: submit_state_sync(
-                    child, child_stack, result3.proof, result3.public_signals, events3, headerHash=forged[0]
+                    child, child_stack, result3.proof, honest, events3, headerHash=forged.header_hash
                 ),
             )
             half = _signers_with_at_most_half(rotated)
@@ -252,7 +262,9 @@ def run_demo(chain_kind: ChainKind = "pyevm", preset: str = "default", console: 
                 report,
                 console,
                 f"a header signed by half the power ({len(half)} of {size} validators)",
-                lambda: validate_header_update(demo.checkpoint, rotated.sign(header3, half), rotated.validator_set),
+                lambda: validate_header_update(
+                    trusted=demo.checkpoint, commit=rotated.sign(header3, half), validator_set=rotated.validator_set
+                ),
             )
             _expect_refusal(
                 report,

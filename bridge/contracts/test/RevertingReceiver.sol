@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IStateReceiver} from "../IStateReceiver.sol";
-import {IZkStateReceiver} from "../IZkStateReceiver.sol";
+import {IStateReceiver} from "../src/IStateReceiver.sol";
+import {IZkStateReceiver} from "../src/IZkStateReceiver.sol";
 
 /// @title RevertingReceiver
 /// @notice A receiver for the failure paths: it fails in the way its mode says, or accepts.

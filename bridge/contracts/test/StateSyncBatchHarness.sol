@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IZkStateReceiver} from "../IZkStateReceiver.sol";
-import {StateSyncBatch} from "../StateSyncBatch.sol";
+import {IZkStateReceiver} from "../src/IZkStateReceiver.sol";
+import {StateSyncBatch} from "../src/StateSyncBatch.sol";
 
 /// @title StateSyncBatchHarness
 /// @notice Exposes the StateSyncBatch library for tests, at any batch size, so its results can be

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from prover.build import build_root
-from prover.toolchain import check_pinned_versions, installed_version, project_root, run_node
+from prover.artifacts import build_root
+from prover.toolchain import check_pinned_versions, installed_version, run_node
 from statesync.errors import ToolError, ZkStateSyncError
 
 EVM_VERSION: Final = "paris"
@@ -81,8 +81,8 @@ class Build:
 
 
 def contracts_dir() -> Path:
-    """The project's Solidity sources (verifier/contracts)."""
-    return project_root() / "verifier" / "contracts"
+    """The project's Solidity sources (bridge/contracts: src/, samples/, test/), shipped with the package."""
+    return Path(__file__).resolve().parents[1] / "contracts"
 
 
 def compile_script() -> Path:
@@ -146,7 +146,7 @@ def compile_sources(
 
 
 def compile_directory(directory: Path | None = None, *, settings: CompilerSettings = CompilerSettings()) -> Build:
-    """Compile every .sol file under `directory` (default: the project's verifier/contracts)."""
+    """Compile every .sol file under `directory` (default: the project's bridge/contracts)."""
     return compile_sources(read_sources(directory or contracts_dir()), settings=settings)
 
 

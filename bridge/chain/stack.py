@@ -21,9 +21,10 @@ from web3 import Web3
 
 from statesync.errors import ZkStateSyncError
 from statesync.model import StateSyncEvent
+from verifier.groth16 import Proof
+from verifier.groth16_evm import encode_calldata
+from verifier.signals import StateSyncSignals
 
-from ..groth16 import Proof
-from ..groth16_evm import encode_calldata
 from .chains import Chain
 from .deploy import Deployed, Receipt, decode_events, deploy, transact
 from .solc import Build, CompiledContract, compile_directory, compile_sources
@@ -195,7 +196,7 @@ def submit_state_sync(
     chain: Chain,
     stack: ChildStack,
     proof: Proof,
-    public_signals: Sequence[int],
+    signals: StateSyncSignals,
     events: Sequence[StateSyncEvent],
     **overrides: Any,
 ) -> Receipt:
@@ -203,13 +204,17 @@ def submit_state_sync(
 
     `overrides` replaces any of headerHash, number, eventRoot (the demo's tampering attack).
     """
-    header_hash, number, event_root = public_signals[:3]
-    values = {"headerHash": header_hash, "number": number, "eventRoot": event_root, **overrides}
+    values = {
+        "headerHash": signals.header_hash,
+        "number": signals.number,
+        "eventRoot": signals.event_root,
+        **overrides,
+    }
     return transact(
         chain,
         stack.receiver,
         "syncState",
-        encode_proof_argument(proof, public_signals),
+        encode_proof_argument(proof, signals.values()),
         values["headerHash"],
         values["number"],
         values["eventRoot"],

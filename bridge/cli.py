@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -18,16 +17,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from prover.build import compile_circuit
+from prover.prove import load_prover
+from prover.samples import build_sample_inputs
+from prover.setup import LOCAL_SETUP_WARNING, export_solidity_verifier, public_ptau, setup_circuit
+from prover.toolchain import install_node_modules
+from prover.witness import encode_inputs, load_inputs
+from statesync.circuits import load_manifest
 from statesync.errors import ZkStateSyncError
 from statesync.storage import write_atomically
-from verifier.groth16 import load_proof, load_public_inputs, load_verifying_key, prepare_verifying_key, verify_proof
 
-from .build import build_root, compile_circuit
-from .manifest import load_manifest
-from .prove import load_prover
-from .samples import build_sample_inputs
-from .setup import LOCAL_SETUP_WARNING, export_solidity_verifier, public_ptau, setup_circuit
-from .witness import encode_inputs, load_inputs
+from .proving import prove_checked, verify_proof_directory
 
 app = typer.Typer(
     help="zkstatesync: zero-knowledge light client for cross-chain StateSync.",
@@ -63,9 +63,10 @@ def reports_errors(command: Callable[P, T]) -> Callable[P, T]:
 def list_circuits() -> None:
     """List the manifest's circuits and presets."""
     manifest = load_manifest()
-    table = Table("circuit", "template", "parameters", "public inputs", "what it proves")
-    for entry in manifest.circuits.values():
-        table.add_row(entry.name, entry.template, ", ".join(entry.params), ", ".join(entry.public), entry.description)
+    table = Table("circuit", "template", "parameters", "public signals", "what it proves")
+    for entry in manifest.product_circuits():
+        signals = ", ".join([*(f"{s} (out)" for s in entry.outputs), *entry.public])
+        table.add_row(entry.name, entry.template, ", ".join(entry.params), signals, entry.description)
     out.print(table)
     for name, values in manifest.presets.items():
         out.print(f"preset [bold]{name}[/]: " + ", ".join(f"{k}={v}" for k, v in values.items()))
@@ -137,7 +138,7 @@ def prove_command(
     circuit: str = typer.Argument(..., help="a circuit of circuits/circuits.toml"),
     preset: str = typer.Option("test", help="parameter preset"),
     input_file: Path | None = typer.Option(None, "--input", help="circuit inputs JSON (default: the sample rootchain)"),
-    out_dir: Path | None = typer.Option(None, "--out", help="directory for proof.json and public.json"),
+    out_dir: Path | None = typer.Option(None, "--out", help="directory for proof.json, public.json, record.json"),
     replace: bool = typer.Option(False, help="replace a proof already in --out"),
 ) -> None:
     """Prove: witness, then snarkjs groth16 prove; the proof is checked before it is written."""
@@ -146,32 +147,37 @@ def prove_command(
     if prover.keys.ptau.is_local_dev:
         err.print(f"[bold yellow]warning:[/] {LOCAL_SETUP_WARNING}")
     _progress("witness and proof")
-    destination = out_dir or build_root() / "proofs" / f"{prover.circuit.spec.name}-{int(time.time())}"
-    result = prover.prove(inputs, destination, replace=replace)
+    checked = prove_checked(prover, inputs, out_dir, replace=replace)
+    result = checked.result
     out.print(
         f"{result.circuit}: proof in {result.directory} (witness {result.seconds['witness']} s, "
-        f"prove {result.seconds['prove']} s)"
+        f"prove {result.seconds['prove']} s)",
+        soft_wrap=True,
+        highlight=False,
     )
 
 
 @app.command("verify")
 @reports_errors
 def verify_command(
-    proof_dir: Path = typer.Argument(..., help="a directory with proof.json and public.json"),
-    circuit: str = typer.Option("state_sync", help="the circuit the proof is for"),
-    preset: str = typer.Option("test", help="parameter preset"),
-    vkey: Path | None = typer.Option(None, help="verification_key.json (default: the circuit's cached key)"),
+    proof_dir: Path = typer.Argument(..., help="a directory with proof.json, public.json and record.json"),
+    vkey: Path | None = typer.Option(None, help="verification_key.json (default: the cached key the record names)"),
 ) -> None:
-    """Verify a proof with the strict Python verifier; exit code 1 if it does not verify."""
-    if vkey is None:
-        compiled = compile_circuit(load_manifest().spec(circuit, preset))
-        vkey = setup_circuit(compiled, progress=_progress).verification_key
-    key = prepare_verifying_key(load_verifying_key(vkey))
-    ok = verify_proof(key, load_proof(proof_dir / "proof.json"), load_public_inputs(proof_dir / "public.json"))
-    if not ok:
-        err.print(f"[bold red]invalid:[/] {proof_dir} does not verify against {vkey}")
+    """Verify a proof with the strict Python verifier; exit code 1 if it does not verify. Never runs a setup."""
+    verdict = verify_proof_directory(proof_dir, vkey)
+    what = f"{verdict.record.circuit} ({verdict.record.preset}) against {verdict.key_path}"
+    if not verdict.valid:
+        err.print(f"[bold red]invalid:[/] {proof_dir}: {what}", soft_wrap=True, highlight=False)
         sys.exit(1)
-    out.print(f"[bold green]valid:[/] {proof_dir} verifies against {vkey}")
+    out.print(f"[bold green]valid:[/] {proof_dir}: {what}", soft_wrap=True, highlight=False)
+
+
+@app.command("install-tools")
+@reports_errors
+def install_tools_command() -> None:
+    """Install the pinned circom, snarkjs and solc (npm ci) for a zkstatesync installed outside a checkout."""
+    path = install_node_modules()
+    out.print(f"pinned npm packages installed in {path}", soft_wrap=True, highlight=False)
 
 
 @app.command("demo")
@@ -182,15 +188,15 @@ def demo_command(
 ) -> None:
     """Sync state between two chains through proofs, then show the attacks failing."""
     # web3 and the chains load only for the commands that use a chain.
-    from verifier.chain.chains import parse_chain_kind
-    from verifier.demo import run_demo
+    from bridge.chain.chains import parse_chain_kind
+    from bridge.demo import run_demo
 
     run_demo(parse_chain_kind(chain), preset, out)
 
 
 def _generated_verifiers(preset: str) -> dict[str, Path]:
     """The snarkjs Solidity verifiers of the receiver's three circuits (compiled and set up if needed)."""
-    from verifier.chain.stack import VERIFIER_CIRCUITS
+    from bridge.chain.stack import VERIFIER_CIRCUITS
 
     return {c: export_solidity_verifier(load_prover(c, preset, progress=_progress).keys) for c in VERIFIER_CIRCUITS}
 
@@ -199,8 +205,8 @@ def _generated_verifiers(preset: str) -> dict[str, Path]:
 @reports_errors
 def solidity_command(preset: str = typer.Option("test", help="parameter preset of the circuits")) -> None:
     """Export the circuits' generated Solidity verifiers and compile every contract (cached)."""
-    from verifier.chain.solc import compile_directory, contracts_dir
-    from verifier.chain.stack import build_generated_verifier
+    from bridge.chain.solc import compile_directory, contracts_dir
+    from bridge.chain.stack import build_generated_verifier
 
     for circuit, source in _generated_verifiers(preset).items():
         build = build_generated_verifier(circuit, source)
@@ -223,11 +229,10 @@ def deploy_command(
     preset: str = typer.Option("test", help="parameter preset of the circuits"),
 ) -> None:
     """Deploy the rootchain and child-chain contracts on two fresh local chains; print addresses and gas."""
+    from bridge.chain.chains import open_chain, parse_chain_kind
+    from bridge.chain.stack import deploy_bridge
+    from prover.samples import build_sample_chain
     from statesync.model import compute_header_hash
-    from verifier.chain.chains import open_chain, parse_chain_kind
-    from verifier.chain.stack import deploy_bridge
-
-    from .samples import build_sample_chain
 
     kind = parse_chain_kind(chain)
     sources = _generated_verifiers(preset)  # first: an unknown preset fails here, with the manifest's message

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IStateReceiver} from "../IStateReceiver.sol";
+import {IStateReceiver} from "../src/IStateReceiver.sol";
 
 /// @title ChildToken
 /// @notice A sample bridge receiver: a token on the child chain minted by deposits made on the

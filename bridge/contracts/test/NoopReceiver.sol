@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IStateReceiver} from "../IStateReceiver.sol";
+import {IStateReceiver} from "../src/IStateReceiver.sol";
 
 /// @title NoopReceiver
 /// @notice Accepts every event and does nothing: what per-event gas figures are measured with,

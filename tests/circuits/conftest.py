@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pytest
 
 from prover.build import compile_circuit
-from statesync.circuits import load_manifest
 from prover.testing import CircuitTester
+from statesync.circuits import load_manifest
 from statesync.committee import Committee, generate_committee
 from statesync.merkle import MerkleTree
 from statesync.model import Commit, Header, StateSyncEvent, build_event_tree, compute_header_hash
@@ -53,14 +53,23 @@ def build_scenario(
 ) -> Scenario:
     committee = committee or generate_committee(POWERS[:V], V, seed=b"rootchain")
     genesis = Header(
-        chain_id=1, number=0, parent_hash=0, timestamp=1_700_000_000, event_root=0,
-        validator_set_hash=committee.set_hash, next_validator_set_hash=committee.set_hash,
+        chain_id=1,
+        number=0,
+        parent_hash=0,
+        timestamp=1_700_000_000,
+        event_root=0,
+        validator_set_hash=committee.set_hash,
+        next_validator_set_hash=committee.set_hash,
     )
     events = build_events(1, event_count)
     tree = build_event_tree(events, D)
     header = Header(
-        chain_id=1, number=1, parent_hash=compute_header_hash(genesis), timestamp=1_700_000_012,
-        event_root=tree.root, validator_set_hash=committee.set_hash,
+        chain_id=1,
+        number=1,
+        parent_hash=compute_header_hash(genesis),
+        timestamp=1_700_000_012,
+        event_root=tree.root,
+        validator_set_hash=committee.set_hash,
         next_validator_set_hash=committee.set_hash if next_set_hash is None else next_set_hash,
     )
     return Scenario(committee, genesis, header, events, tree)

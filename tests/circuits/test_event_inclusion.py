@@ -92,9 +92,18 @@ def test_tampering_any_signal_breaks_constraints(circuit: CircuitTester, scenari
     witness = circuit.expect_pass(inputs_for(scenario, 1, 2))
     classes = [
         r"^(eventRoot|gamma|eventsCommitment)$",
-        r"^(firstId|firstPosition)$", r"^active\[\d\]$", r"^senders\[\d\]$", r"^receivers\[\d\]$",
-        r"^dataHashes\[\d\]$", r"^siblings\[\d\]\[\d\]$", r"^positions\[\d\]$", r"^roots\[\d\]$",
-        r"^acc\[\d+\]$", r"MerkleRoot.*\.swap\[\d\]$", r"MerkleRoot.*\.nodes\[\d\]$", r"MerkleRoot.*bits\[\d\]$",
+        r"^(firstId|firstPosition)$",
+        r"^active\[\d\]$",
+        r"^senders\[\d\]$",
+        r"^receivers\[\d\]$",
+        r"^dataHashes\[\d\]$",
+        r"^siblings\[\d\]\[\d\]$",
+        r"^positions\[\d\]$",
+        r"^roots\[\d\]$",
+        r"^acc\[\d+\]$",
+        r"MerkleRoot.*\.swap\[\d\]$",
+        r"MerkleRoot.*\.nodes\[\d\]$",
+        r"MerkleRoot.*bits\[\d\]$",
     ]
     circuit.tamper_classes(witness, classes)
     assert circuit.unconstrained_signals(witness) == []

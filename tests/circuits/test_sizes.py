@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from prover.build import compile_circuit, library_paths
-from statesync.circuits import MainSpec, load_manifest
 from prover.toolchain import run_circom
+from statesync.circuits import MainSpec, load_manifest
 
 LIB = Path(__file__).resolve().parents[2] / "circuits" / "lib"
 

@@ -30,11 +30,14 @@ def test_honest_sync_passes_with_reference_outputs(circuit: CircuitTester, scena
     inputs = inputs_for(scenario)
     batch = compute_batch_commitment(scenario.tree.root, scenario.events[:B], B)
     assert (inputs["gamma"], inputs["eventsCommitment"]) == (batch.gamma, batch.commitment)
-    circuit.expect_pass(inputs, {
-        "headerHash": compute_header_hash(scenario.header),
-        "number": scenario.header.number,
-        "eventRoot": scenario.tree.root,
-    })
+    circuit.expect_pass(
+        inputs,
+        {
+            "headerHash": compute_header_hash(scenario.header),
+            "number": scenario.header.number,
+            "eventRoot": scenario.tree.root,
+        },
+    )
 
 
 def test_events_must_be_under_the_new_header(circuit: CircuitTester, scenario: Scenario) -> None:
@@ -42,8 +45,13 @@ def test_events_must_be_under_the_new_header(circuit: CircuitTester, scenario: S
     other_events = tuple(replace(e, data=b"other " + e.data) for e in build_events(1, 3))
     other_tree = build_event_tree(other_events, D)
     foreign = build_state_sync_inputs(
-        scenario.genesis, scenario.commit(), scenario.committee.validator_set, other_tree, other_events,
-        other_events[:B], B,
+        scenario.genesis,
+        scenario.commit(),
+        scenario.committee.validator_set,
+        other_tree,
+        other_events,
+        other_events[:B],
+        B,
     )
     below_quorum = inputs_for(scenario, signers={1, 2})
     circuit.expect_fail_all([foreign, below_quorum])

@@ -66,9 +66,7 @@ def test_tamper_classes_covers_each_class_and_refuses_an_empty_one() -> None:
 def test_known_benign_freedom_is_visible(product: CircuitTester) -> None:
     # IsZero's inverse hint is free when its input is 0: the sweep must show exactly that.
     witness = product.expect_pass({"a": 0, "b": 2})
-    assert product.unconstrained_signals(witness) == [
-        name for name in product.signals_matching(r"\.inv$")
-    ]
+    assert product.unconstrained_signals(witness) == [name for name in product.signals_matching(r"\.inv$")]
 
 
 def test_constraint_check_agrees_with_snarkjs(product: CircuitTester, tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from prover.build import compile_circuit
-from statesync.circuits import load_manifest
 from prover.setup import local_ptau, required_power
 from prover.toolchain import node_modules, run_circom, run_node, run_snarkjs
 from prover.zkey import (
@@ -33,6 +32,7 @@ from prover.zkey import (
     verify_zkey,
     zkey_script,
 )
+from statesync.circuits import load_manifest
 from statesync.errors import ToolError
 
 POWER = 8
@@ -345,9 +345,7 @@ def test_a_ptau_too_small_for_the_circuit_is_refused_by_both(circuits: dict[str,
     both_refuse(r1cs_of(circuits, "wide"), local_ptau(3)[0], final["wide"])
 
 
-def test_a_key_made_from_another_ptau_is_refused_by_both(
-    circuits: dict[str, Path], ptau: Path, tmp_path: Path
-) -> None:
+def test_a_key_made_from_another_ptau_is_refused_by_both(circuits: dict[str, Path], ptau: Path, tmp_path: Path) -> None:
     from prover.ptau import generate_local_ptau
 
     other = generate_local_ptau(POWER, tmp_path / "other.ptau")

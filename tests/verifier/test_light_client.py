@@ -1,4 +1,4 @@
-"""The Python light client: only proofs against its checkpoint advance it; state survives crashes."""
+"""The Python light client: checkpoints move only with verified proofs, batches run in id order."""
 
 from __future__ import annotations
 
@@ -8,20 +8,25 @@ from pathlib import Path
 
 import pytest
 
-from prover.inputs import build_event_inclusion_inputs, build_header_update_inputs
-from prover.prove import ProofResult, Prover, load_prover
+from prover.inputs import build_event_inclusion_inputs, build_header_update_inputs, build_state_sync_inputs, event_shape
+from prover.prove import Prover, load_prover
 from prover.samples import SampleChain, build_sample_chain
 from statesync.model import compute_header_hash
+from verifier.groth16 import Proof, load_proof
+from verifier.keys import CircuitKey, load_circuit_key
 from verifier.light_client import (
     LightClientError,
+    LightClientState,
     StateFileError,
+    apply_events_proof,
     apply_header_proof,
+    apply_state_sync_proof,
     initial_state,
     load_state,
-    record_executed,
     save_state,
-    verify_events,
+    validate_header_proof,
 )
+from verifier.signals import EventSignals, HeaderSignals, StateSyncSignals, decode_signals
 
 PRESET = "test"
 
@@ -31,75 +36,129 @@ def chain() -> SampleChain:
     return build_sample_chain(PRESET)
 
 
-@pytest.fixture(scope="module")
-def header_prover() -> Prover:
-    return load_prover("header_update", PRESET)
+def _key(prover: Prover) -> CircuitKey:
+    return load_circuit_key(prover.keys.verification_key, prover.circuit.spec.circuit, PRESET)
+
+
+def _prove(prover: Prover, inputs: dict[str, object], directory: Path) -> tuple[Proof, tuple[int, ...]]:
+    result = prover.prove(inputs, directory)  # type: ignore[arg-type]
+    return load_proof(result.proof_path), result.public_signals
 
 
 @pytest.fixture(scope="module")
-def header_proof(chain: SampleChain, header_prover: Prover, tmp_path_factory: pytest.TempPathFactory) -> ProofResult:
+def header(chain: SampleChain, tmp_path_factory: pytest.TempPathFactory) -> tuple[CircuitKey, Proof, HeaderSignals]:
+    prover = load_prover("header_update", PRESET)
     inputs = build_header_update_inputs(
-        chain.checkpoint, chain.committee.sign(chain.header), chain.committee.validator_set
+        trusted=chain.checkpoint, commit=chain.committee.sign(chain.header), validator_set=chain.committee.validator_set
     )
-    return header_prover.prove(inputs, tmp_path_factory.mktemp("header") / "proof")
+    proof, values = _prove(prover, inputs, tmp_path_factory.mktemp("header") / "proof")
+    signals = decode_signals("header_update", values)
+    assert isinstance(signals, HeaderSignals)
+    return _key(prover), proof, signals
+
+
+@pytest.fixture(scope="module")
+def events(chain: SampleChain, tmp_path_factory: pytest.TempPathFactory) -> tuple[CircuitKey, Proof, EventSignals]:
+    prover = load_prover("event_inclusion", PRESET)
+    batch = chain.events[: chain.batch_size]
+    inputs = build_event_inclusion_inputs(shape=event_shape(PRESET), header_events=chain.events, batch=batch)
+    proof, values = _prove(prover, inputs, tmp_path_factory.mktemp("events") / "proof")
+    signals = decode_signals("event_inclusion", values)
+    assert isinstance(signals, EventSignals)
+    return _key(prover), proof, signals
 
 
 def test_a_valid_header_proof_advances_the_checkpoint(
-    chain: SampleChain, header_prover: Prover, header_proof: ProofResult
+    chain: SampleChain, header: tuple[CircuitKey, Proof, HeaderSignals]
 ) -> None:
+    key, proof, signals = header
     state = initial_state(chain.checkpoint)
-    after = apply_header_proof(
-        state, header_prover.verifying_key, header_proof.proof, header_proof.public_signals, chain.header
-    )
+    after = apply_header_proof(state, key, proof, signals, chain.header)
     assert after.checkpoint == chain.header and after.validator_set_hash == chain.header.next_validator_set_hash
     assert after.proven_roots[compute_header_hash(chain.header)] == (1, chain.tree.root)
+    assert state.checkpoint == chain.checkpoint  # validate and apply never mutate
     # The same proof cannot be applied twice: it was made against the old checkpoint.
     with pytest.raises(LightClientError, match="another checkpoint"):
-        apply_header_proof(
-            after, header_prover.verifying_key, header_proof.proof, header_proof.public_signals, chain.header
+        apply_header_proof(after, key, proof, signals, chain.header)
+
+
+def test_bad_header_updates_are_refused(chain: SampleChain, header: tuple[CircuitKey, Proof, HeaderSignals]) -> None:
+    key, proof, signals = header
+    state = initial_state(chain.checkpoint)
+    with pytest.raises(LightClientError, match="does not match"):
+        validate_header_proof(state, key, proof, signals, replace(chain.header, timestamp=1))
+    with pytest.raises(LightClientError, match="another checkpoint"):
+        validate_header_proof(initial_state(replace(chain.checkpoint, timestamp=5)), key, proof, signals, chain.header)
+    forged = replace(signals, event_root=signals.event_root + 1)  # another root, with a header that matches it
+    with pytest.raises(LightClientError, match="does not match|does not verify"):
+        validate_header_proof(state, key, proof, forged, replace(chain.header, event_root=forged.event_root))
+    with pytest.raises(LightClientError, match="cannot check this proof"):
+        validate_header_proof(
+            state,
+            load_circuit_key(key_path_of("event_inclusion"), "event_inclusion", PRESET),
+            proof,
+            signals,
+            chain.header,
         )
 
 
-def test_bad_header_updates_are_refused(chain: SampleChain, header_prover: Prover, header_proof: ProofResult) -> None:
-    state = initial_state(chain.checkpoint)
-    key, proof, public = header_prover.verifying_key, header_proof.proof, header_proof.public_signals
-    with pytest.raises(LightClientError, match="does not match"):
-        apply_header_proof(state, key, proof, public, replace(chain.header, timestamp=1))
-    with pytest.raises(LightClientError, match="another checkpoint"):
-        apply_header_proof(initial_state(replace(chain.checkpoint, timestamp=5)), key, proof, public, chain.header)
-    forged = list(public)
-    forged[2] += 1  # another event root, with a header that matches it
-    with pytest.raises(LightClientError):
-        apply_header_proof(state, key, proof, forged, replace(chain.header, event_root=forged[2]))
+def key_path_of(circuit: str) -> Path:
+    return load_prover(circuit, PRESET).keys.verification_key
 
 
-def test_events_verify_only_under_proven_roots(
-    chain: SampleChain, header_prover: Prover, header_proof: ProofResult, tmp_path: Path
+def test_events_run_only_under_proven_roots_and_from_the_next_id(
+    chain: SampleChain,
+    header: tuple[CircuitKey, Proof, HeaderSignals],
+    events: tuple[CircuitKey, Proof, EventSignals],
 ) -> None:
-    events_prover = load_prover("event_inclusion", PRESET)
+    key, proof, signals = events
     batch = chain.events[: chain.batch_size]
-    result = events_prover.prove(
-        build_event_inclusion_inputs(chain.tree, chain.events, batch, chain.batch_size), tmp_path / "e"
-    )
-    key = events_prover.verifying_key
     fresh = initial_state(chain.checkpoint)
     with pytest.raises(LightClientError, match="not the event root of any proven header"):
-        verify_events(fresh, key, result.proof, result.public_signals, batch, chain.batch_size)
-    state = apply_header_proof(
-        fresh, header_prover.verifying_key, header_proof.proof, header_proof.public_signals, chain.header
-    )
-    assert verify_events(state, key, result.proof, result.public_signals, batch, chain.batch_size) == batch
+        apply_events_proof(fresh, key, proof, signals, batch)
+    state = apply_header_proof(fresh, *header, chain.header)
+    done = apply_events_proof(state, key, proof, signals, batch)
+    assert done.last_executed_id == batch[-1].id and state.last_executed_id == 0
     swapped = (replace(batch[0], data=b"steal"), *batch[1:])
     with pytest.raises(LightClientError, match="not the events the proof commits to"):
-        verify_events(state, key, result.proof, result.public_signals, swapped, chain.batch_size)
-    done = record_executed(state, batch)
-    assert done.last_executed_id == batch[-1].id
-    with pytest.raises(LightClientError, match="out of order"):
-        record_executed(done, batch)  # a replay
+        apply_events_proof(state, key, proof, signals, swapped)
+    # Issue 11 (4): after executing 1 and 2, the same real proof used to be accepted again.
+    with pytest.raises(LightClientError, match="must run from id 3"):
+        apply_events_proof(done, key, proof, signals, batch)
+
+
+def test_a_state_sync_proof_for_an_already_trusted_header_executes_its_events(
+    chain: SampleChain, header: tuple[CircuitKey, Proof, HeaderSignals], tmp_path: Path
+) -> None:
+    # Issue 11 (5): someone submits the header first; the relayer's StateSync proof still executes its events.
+    prover = load_prover("state_sync", PRESET)
+    batch = chain.events[: chain.batch_size]
+    inputs = build_state_sync_inputs(
+        shape=event_shape(PRESET),
+        trusted=chain.checkpoint,
+        commit=chain.committee.sign(chain.header),
+        validator_set=chain.committee.validator_set,
+        header_events=chain.events,
+        batch=batch,
+    )
+    proof, values = _prove(prover, inputs, tmp_path / "sync")
+    signals = decode_signals("state_sync", values)
+    assert isinstance(signals, StateSyncSignals)
+    key = _key(prover)
+    direct = apply_state_sync_proof(initial_state(chain.checkpoint), key, proof, signals, chain.header, batch)
+    griefed = apply_header_proof(initial_state(chain.checkpoint), *header, chain.header)
+    after = apply_state_sync_proof(griefed, key, proof, signals, chain.header, batch)
+    assert after == direct and after.last_executed_id == batch[-1].id
+    with pytest.raises(LightClientError, match="must run from id"):
+        apply_state_sync_proof(after, key, proof, signals, chain.header, batch)
+
+
+def _executed(state: LightClientState, last: int) -> LightClientState:
+    return LightClientState(state.checkpoint, state.proven_roots, last)
 
 
 def test_state_round_trips_and_refuses_corruption(chain: SampleChain, tmp_path: Path) -> None:
-    state = record_executed(initial_state(chain.checkpoint), chain.events[:1])
+    state = _executed(initial_state(chain.checkpoint), 1)
     path = tmp_path / "client.json"
     save_state(path, state)
     assert load_state(path) == state
@@ -128,7 +187,7 @@ def test_a_failed_write_keeps_the_previous_state(
 
     monkeypatch.setattr("os.replace", crash)  # the crash happens after the data is written, before the rename
     with pytest.raises(OSError):
-        save_state(path, record_executed(before, chain.events[:1]))
+        save_state(path, _executed(before, 1))
     monkeypatch.undo()
     assert load_state(path) == before
     assert [p.name for p in tmp_path.iterdir()] == ["client.json"]

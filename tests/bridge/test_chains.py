@@ -10,8 +10,6 @@ import pytest
 from eth_utils.crypto import keccak
 from web3 import Web3
 
-from statesync.errors import ToolError
-from statesync.field import R
 from bridge.chain.chains import ANVIL_ENV, Chain, anvil_executable, open_chain, run_anvil
 from bridge.chain.deploy import (
     Deployed,
@@ -29,6 +27,8 @@ from bridge.chain.solc import (
     compile_sources,
 )
 from bridge.testing import OpenVerifier, prove_open
+from statesync.errors import ToolError
+from statesync.field import R
 
 PROBE = """// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;

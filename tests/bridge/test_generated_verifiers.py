@@ -16,12 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from prover.prove import ProofResult, Prover, load_prover
-from prover.samples import build_sample_chain, build_sample_inputs
-from prover.setup import export_solidity_verifier
-from prover.toolchain import run_snarkjs
-from statesync.field import R
-from statesync.model import compute_header_hash
 from bridge.chain.chains import Chain, open_chain
 from bridge.chain.deploy import call
 from bridge.chain.stack import (
@@ -31,6 +25,12 @@ from bridge.chain.stack import (
     deploy_child_stack,
     encode_proof_argument,
 )
+from prover.prove import ProofResult, Prover, load_prover
+from prover.samples import build_sample_chain, build_sample_inputs
+from prover.setup import export_solidity_verifier
+from prover.toolchain import run_snarkjs
+from statesync.field import R
+from statesync.model import compute_header_hash
 from verifier.errors import PublicInputError, Reason
 from verifier.groth16 import verify, verify_proof
 

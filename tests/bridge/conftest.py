@@ -7,6 +7,8 @@ deployment, so tests see a fresh deployment without paying for one.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -16,13 +18,6 @@ from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 from web3 import Web3
 
-from statesync.model import (
-    Header,
-    StateSyncEvent,
-    build_event_tree,
-    compute_batch_commitment,
-    compute_header_hash,
-)
 from bridge.chain import stack
 from bridge.chain.chains import Chain, ChainKind, open_chain
 from bridge.chain.deploy import Deployed, deploy
@@ -35,6 +30,13 @@ from bridge.testing import (
     compile_open_verifier,
     open_prover,
     proof_argument,
+)
+from statesync.model import (
+    Header,
+    StateSyncEvent,
+    build_event_tree,
+    compute_batch_commitment,
+    compute_header_hash,
 )
 
 BATCH_SIZE = 4  # the receiver under test (the circuits' test preset has B = 2, default B = 8)
@@ -218,3 +220,8 @@ def prove(rig: Rig, *signals: Sequence[int]) -> list[ProofArgument]:
         calldata = rig.prover(rig.open_verifiers[size], [signals[i] for i in indices])
         proofs.update({i: proof_argument(cd) for i, cd in zip(indices, calldata, strict=True)})
     return [proofs[i] for i in range(len(signals))]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bridge.cli ARGS` in a child process, as a user would run it."""
+    return subprocess.run([sys.executable, "-m", "bridge.cli", *args], capture_output=True, text=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bridge.chain.stack import VERIFIER_CIRCUITS
 from prover.prove import load_prover
 from prover.setup import export_solidity_verifier
-from bridge.chain.stack import VERIFIER_CIRCUITS
 
 from .conftest import run_cli
 

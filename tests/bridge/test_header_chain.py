@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from bridge.chain.chains import Chain
+from bridge.chain.deploy import Deployed, TransactionReverted, call, deploy, transact
+from bridge.chain.stack import compile_generated_verifier, deploy_receiver, encode_proof_argument
 from prover.inputs import build_header_chain_inputs
-from statesync.circuits import load_manifest
 from prover.prove import ProofResult, Prover, load_prover
 from prover.samples import build_sample_header_chain
 from prover.setup import export_solidity_verifier
 from prover.witness import WitnessError
+from statesync.circuits import load_manifest
 from statesync.committee import Committee
 from statesync.model import Commit, Header, compute_header_hash
-from bridge.chain.chains import Chain
-from bridge.chain.deploy import Deployed, TransactionReverted, call, deploy, transact
-from bridge.chain.stack import compile_generated_verifier, deploy_receiver, encode_proof_argument
 from verifier.light_client import LightClientError, apply_header_proof, initial_state
 
 PRESET = "test"

@@ -15,14 +15,6 @@ from eth_utils.crypto import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from statesync.field import R
-from statesync.model import (
-    MAX_DATA_BYTES,
-    StateSyncEvent,
-    compute_batch_commitment,
-    compute_data_hash,
-    compute_header_hash,
-)
 from bridge.chain.deploy import (
     Deployed,
     Event,
@@ -33,6 +25,14 @@ from bridge.chain.deploy import (
     decode_revert,
     encode_call,
     transact,
+)
+from statesync.field import R
+from statesync.model import (
+    MAX_DATA_BYTES,
+    StateSyncEvent,
+    compute_batch_commitment,
+    compute_data_hash,
+    compute_header_hash,
 )
 
 from .conftest import (
@@ -282,9 +282,7 @@ def test_the_constructor_refuses_unusable_arguments(rig: Rig, change: dict[str, 
     if "verifier" in arguments:
         # An account without code: a verifier call would "succeed" and decode nothing.
         verifiers[arguments.pop("verifier")] = Deployed(rig.noop.contract, rig.chain.accounts[9], rig.noop.receipt)
-    error = expect_revert(
-        "ZkStateReceiver__InvalidConfiguration", deploy_receiver, rig.chain, verifiers, **arguments
-    )
+    error = expect_revert("ZkStateReceiver__InvalidConfiguration", deploy_receiver, rig.chain, verifiers, **arguments)
     assert error.reason.args == (what,)
 
 

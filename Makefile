@@ -16,7 +16,7 @@ INPUT   ?=
 PY_STAMP  := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: help install compile setup prove verify solidity deploy demo test test-all bench lint typecheck clean
+.PHONY: help install compile setup prove verify solidity deploy demo test test-all test-js bench lint typecheck check clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,8 +43,8 @@ setup: install ## Make Groth16 keys for CIRCUIT at PRESET (local ptau + phase 2;
 prove: install ## Prove CIRCUIT at PRESET (INPUT=inputs.json, default: the sample rootchain; OUT=dir)
 	$(CLI) prove $(CIRCUIT) --preset $(PRESET) $(if $(INPUT),--input $(INPUT)) --out $(OUT) --replace
 
-verify: install ## Verify the proof in OUT (default: the last `make prove`) with the Python verifier
-	$(CLI) verify $(OUT) --circuit $(CIRCUIT) --preset $(PRESET)
+verify: install ## Verify the proof in OUT (default: the last `make prove`) against the key its record names
+	$(CLI) verify $(OUT)
 
 solidity: install ## Export the generated verifiers for PRESET and compile every contract (prints paths)
 	$(CLI) solidity --preset $(PRESET)
@@ -58,17 +58,26 @@ bench: install ## Run the benchmarks (gas on CHAIN): writes bench/results.json a
 demo: install ## Two chains, deposits, proofs, a relayer, and attacks refused (CHAIN=pyevm|anvil, DEMO_PRESET=default|test)
 	$(CLI) demo --chain $(CHAIN) --preset $(DEMO_PRESET)
 
-test: install ## Run the default test suite (slow tests excluded)
+test: install test-js ## Run the default test suite (slow tests excluded; JS unit tests first)
 	$(PY) -m pytest -q
 
-test-all: install ## Run every test, slow ones included
+test-all: install test-js ## Run every test, slow ones included
 	$(PY) -m pytest -q -m ''
 
-lint: install ## ruff
-	$(PY) -m ruff check statesync prover verifier tests bench
+test-js: install ## node --test: the setup's field and curve kernels against ffjavascript
+	NODE_PATH=node_modules node --test tests/js/unit/
+
+PY_SOURCES := statesync prover verifier bridge tests bench
+
+lint: install ## ruff check, ruff format --check, and node --check over the JS
+	$(PY) -m ruff check $(PY_SOURCES)
+	$(PY) -m ruff format --check $(PY_SOURCES)
+	@for f in prover/js/*.js bridge/chain/js/*.js tests/js/*.js; do node --check $$f || exit 1; done
 
 typecheck: install ## mypy --strict over the packages, bench/ and tests/
 	$(PY) -m mypy
+
+check: lint typecheck ## Everything CI checks besides the tests: lint, format, types
 
 clean: ## Delete build artefacts (build/); keeps installed dependencies
 	rm -rf build .pytest_cache .mypy_cache

@@ -51,6 +51,8 @@ from prover.setup import export_solidity_verifier
 from statesync.circuits import load_manifest
 from statesync.errors import ZkStateSyncError
 from statesync.model import Header, StateSyncEvent, build_event_tree, compute_batch_commitment, compute_header_hash
+from verifier.groth16 import load_proof
+from verifier.signals import decode_header_signals, signal_names
 
 PRESET: Final = "test"
 HEADER_UPDATE_GOAL: Final = 280_000
@@ -84,7 +86,7 @@ def run(chain_kind: ChainKind = "pyevm") -> dict[str, Any]:
     sample = build_sample_chain(PRESET)
     with tempfile.TemporaryDirectory(prefix="bench-gas-") as tmp:
         proofs = _prove_samples(provers, sample, Path(tmp))
-    n_public = {c: p.verifying_key.key.n_public for c, p in provers.items()}
+    n_public = {c: len(signal_names(c)) for c in provers}
     with open_chain(chain_kind) as chain:
         stack = deploy_child_stack(
             chain,
@@ -122,9 +124,11 @@ def _prove_samples(provers: Mapping[str, Prover], sample: SampleChain, directory
     committee, following = sample.committee, _next_header(sample)
     inputs = {
         "header_update": build_header_update_inputs(
-            sample.checkpoint, committee.sign(sample.header), committee.validator_set
+            trusted=sample.checkpoint, commit=committee.sign(sample.header), validator_set=committee.validator_set
         ),
-        "next_header": build_header_update_inputs(sample.header, committee.sign(following), committee.validator_set),
+        "next_header": build_header_update_inputs(
+            trusted=sample.header, commit=committee.sign(following), validator_set=committee.validator_set
+        ),
         "state_sync": build_sample_inputs("state_sync", PRESET),
         "event_inclusion": build_sample_inputs("event_inclusion", PRESET),
     }
@@ -146,7 +150,7 @@ def _next_header(sample: SampleChain) -> Header:
 
 
 def _measure_verifier(chain: Chain, circuit: str, verifier: Deployed, result: ProofResult) -> dict[str, Any]:
-    proof = encode_proof_argument(result.proof, result.public_signals)
+    proof = encode_proof_argument(load_proof(result.proof_path), result.public_signals)
     signals = list(result.public_signals)
     # A snarkjs verifier says false instead of reverting: check the verdict, or the figure
     # could be that of a refusal.
@@ -180,11 +184,13 @@ def _measure_header_chain(chain: Chain, stack: ChildStack, checkpoint: Header, b
 
 
 def _submit_header(chain: Chain, receiver: Deployed, result: ProofResult) -> int:
-    header_hash, number, event_root, _trusted = result.public_signals
-    proof = encode_proof_argument(result.proof, result.public_signals)
-    receipt = transact(chain, receiver, "submitHeader", proof, header_hash, number, event_root, gas=HEADER_GAS)
+    header = decode_header_signals(result.circuit, result.public_signals)
+    proof = encode_proof_argument(load_proof(result.proof_path), result.public_signals)
+    receipt = transact(
+        chain, receiver, "submitHeader", proof, header.header_hash, header.number, header.event_root, gas=HEADER_GAS
+    )
     if len(decode_events(receiver, receipt, "HeaderAccepted")) != 1:
-        raise GasBenchError(f"submitHeader succeeded without accepting header {number}")
+        raise GasBenchError(f"submitHeader succeeded without accepting header {header.number}")
     return receipt.gas_used
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import PROJECT_ROOT, measure_command
+from prover.artifacts import Kind, artifact_path
 from prover.build import compile_circuit
 from prover.prove import load_prover
 from prover.samples import build_sample_inputs
@@ -46,7 +47,8 @@ def _fresh_compile(circuit: str, preset: str) -> int:
 
 def _setup(circuit: str, preset: str) -> dict[str, Any]:
     prover = load_prover(circuit, preset)
-    ptau_record = prover.keys.directory.parents[2] / "ptau" / f"local-{prover.keys.ptau.power}.json"
+    power = prover.keys.ptau.power
+    ptau_record = artifact_path(Kind.PTAU, f"local-{power}") / f"local-{power}.json"
     ptau_seconds = json.loads(ptau_record.read_text()).get("seconds") if ptau_record.is_file() else None
     return {
         "cached": prover.keys.cached,

@@ -25,7 +25,8 @@ from bridge.chain.stack import (
     deploy_child_stack,
     encode_proof_argument,
 )
-from prover.prove import ProofResult, Prover, load_prover
+from bridge.proving import CheckedProof, prove_checked
+from prover.prove import Prover, load_prover
 from prover.samples import build_sample_chain, build_sample_inputs
 from prover.setup import export_solidity_verifier
 from prover.toolchain import run_snarkjs
@@ -70,9 +71,9 @@ def deployed(provers: Mapping[str, Prover]) -> Iterator[tuple[Chain, ChildStack]
 
 
 @pytest.fixture(scope="module")
-def honest(provers: Mapping[str, Prover], tmp_path_factory: pytest.TempPathFactory) -> ProofResult:
+def honest(provers: Mapping[str, Prover], tmp_path_factory: pytest.TempPathFactory) -> CheckedProof:
     inputs = build_sample_inputs("state_sync", PRESET)
-    return provers["state_sync"].prove(inputs, tmp_path_factory.mktemp("proof") / "state_sync")
+    return prove_checked(provers["state_sync"], inputs, tmp_path_factory.mktemp("proof") / "state_sync")
 
 
 @pytest.mark.parametrize("circuit", VERIFIER_CIRCUITS)
@@ -98,44 +99,44 @@ def test_the_deployed_verifier_runs_the_compiled_generated_source(
     assert on_chain == compile_generated_verifier(circuit, regenerated[circuit]).deployed_bytecode
 
 
-def verify_on_chain(deployed: tuple[Chain, ChildStack], result: ProofResult, signals: list[int]) -> object:
+def verify_on_chain(deployed: tuple[Chain, ChildStack], result: CheckedProof, signals: list[int]) -> object:
     chain, stack = deployed
-    a, b, c = encode_proof_argument(result.proof, result.public_signals)
+    a, b, c = encode_proof_argument(result.proof, result.values)
     return call(chain, stack.verifiers["state_sync"], "verifyProof", a, b, c, signals)
 
 
 def test_an_honest_proof_verifies_on_chain_and_in_python(
-    deployed: tuple[Chain, ChildStack], provers: Mapping[str, Prover], honest: ProofResult
+    deployed: tuple[Chain, ChildStack], provers: Mapping[str, Prover], honest: CheckedProof
 ) -> None:
-    key = provers["state_sync"].verifying_key
-    assert len(honest.public_signals) == STATE_SYNC_SIGNALS
-    assert verify_on_chain(deployed, honest, list(honest.public_signals)) is True
-    assert verify_proof(key, honest.proof, honest.public_signals) is True
-    assert verify(key, honest.proof_path, honest.public_path) is True
+    key = honest.key.key
+    assert len(honest.values) == STATE_SYNC_SIGNALS
+    assert verify_on_chain(deployed, honest, list(honest.values)) is True
+    assert verify_proof(key, honest.proof, honest.values) is True
+    assert verify(key, honest.result.proof_path, honest.result.public_path) is True
 
 
 @pytest.mark.parametrize("index", range(STATE_SYNC_SIGNALS))
 def test_a_signal_plus_one_is_refused_on_chain_and_in_python(
-    deployed: tuple[Chain, ChildStack], provers: Mapping[str, Prover], honest: ProofResult, index: int
+    deployed: tuple[Chain, ChildStack], provers: Mapping[str, Prover], honest: CheckedProof, index: int
 ) -> None:
-    key = provers["state_sync"].verifying_key
-    signals = list(honest.public_signals)
+    key = honest.key.key
+    signals = list(honest.values)
     signals[index] += 1
     assert verify_on_chain(deployed, honest, signals) is False
     assert verify_proof(key, honest.proof, signals) is False
-    assert verify(key, honest.proof_path, [str(s) for s in signals]) is False
+    assert verify(key, honest.result.proof_path, [str(s) for s in signals]) is False
 
 
 @pytest.mark.parametrize("index", range(STATE_SYNC_SIGNALS))
 def test_a_signal_plus_r_is_refused_on_chain_and_in_python(
-    deployed: tuple[Chain, ChildStack], provers: Mapping[str, Prover], honest: ProofResult, index: int
+    deployed: tuple[Chain, ChildStack], provers: Mapping[str, Prover], honest: CheckedProof, index: int
 ) -> None:
     # The same field element, written >= r: snarkjs 0.7.0-0.7.3 verifiers accepted it.
-    key = provers["state_sync"].verifying_key
-    signals = list(honest.public_signals)
+    key = honest.key.key
+    signals = list(honest.values)
     signals[index] += R
     assert verify_on_chain(deployed, honest, signals) is False
     with pytest.raises(PublicInputError) as refused:
         verify_proof(key, honest.proof, signals)
     assert refused.value.reason is Reason.OUT_OF_RANGE
-    assert verify(key, honest.proof_path, [str(s) for s in signals]) is False
+    assert verify(key, honest.result.proof_path, [str(s) for s in signals]) is False

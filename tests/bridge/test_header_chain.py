@@ -10,8 +10,9 @@ import pytest
 from bridge.chain.chains import Chain
 from bridge.chain.deploy import Deployed, TransactionReverted, call, deploy, transact
 from bridge.chain.stack import compile_generated_verifier, deploy_receiver, encode_proof_argument
+from bridge.proving import CheckedProof, circuit_key, prove_checked
 from prover.inputs import build_header_chain_inputs
-from prover.prove import ProofResult, Prover, load_prover
+from prover.prove import Prover, load_prover
 from prover.samples import build_sample_header_chain
 from prover.setup import export_solidity_verifier
 from prover.witness import WitnessError
@@ -19,6 +20,7 @@ from statesync.circuits import load_manifest
 from statesync.committee import Committee
 from statesync.model import Commit, Header, compute_header_hash
 from verifier.light_client import LightClientError, apply_header_proof, initial_state
+from verifier.signals import HeaderSignals, decode_header_signals
 
 PRESET = "test"
 Sample = tuple[Header, tuple[Commit, ...], tuple[Committee, ...]]
@@ -35,10 +37,16 @@ def chain_prover() -> Prover:
 
 
 @pytest.fixture(scope="module")
-def chain_proof(sample: Sample, chain_prover: Prover, tmp_path_factory: pytest.TempPathFactory) -> ProofResult:
+def chain_proof(sample: Sample, chain_prover: Prover, tmp_path_factory: pytest.TempPathFactory) -> CheckedProof:
     checkpoint, commits, signers = sample
-    inputs = build_header_chain_inputs(checkpoint, commits, [s.validator_set for s in signers])
-    return chain_prover.prove(inputs, tmp_path_factory.mktemp("chain") / "proof")
+    inputs = build_header_chain_inputs(
+        trusted=checkpoint, commits=commits, validator_sets=[s.validator_set for s in signers]
+    )
+    return prove_checked(chain_prover, inputs, tmp_path_factory.mktemp("chain") / "proof")
+
+
+def header_signals(proof: CheckedProof) -> HeaderSignals:
+    return decode_header_signals(proof.key.circuit, proof.values)
 
 
 def test_the_sample_chain_rotates_the_set_on_the_way(sample: Sample) -> None:
@@ -59,38 +67,31 @@ def test_the_compiled_circuit_will_not_prove_a_skipped_header_with_events(
     for header in rest:
         headers.append(replace(header, parent_hash=compute_header_hash(headers[-1])))
     resigned = [signer.sign(h) for signer, h in zip(signers, headers, strict=True)]
-    inputs = build_header_chain_inputs(checkpoint, resigned, [s.validator_set for s in signers])
+    inputs = build_header_chain_inputs(
+        trusted=checkpoint, commits=resigned, validator_sets=[s.validator_set for s in signers]
+    )
     with pytest.raises(WitnessError, match="template HeaderChain"):
         chain_prover.prove(inputs, tmp_path / "proof")
 
 
-def test_one_proof_moves_the_light_client_across_the_chain(
-    sample: Sample, chain_prover: Prover, chain_proof: ProofResult
-) -> None:
+def test_one_proof_moves_the_light_client_across_the_chain(sample: Sample, chain_proof: CheckedProof) -> None:
     checkpoint, commits, _ = sample
     last = commits[-1].header
-    state = apply_header_proof(
-        initial_state(checkpoint), chain_prover.verifying_key, chain_proof.proof, chain_proof.public_signals, last
-    )
+    signals = header_signals(chain_proof)
+    state = apply_header_proof(initial_state(checkpoint), chain_proof.key, chain_proof.proof, signals, last)
     assert state.checkpoint == last and state.validator_set_hash == last.next_validator_set_hash
     assert state.proven_roots == {compute_header_hash(last): (last.number, last.event_root)}
     # The proof names only the last header: an intermediate one does not match it.
     with pytest.raises(LightClientError, match="does not match"):
-        apply_header_proof(
-            initial_state(checkpoint),
-            chain_prover.verifying_key,
-            chain_proof.proof,
-            chain_proof.public_signals,
-            commits[0].header,
-        )
+        apply_header_proof(initial_state(checkpoint), chain_proof.key, chain_proof.proof, signals, commits[0].header)
 
 
-def test_a_header_update_key_does_not_accept_a_chain_proof(sample: Sample, chain_proof: ProofResult) -> None:
+def test_a_header_update_key_does_not_accept_a_chain_proof(sample: Sample, chain_proof: CheckedProof) -> None:
     checkpoint, commits, _ = sample
-    update_key = load_prover("header_update", PRESET).verifying_key
+    update_key = circuit_key(load_prover("header_update", PRESET))
     with pytest.raises(LightClientError, match="does not verify"):
         apply_header_proof(
-            initial_state(checkpoint), update_key, chain_proof.proof, chain_proof.public_signals, commits[-1].header
+            initial_state(checkpoint), update_key, chain_proof.proof, header_signals(chain_proof), commits[-1].header
         )
 
 
@@ -117,10 +118,10 @@ def catching_up_receiver(chain: Chain, sample: Sample, chain_prover: Prover) -> 
 
 
 def test_a_receiver_with_the_chain_verifier_catches_up_in_one_transaction(
-    chain: Chain, sample: Sample, chain_proof: ProofResult, catching_up_receiver: Deployed
+    chain: Chain, sample: Sample, chain_proof: CheckedProof, catching_up_receiver: Deployed
 ) -> None:
     last = sample[1][-1].header
-    argument = encode_proof_argument(chain_proof.proof, chain_proof.public_signals)
+    argument = encode_proof_argument(chain_proof.proof, chain_proof.values)
     snapshot = chain.snapshot()
     try:
         forged_root = replace(last, event_root=last.event_root + 1)

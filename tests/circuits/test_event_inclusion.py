@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
-from prover.inputs import build_event_inclusion_inputs
+from prover.inputs import EventShape, build_event_inclusion_inputs
 from prover.testing import CircuitTester
 from statesync.merkle import get_proof
-from statesync.model import build_event_tree, commit_batch_vector, compute_data_hash
+from statesync.model import commit_batch_vector, compute_data_hash
 
 from .conftest import B, D, Scenario, build_events
+
+SHAPE = EventShape(depth=D, batch_size=B)
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +23,7 @@ def circuit(manifest_tester: Callable[[str], CircuitTester]) -> CircuitTester:
 
 
 def inputs_for(s: Scenario, start: int, count: int) -> dict[str, Any]:
-    return build_event_inclusion_inputs(s.tree, s.events, s.events[start : start + count], B)
+    return build_event_inclusion_inputs(shape=SHAPE, header_events=s.events, batch=s.events[start : start + count])
 
 
 def recommit(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -40,8 +42,7 @@ def test_full_and_partial_batches_pass(circuit: CircuitTester, scenario: Scenari
 
 def test_a_batch_ending_at_the_last_leaf_passes(circuit: CircuitTester) -> None:
     events = build_events(1, 2**D)
-    tree = build_event_tree(events, D)
-    circuit.expect_pass(build_event_inclusion_inputs(tree, events, events[-1:], B))
+    circuit.expect_pass(build_event_inclusion_inputs(shape=SHAPE, header_events=events, batch=events[-1:]))
 
 
 def test_wrong_merkle_path_or_position_is_refused(circuit: CircuitTester, scenario: Scenario) -> None:

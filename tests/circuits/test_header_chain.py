@@ -40,7 +40,11 @@ class Chain:
         return [c.sign(h, s) for c, h, s in zip(self.signers, self.headers, signed_by, strict=True)]
 
     def inputs(self, signed_by: Sequence[set[int] | None] = (None, None)) -> dict[str, Any]:
-        return build_header_chain_inputs(self.genesis, self.commits(signed_by), [c.validator_set for c in self.signers])
+        return build_header_chain_inputs(
+            trusted=self.genesis,
+            commits=self.commits(signed_by),
+            validator_sets=[c.validator_set for c in self.signers],
+        )
 
 
 OLD = generate_committee(POWERS[:V], V, seed=b"old")
@@ -201,6 +205,6 @@ def test_only_benign_hints_are_free(circuit: CircuitTester, chain: Chain) -> Non
 
 def test_the_python_builder_refuses_mismatched_lengths(chain: Chain) -> None:
     with pytest.raises(ModelError, match="one validator set per header"):
-        build_header_chain_inputs(chain.genesis, chain.commits(), [OLD.validator_set])
+        build_header_chain_inputs(trusted=chain.genesis, commits=chain.commits(), validator_sets=[OLD.validator_set])
     with pytest.raises(ModelError, match="at least one header"):
         validate_header_chain(chain.genesis, [], [], D)

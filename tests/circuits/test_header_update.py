@@ -27,7 +27,9 @@ def circuit(manifest_tester: Callable[[str], CircuitTester]) -> CircuitTester:
 
 
 def honest_inputs(s: Scenario, signers: set[int] | None = None) -> dict[str, Any]:
-    return build_header_update_inputs(s.genesis, s.commit(signers), s.committee.validator_set)
+    return build_header_update_inputs(
+        trusted=s.genesis, commit=s.commit(signers), validator_set=s.committee.validator_set
+    )
 
 
 def expected_outputs(s: Scenario) -> dict[str, Any]:
@@ -86,7 +88,9 @@ def test_forged_signatures_are_refused(circuit: CircuitTester, scenario: Scenari
 
 def test_wrong_validator_set_is_refused(circuit: CircuitTester, scenario: Scenario) -> None:
     other = generate_committee(POWERS[:V], V, seed=b"impostors")
-    forged = build_header_update_inputs(scenario.genesis, other.sign(scenario.header), other.validator_set)
+    forged = build_header_update_inputs(
+        trusted=scenario.genesis, commit=other.sign(scenario.header), validator_set=other.validator_set
+    )
     inflated = honest_inputs(scenario, {0, 1})
     inflated["validatorPowers"][0] += 1
     circuit.expect_fail_all([forged, inflated])
@@ -109,7 +113,9 @@ def test_padding_cannot_carry_power_or_sign(circuit: CircuitTester, make_scenari
         validator_set_hash=padded_hash,
         next_validator_set_hash=padded_hash,
     )
-    inputs: dict[str, Any] = build_header_update_inputs(genesis, three.sign(header, {0, 1, 2}), three.validator_set)
+    inputs: dict[str, Any] = build_header_update_inputs(
+        trusted=genesis, commit=three.sign(header, {0, 1, 2}), validator_set=three.validator_set
+    )
     inputs["validatorPowers"][3] = 50
     signing = dict(honest)
     signing["signed"] = [1, 1, 0, 1]
@@ -126,7 +132,7 @@ def test_power_overflow_is_refused(circuit: CircuitTester, scenario: Scenario) -
             scenario.header, parent_hash=compute_header_hash(genesis), validator_set_hash=h, next_validator_set_hash=h
         )
         inputs: dict[str, Any] = build_header_update_inputs(
-            genesis, scenario.committee.sign(header, {0}), scenario.committee.validator_set
+            trusted=genesis, commit=scenario.committee.sign(header, {0}), validator_set=scenario.committee.validator_set
         )
         inputs["validatorPowers"][0] = huge
         circuit.expect_fail(inputs)
@@ -136,7 +142,9 @@ def test_wrong_link_is_refused(circuit: CircuitTester, scenario: Scenario) -> No
     def signed_variant(**changes: int) -> dict[str, Any]:
         header = replace(scenario.header, **changes)
         return build_header_update_inputs(
-            scenario.genesis, scenario.committee.sign(header), scenario.committee.validator_set
+            trusted=scenario.genesis,
+            commit=scenario.committee.sign(header),
+            validator_set=scenario.committee.validator_set,
         )
 
     wrong_checkpoint = honest_inputs(scenario)
@@ -166,11 +174,13 @@ def test_old_set_cannot_sign_after_rotation(circuit: CircuitTester, make_scenari
         validator_set_hash=new.set_hash,
         next_validator_set_hash=new.set_hash,
     )
-    by_new = build_header_update_inputs(checkpoint, new.sign(successor), new.validator_set)
+    by_new = build_header_update_inputs(trusted=checkpoint, commit=new.sign(successor), validator_set=new.validator_set)
     circuit.expect_pass(by_new, {"headerHash": compute_header_hash(successor), "number": 2})
     stale = replace(successor, validator_set_hash=old.set_hash, next_validator_set_hash=old.set_hash)
-    by_old = build_header_update_inputs(checkpoint, old.sign(stale), old.validator_set)
-    old_signs_new = build_header_update_inputs(checkpoint, old.sign(successor), old.validator_set)
+    by_old = build_header_update_inputs(trusted=checkpoint, commit=old.sign(stale), validator_set=old.validator_set)
+    old_signs_new = build_header_update_inputs(
+        trusted=checkpoint, commit=old.sign(successor), validator_set=old.validator_set
+    )
     circuit.expect_fail_all([by_old, old_signs_new])
 
 

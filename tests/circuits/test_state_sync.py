@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
-from prover.inputs import build_state_sync_inputs
+from prover.inputs import EventShape, build_state_sync_inputs
 from prover.testing import CircuitTester
-from statesync.model import build_event_tree, compute_batch_commitment, compute_header_hash
+from statesync.model import compute_batch_commitment, compute_header_hash
 
 from .conftest import B, D, Scenario, build_events
+
+SHAPE = EventShape(depth=D, batch_size=B)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,12 @@ def circuit(manifest_tester: Callable[[str], CircuitTester]) -> CircuitTester:
 
 def inputs_for(s: Scenario, start: int = 0, count: int = B, signers: set[int] | None = None) -> dict[str, Any]:
     return build_state_sync_inputs(
-        s.genesis, s.commit(signers), s.committee.validator_set, s.tree, s.events, s.events[start : start + count], B
+        shape=SHAPE,
+        trusted=s.genesis,
+        commit=s.commit(signers),
+        validator_set=s.committee.validator_set,
+        header_events=s.events,
+        batch=s.events[start : start + count],
     )
 
 
@@ -43,15 +50,13 @@ def test_honest_sync_passes_with_reference_outputs(circuit: CircuitTester, scena
 def test_events_must_be_under_the_new_header(circuit: CircuitTester, scenario: Scenario) -> None:
     # Real events of another tree, committed honestly against that tree's root.
     other_events = tuple(replace(e, data=b"other " + e.data) for e in build_events(1, 3))
-    other_tree = build_event_tree(other_events, D)
     foreign = build_state_sync_inputs(
-        scenario.genesis,
-        scenario.commit(),
-        scenario.committee.validator_set,
-        other_tree,
-        other_events,
-        other_events[:B],
-        B,
+        shape=SHAPE,
+        trusted=scenario.genesis,
+        commit=scenario.commit(),
+        validator_set=scenario.committee.validator_set,
+        header_events=other_events,
+        batch=other_events[:B],
     )
     below_quorum = inputs_for(scenario, signers={1, 2})
     circuit.expect_fail_all([foreign, below_quorum])

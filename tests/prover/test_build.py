@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import prover.build as build
-from prover import toolchain
+from prover import artifacts, toolchain
 from prover.build import compile_circuit, reachable_sources
 from statesync.circuits import MainSpec
 from statesync.errors import ToolError
@@ -76,7 +76,7 @@ def test_compile_errors_carry_circoms_message(sources: tuple[MainSpec, list[int]
     spec.file.write_text(OUTER.replace("y <==", "y <== undefinedSignal +"))
     with pytest.raises(ToolError, match="undefinedSignal"):
         compile_circuit(spec)
-    assert not list((Path(build.build_root()) / "circuits" / spec.name).glob("*"))
+    assert not list((Path(artifacts.build_root()) / "circuits" / spec.name).glob("*"))
 
 
 def test_missing_include_is_reported(sources: tuple[MainSpec, list[int]]) -> None:

@@ -119,7 +119,7 @@ def test_every_branch_of_the_link_rule(changes: dict[str, int], message: str) ->
     trusted = genesis()
     validate_header_link(trusted, child(trusted))
     with pytest.raises(ModelError, match=message):
-        validate_header_link(trusted, child(trusted, **changes))
+        validate_header_link(trusted, replace(child(trusted), **changes))
 
 
 def test_a_header_without_quorum_or_of_another_set_is_not_final() -> None:

@@ -11,6 +11,7 @@ import pytest
 from prover.inputs import build_event_inclusion_inputs, build_header_update_inputs, build_state_sync_inputs, event_shape
 from prover.prove import Prover, load_prover
 from prover.samples import SampleChain, build_sample_chain
+from prover.witness import CircuitInputs
 from statesync.model import compute_header_hash
 from verifier.groth16 import Proof, load_proof
 from verifier.keys import CircuitKey, load_circuit_key
@@ -40,8 +41,8 @@ def _key(prover: Prover) -> CircuitKey:
     return load_circuit_key(prover.keys.verification_key, prover.circuit.spec.circuit, PRESET)
 
 
-def _prove(prover: Prover, inputs: dict[str, object], directory: Path) -> tuple[Proof, tuple[int, ...]]:
-    result = prover.prove(inputs, directory)  # type: ignore[arg-type]
+def _prove(prover: Prover, inputs: CircuitInputs, directory: Path) -> tuple[Proof, tuple[int, ...]]:
+    result = prover.prove(inputs, directory)
     return load_proof(result.proof_path), result.public_signals
 
 

@@ -43,9 +43,8 @@ const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const crypto = require("crypto");
-const { createRequire } = require("module");
-const { pathToFileURL } = require("url");
 const { Worker, isMainThread, parentPort, workerData } = require("worker_threads");
+const SJ = require("./snarkjs_internals.js");
 
 const MIN_POWER = 1;
 const MAX_POWER = 27; // see parseArgs: 28 would need snarkjs's coset extension for 2^29 points
@@ -798,23 +797,6 @@ function tmpNameFor(target) {
     return path.join(dir, `.${base}.tmp-${process.pid}-${crypto.randomBytes(4).toString("hex")}`);
 }
 
-async function loadModules() {
-    const snarkjsMain = require.resolve("snarkjs"); // .../snarkjs/build/main.cjs
-    const src = path.join(path.dirname(snarkjsMain), "..", "src");
-    const imp = (f) => import(pathToFileURL(path.join(src, f)).href);
-    const [keyPair, utils, misc, ffjs] = await Promise.all([
-        imp("keypair.js"),
-        imp("powersoftau_utils.js"),
-        imp("misc.js"),
-        import("ffjavascript"),
-    ]);
-    // the very packages snarkjs's src resolves (misc.toPartialHash reads noble's internal state)
-    const fromSnarkjs = createRequire(path.join(src, "misc.js"));
-    const { blake2b } = fromSnarkjs("@noble/hashes/blake2b");
-    const fastFile = fromSnarkjs("fastfile");
-    return { keyPair, utils, misc, ffjs, blake2b, fastFile };
-}
-
 // calculateFirstChallengeHash (powersoftau_utils.js), with node's native blake2b512.
 function firstChallengeHash(curve, power) {
     const vG1 = new Uint8Array(64);
@@ -841,14 +823,6 @@ function firstChallengeHash(curve, power) {
     hashRepeated(vG1, N);
     h.update(vG2);
     return new Uint8Array(h.digest());
-}
-
-async function memBytes(fastFile, fn) {
-    const o = { type: "mem" };
-    const fd = await fastFile.createOverride(o);
-    await fn(fd);
-    await fd.close(); // trims o.data to what was written
-    return new Uint8Array(o.data);
 }
 
 function binPreamble(nSections) {
@@ -929,19 +903,18 @@ async function generate(opts, log, tmpFiles) {
             ]);
 
         // ---------------------------------------------------------------- wasm code, tables
-        const M = await loadModules();
+        const M = await SJ.loadInternals("keyPair", "ptauUtils", "misc", "ffjs", "blake2b", "fastFile");
         // ffjavascript's own bn128 module plus the batched affine addition kernel
-        const curve = await M.ffjs.buildBn128(true, ptauWasmPlugin);
+        const { curve, wasmModule, consts } = await SJ.buildCurve(M.ffjs, ptauWasmPlugin);
         const Fr = curve.Fr;
-        const wasmModule = await WebAssembly.compile(curve.tm.code);
         const roots = new Uint8Array((power + 2) * N8R);
         for (let p = 0; p <= power + 1; p++) roots.set(Fr.w[p], p * N8R);
         for (const wk of workers) {
             wk.postMessage({
                 cmd: "init",
                 module: wasmModule,
-                pG1gen: curve.tm.pG1gen,
-                pG2gen: curve.tm.pG2gen,
+                pG1gen: consts.pG1gen,
+                pG2gen: consts.pG2gen,
                 chunk,
                 windows,
                 roots: roots.buffer.slice(0),
@@ -1017,9 +990,9 @@ async function generate(opts, log, tmpFiles) {
             partialHash: new Uint8Array(216),
             nextChallenge: new Uint8Array(64),
         };
-        const headerBytes = await memBytes(M.fastFile, (fd) => M.utils.writePTauHeader(fd, curve, power));
+        const headerBytes = await SJ.memBytes(M.fastFile, (fd) => M.ptauUtils.writePTauHeader(fd, curve, power));
         const sec7Len = (
-            await memBytes(M.fastFile, (fd) => M.utils.writeContributions(fd, curve, [contributionTemplate]))
+            await SJ.memBytes(M.fastFile, (fd) => M.ptauUtils.writeContributions(fd, curve, [contributionTemplate]))
         ).length;
         const sizes = {
             2: (2 * N - 1) * 64,
@@ -1206,7 +1179,7 @@ async function generate(opts, log, tmpFiles) {
         };
         contribution.partialHash = M.misc.toPartialHash(responseHasher);
         const buffKey = new Uint8Array(curve.F1.n8 * 2 * 6 + curve.F2.n8 * 2 * 3);
-        M.utils.toPtauPubKeyRpr(buffKey, 0, curve, key, false);
+        M.ptauUtils.toPtauPubKeyRpr(buffKey, 0, curve, key, false);
         responseHasher.update(buffKey);
         const responseHash = responseHasher.digest();
         const next = crypto.createHash("blake2b512");
@@ -1221,7 +1194,7 @@ async function generate(opts, log, tmpFiles) {
             delete k.prvKey;
         }
 
-        const sec7 = await memBytes(M.fastFile, (f) => M.utils.writeContributions(f, curve, [contribution]));
+        const sec7 = await SJ.memBytes(M.fastFile, (f) => M.ptauUtils.writeContributions(f, curve, [contribution]));
         if (sec7.length !== sec7Len) throw new Error("internal error: contribution section size changed");
         writeAt(Buffer.from(sec7), sec7Start);
         fs.fsyncSync(fd);

@@ -49,10 +49,9 @@ const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const crypto = require("crypto");
-const { createRequire } = require("module");
-const { pathToFileURL } = require("url");
 const { Worker, isMainThread, parentPort } = require("worker_threads");
 const B = require("./bn128_batch.js");
+const SJ = require("./snarkjs_internals.js");
 
 const DEFAULT_CHUNK = 4096; // constraints per job
 const KEY_CHUNK = 8192; // points per job when scaling L / H
@@ -143,25 +142,6 @@ function workerMain() {
 /* ------------------------------------------------------------------------------------------ */
 /* main thread: shared machinery                                                              */
 /* ------------------------------------------------------------------------------------------ */
-
-async function loadModules() {
-    const snarkjsMain = require.resolve("snarkjs"); // .../snarkjs/build/main.cjs
-    const src = path.join(path.dirname(snarkjsMain), "..", "src");
-    const imp = (f) => import(pathToFileURL(path.join(src, f)).href);
-    const [misc, zkeyUtils, keyPair, verifyFromInit, ffjs] = await Promise.all([
-        imp("misc.js"),
-        imp("zkey_utils.js"),
-        imp("keypair.js"),
-        imp("zkey_verify_frominit.js"),
-        import("ffjavascript"),
-    ]);
-    // the very packages snarkjs's src resolves
-    const fromSnarkjs = createRequire(path.join(src, "misc.js"));
-    const { blake2b } = fromSnarkjs("@noble/hashes/blake2b");
-    const fastFile = fromSnarkjs("fastfile");
-    const binFileUtils = fromSnarkjs("@iden3/binfileutils");
-    return { misc, zkeyUtils, keyPair, verifyFromInit: verifyFromInit.default, ffjs, blake2b, fastFile, binFileUtils };
-}
 
 // Worker pool: jobs go to the least busy worker, at most two in flight each.
 class Pool {
@@ -258,10 +238,17 @@ class Pool {
 }
 
 async function makeEnv(opts, log) {
-    const M = await loadModules();
-    const curve = await M.ffjs.buildBn128(true, B.batchWasmPlugin);
-    const wasmModule = await WebAssembly.compile(curve.tm.code);
-    const consts = { pG1gen: curve.tm.pG1gen, pG2gen: curve.tm.pG2gen };
+    const M = await SJ.loadInternals(
+        "misc",
+        "zkeyUtils",
+        "keyPair",
+        "verifyFromInit",
+        "ffjs",
+        "blake2b",
+        "fastFile",
+        "binFileUtils"
+    );
+    const { curve, wasmModule, consts } = await SJ.buildCurve(M.ffjs, B.batchWasmPlugin);
     const cores = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
     const threads = opts.threads || Math.max(1, Math.min(16, cores));
     const env = { M, curve, wasmModule, consts, threads, opts, log, pool: null, eng: null };
@@ -349,14 +336,6 @@ function log2(V) {
         ((V & 0xcccccccc) !== 0 ? ((V &= 0xcccccccc), 2) : 0) |
         ((V & 0xaaaaaaaa) !== 0)
     );
-}
-
-async function memBytes(fastFile, fn) {
-    const o = { type: "mem" };
-    const fd = await fastFile.createOverride(o);
-    await fn(fd);
-    await fd.close(); // trims o.data to what was written
-    return new Uint8Array(o.data);
 }
 
 function tmpNameFor(target) {
@@ -987,7 +966,7 @@ async function applyContribution(env, inPath, outPath, contributions, tmpFiles) 
         const scaled = await scaleSection(env, both, scale, `key${Date.now()}`);
         scale = 0n;
         log(`L and H sections scaled (${both.length / 64} points, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-        const sec10 = await memBytes(M.fastFile, (f) => zkeyUtils.writeMPCParams(f, curve, mpcParams));
+        const sec10 = await SJ.memBytes(M.fastFile, (f) => zkeyUtils.writeMPCParams(f, curve, mpcParams));
         parts = [binHeader("zkey", 1, 10), sectionHeader(1, 4), u32(1), sectionHeader(2, sec2.length), sec2];
         for (const s of [3, 4, 5, 6, 7]) {
             const d = raw(s);

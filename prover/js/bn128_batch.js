@@ -4,16 +4,15 @@
  * zkey_fast.js), on top of the wasm module ffjavascript/snarkjs use.
  *
  * The kernels are added to ffjavascript's bn128 module (wasmcurves) through buildBn128's plugin
- * hook (batchWasmPlugin), next to its own functions:
+ * hook (batchWasmPlugin), next to its own functions: bn128_kernels.js's batched affine additions,
+ * 2^t-fold doublings and GLV endomorphism, generated twice,
  *
- *   <g>m_ptauBatchAdd(pA, pB, pO, pF, m, pDen, pInv)   O[i] = A[i] +- B[i], one inversion for all,
- *                                                      on ffjavascript's own encoding (ptau_fast.js)
- *   <g>z_batchAdd, <g>z_batchDouble, <g>z_phi, ...     the same additions, 2^t-fold doublings and
- *                                                      the GLV endomorphism on points in the faster
- *                                                      "M29" form of bn128_m29.js, with exact
- *                                                      conversions from and to ffjavascript's
+ *   g1w_*, g2w_*   on wasmcurves' own field, i.e. on ffjavascript's encoding (ptau_fast.js, and
+ *                  the occasional sum of zkey_fast.js's main thread)
+ *   g1z_*, g2z_*   on the faster "M29" field of bn128_m29.js, with exact conversions from and to
+ *                  ffjavascript's encoding (the linear combinations of zkey_fast.js)
  *
- * with g = g1 (G1 over Fq) or g2 (G2 over Fq2). Engine wraps one instance of the module (a worker
+ * (G1 over Fq, G2 over Fq2). Engine wraps one instance of the module (a worker
  * thread each, or the main thread) with an allocator, the exceptional cases of the affine formulas
  * (through wasmcurves' projective ones) and a start-up self-test; linearCombinations() is the
  * Straus/GLV engine zkey_fast.js runs in its workers: many sparse sums  out_j = sum_i k_ij * P_i
@@ -21,6 +20,7 @@
  */
 
 const M29 = require("./bn128_m29.js");
+const { addPointKernels } = require("./bn128_kernels.js");
 
 const SCALAR_BITS = 254; // r < 2^254
 const N8 = 32;
@@ -137,124 +137,27 @@ function scalarTable(values, c) {
 /* wasm kernels (plugin for ffjavascript's buildBn128)                                        */
 /* ------------------------------------------------------------------------------------------ */
 
+// x in ffjavascript's (wasmcurves') form: Montgomery, x * 2^256 mod q, little endian.
 function montBytes(x) {
     return bigToLE((x << 256n) % Q, N8);
 }
 
-// <g>_ptauBatchAdd(pA, pB, pO, pF, m, pDen, pInv): for i < m, with a = A[i], b = B[i], o = O[i]
-// (i32 pointers to affine Montgomery points) and s = -1 if (F[i] & 1) else +1, set o = a + s*b
-// with the affine formulas, all m inversions batched into one. Where x_a == x_b nothing is
-// written and F[i] |= 2 (the caller handles those). o may be a. pDen / pInv: m field elements each.
-// G2 inverts the norms x0^2 + x1^2 in Fq (u^2 = -1) instead of the Fq2 elements themselves.
-function addBatchAddKernel(module, prefix, fp, n8) {
-    const f = module.addFunction(prefix + "_ptauBatchAdd");
-    for (const p of ["pA", "pB", "pO", "pF", "m", "pDen", "pInv"]) f.addParam(p, "i32");
-    for (const l of ["i", "a", "b", "o", "fl", "den", "inv"]) f.addLocal(l, "i32");
-    const c = f.getCodeBuilder();
-    const NUM = c.i32_const(module.alloc(n8));
-    const LAM = c.i32_const(module.alloc(n8));
-    const X3 = c.i32_const(module.alloc(n8));
-    const T = c.i32_const(module.alloc(n8));
-    const INV = c.i32_const(module.alloc(n8));
-    const get = (l) => c.getLocal(l);
-    const plus = (code, k) => c.i32_add(code, c.i32_const(k));
-    const slot = (arr) => c.i32_add(get(arr), c.i32_shl(get("i"), c.i32_const(2)));
-    const elem = (base, size) => c.i32_add(get(base), c.i32_mul(get("i"), c.i32_const(size)));
-    const forEach = (...body) => [
-        ...c.setLocal("i", c.i32_const(0)),
-        ...c.block(
-            c.loop(
-                c.br_if(1, c.i32_eq(get("i"), get("m"))),
-                ...body,
-                c.setLocal("i", c.i32_add(get("i"), c.i32_const(1))),
-                c.br(0)
-            )
-        ),
-    ];
-    const call = (fn, ...args) => c.call(fp + "_" + fn, ...args);
-    // phase 1: denominators x_b - x_a, and their batched inverses
-    if (n8 === 32) {
-        f.addCode(
-            ...forEach(call("sub", c.i32_load(slot("pB")), c.i32_load(slot("pA")), elem("pDen", n8))),
-            ...c.call("f1m_batchInverse", get("pDen"), c.i32_const(32), get("m"), get("pInv"), c.i32_const(32))
-        );
-    } else {
-        f.addCode(
-            ...forEach(
-                c.setLocal("den", elem("pDen", 64)),
-                c.setLocal("inv", elem("pInv", 32)),
-                call("sub", c.i32_load(slot("pB")), c.i32_load(slot("pA")), get("den")),
-                c.call("f1m_square", get("den"), get("inv")),
-                c.call("f1m_square", plus(get("den"), 32), T),
-                c.call("f1m_add", get("inv"), T, get("inv"))
-            ),
-            // in place: batchInverse reads in[i] before it writes out[i]
-            ...c.call("f1m_batchInverse", get("pInv"), c.i32_const(32), get("m"), get("pInv"), c.i32_const(32))
-        );
-    }
-    // phase 2: the additions
-    const inverse =
-        n8 === 32
-            ? c.setLocal("inv", elem("pInv", 32))
-            : [
-                  ...c.setLocal("inv", INV),
-                  ...c.call("f1m_mul", get("den"), elem("pInv", 32), INV),
-                  ...c.call("f1m_mul", plus(get("den"), 32), elem("pInv", 32), plus(INV, 32)),
-                  ...c.call("f1m_neg", plus(INV, 32), plus(INV, 32)),
-              ];
-    const a = get("a");
-    const b = get("b");
-    const ya = plus(get("a"), n8);
-    const yb = plus(get("b"), n8);
-    f.addCode(
-        ...forEach(
-            c.setLocal("den", elem("pDen", n8)),
-            c.setLocal("fl", c.i32_load(slot("pF"))),
-            c.if(
-                call("isZero", get("den")),
-                c.i32_store(slot("pF"), c.i32_or(get("fl"), c.i32_const(2))),
-                [
-                    ...c.setLocal("a", c.i32_load(slot("pA"))),
-                    ...c.setLocal("b", c.i32_load(slot("pB"))),
-                    ...c.setLocal("o", c.i32_load(slot("pO"))),
-                    ...inverse,
-                    ...c.if(
-                        c.i32_and(get("fl"), c.i32_const(1)),
-                        [
-                            // lambda' = (y_b + y_a)/(x_b - x_a) = -lambda; y3 = lambda'(x3 - x_a) - y_a
-                            ...call("add", yb, ya, NUM),
-                            ...call("mul", NUM, get("inv"), LAM),
-                            ...call("square", LAM, X3),
-                            ...call("sub", X3, a, X3),
-                            ...call("sub", X3, b, X3),
-                            ...call("sub", X3, a, T),
-                        ],
-                        [
-                            // lambda = (y_b - y_a)/(x_b - x_a); y3 = lambda(x_a - x3) - y_a
-                            ...call("sub", yb, ya, NUM),
-                            ...call("mul", NUM, get("inv"), LAM),
-                            ...call("square", LAM, X3),
-                            ...call("sub", X3, a, X3),
-                            ...call("sub", X3, b, X3),
-                            ...call("sub", a, X3, T),
-                        ]
-                    ),
-                    ...call("mul", LAM, T, T),
-                    ...call("sub", T, ya, plus(get("o"), n8)),
-                    ...call("copy", X3, get("o")),
-                ]
-            )
-        )
-    );
-    module.exportFunction(prefix + "_ptauBatchAdd");
-}
+// wasmcurves' own field, for bn128_kernels.js: kernels g1w_*, g2w_* on ffjavascript's encoding.
+const WASMCURVES_FIELD = {
+    tag: "w",
+    fq: "f1m",
+    fq2: "f2m",
+    n8: N8,
+    encode: montBytes,
+    batchInverse: (c, pIn, pOut, m) => c.call("f1m_batchInverse", pIn, c.i32_const(N8), m, pOut, c.i32_const(N8)),
+};
 
-// The plugin for ffjavascript's buildBn128(singleThread, plugin).
+// The plugin for ffjavascript's buildBn128(singleThread, plugin): the point kernels on
+// wasmcurves' field, and the same on bn128_m29.js's faster one.
 function batchWasmPlugin(module) {
-    for (const [prefix, fp, n8] of [["g1m", "f1m", 32], ["g2m", "f2m", 64]]) {
-        addBatchAddKernel(module, prefix, fp, n8);
-    }
-    M29.addM29(module, BETA_G1, BETA_G2);
+    addPointKernels(module, WASMCURVES_FIELD, BETA_G1, BETA_G2);
+    M29.addM29(module);
+    addPointKernels(module, M29.M29_FIELD, BETA_G1, BETA_G2);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -263,8 +166,9 @@ function batchWasmPlugin(module) {
 
 class Engine {
     // wasmModule: WebAssembly.Module of curve.tm.code (the plugin included); consts: the module's
-    // pG1gen / pG2gen (curve.tm.pG1gen, ...), batchCap: the largest batch of one kernel call.
-    static async create(wasmModule, consts, batchCap = 16384) {
+    // pG1gen / pG2gen (curve.tm.pG1gen, ...); opts.batchCap: the largest batch of one kernel call.
+    static async create(wasmModule, consts, opts = {}) {
+        const { batchCap = 16384 } = opts;
         const e = new Engine();
         e.memory = new WebAssembly.Memory({ initial: 64, maximum: 32767 });
         const inst = await WebAssembly.instantiate(wasmModule, { env: { memory: e.memory } });
@@ -274,19 +178,19 @@ class Engine {
         e.batchCap = batchCap;
         e.refreshViews();
         e.freePtr = e.u32[0];
+        // the module's batch functions take their scratch above the free pointer
         e.scratchReserve = (batchCap + 2) * 64 + (1 << 20);
-        e.den = e.alloc(batchCap * 64);
-        e.inv = e.alloc(batchCap * 64);
+        // kernel scratch (denominators in Fq or Fq2, norms, inverses), sized for either field
+        const fq = Math.max(N8, M29.N8Z);
+        e.den = e.alloc(batchCap * 2 * fq);
+        e.nrm = e.alloc(batchCap * fq);
+        e.inv = e.alloc(batchCap * fq);
         e.tmpA = e.alloc(128);
         e.tmpJ = e.alloc(192);
         e.pAptr = e.alloc(batchCap * 4);
         e.pBptr = e.alloc(batchCap * 4);
         e.pOptr = e.alloc(batchCap * 4);
         e.pFptr = e.alloc(batchCap * 4);
-        // scratch of the M29 kernels: denominators (Fq or Fq2), norms, inverses
-        e.zDen = e.alloc(batchCap * 2 * M29.N8Z);
-        e.zNrm = e.alloc(batchCap * M29.N8Z);
-        e.zInv = e.alloc(batchCap * M29.N8Z);
         e.wcA = e.alloc(128);
         e.wcB = e.alloc(128);
         e.refreshViews();
@@ -353,31 +257,36 @@ class Engine {
             negAffine: ex[c + "_negAffine"],
             toAffine: ex[c + "_toAffine"],
             isZeroJ: ex[c + "_isZero"],
+            copyJ: ex[c + "_copy"],
+            double: ex[c + "_double"],
             isZeroAffine: ex[c + "_isZeroAffine"],
             copyAffine: ex[c + "_copyAffine"],
             zeroAffine: ex[c + "_zeroAffine"],
             doubleAffine: ex[c + "_doubleAffine"],
             batchLEMtoU: ex[c + "_batchLEMtoU"],
-            kAdd: ex[c + "_ptauBatchAdd"],
+            batchLEMtoC: ex[c + "_batchLEMtoC"],
+            kAdd: ex[`g${g}w_batchAdd`],
             timesScalar: ex[c + "_timesScalar"],
             gen: g === 1 ? this.pG1gen : this.pG2gen,
-            // the same group in M29 form (bn128_m29.js): points of 72 / 144 bytes
-            zsz: (g === 1 ? 2 : 4) * M29.N8Z,
-            kzAdd: ex[`g${g}z_batchAdd`],
-            kzDouble: ex[`g${g}z_batchDouble`],
-            kzPhi: ex[`g${g}z_phi`],
-            kzFromWc: ex[`g${g}z_fromWc`],
-            kzToWc: ex[`g${g}z_toWc`],
-            kzNeg: ex[`g${g}z_neg`],
+            lc: this.lcForm(g),
         };
     }
 
+    // The points linearCombinations() works on: bn128_m29.js's form (72 / 144 bytes, converted
+    // on the way in and out).
+    lcForm(g) {
+        const k = (name) => this.ex[`g${g}z_${name}`];
+        const sz = (g === 1 ? 2 : 4) * M29.N8Z;
+        return { sz, add: k("batchAdd"), double: k("batchDouble"), phi: k("phi"), neg: k("neg"), fromWc: k("fromWc"), toWc: k("toWc") };
+    }
+
     // O[i] = A[i] + s_i*B[i] for i < m (s_i = -1 if bit 0 of pF[i]), pointers in this.pA / pB /
-    // pO (pA when inPlace). Pairs with equal x (doubling, or A == -B) are done with the complete
-    // projective formulas. this.inf[i] = 1 marks a result at infinity (written as x = y = 0).
+    // pO (pA when inPlace), points in ffjavascript's form. Pairs with equal x (doubling, or
+    // A == -B) are done with the complete projective formulas. this.inf[i] = 1 marks a result at
+    // infinity (written as x = y = 0).
     batchAdd(G, m, inPlace) {
         if (m === 0) return;
-        G.kAdd(this.pAptr, this.pBptr, inPlace ? this.pAptr : this.pOptr, this.pFptr, m, this.den, this.inv);
+        G.kAdd(this.pAptr, this.pBptr, inPlace ? this.pAptr : this.pOptr, this.pFptr, m, this.den, this.nrm, this.inv);
         const F = this.pF;
         const inf = this.inf;
         inf.fill(0, 0, m);
@@ -400,37 +309,39 @@ class Engine {
         }
     }
 
-    // batchAdd for points in M29 form (the exceptional cases through ffjavascript's formulas).
-    zAdd(G, m, inPlace) {
+    // batchAdd for points in G.lc's form (the exceptional cases through ffjavascript's formulas).
+    lcAdd(G, m, inPlace) {
         if (m === 0) return;
-        G.kzAdd(this.pAptr, this.pBptr, inPlace ? this.pAptr : this.pOptr, this.pFptr, m, this.zDen, this.zNrm, this.zInv);
+        const L = G.lc;
+        L.add(this.pAptr, this.pBptr, inPlace ? this.pAptr : this.pOptr, this.pFptr, m, this.den, this.nrm, this.inv);
         const F = this.pF;
         const inf = this.inf;
         inf.fill(0, 0, m);
         for (let i = 0; i < m; i++) {
             if (!(F[i] & 2)) continue;
             const o = inPlace ? this.pA[i] : this.pO[i];
-            G.kzToWc(this.pA[i], this.wcA, 1);
-            G.kzToWc(this.pB[i], this.wcB, 1);
+            L.toWc(this.pA[i], this.wcA, 1);
+            L.toWc(this.pB[i], this.wcB, 1);
             if (F[i] & 1) G.negAffine(this.wcB, this.wcB);
             G.addAffine(this.wcA, this.wcB, this.tmpJ);
             if (G.isZeroJ(this.tmpJ)) {
-                this.u8.fill(0, o, o + G.zsz);
+                this.u8.fill(0, o, o + L.sz);
                 inf[i] = 1;
             } else {
                 G.toAffine(this.tmpJ, this.wcA);
-                G.kzFromWc(this.wcA, o, 1);
+                L.fromWc(this.wcA, o, 1);
             }
         }
     }
 
-    zDouble(G, m, times) {
-        if (m > 0 && times > 0) G.kzDouble(this.pAptr, m, times, this.zDen, this.zNrm, this.zInv);
+    // A[i] = 2^times A[i] for i < m, in G.lc's form; no A[i] may be at infinity.
+    lcDouble(G, m, times) {
+        if (m > 0 && times > 0) G.lc.double(this.pAptr, m, times, this.den, this.nrm, this.inv);
     }
 
-    zCopyPoint(G, src, dst, neg) {
-        if (neg) G.kzNeg(src, dst);
-        else this.u8.copyWithin(dst, src, src + G.zsz);
+    lcCopyPoint(G, src, dst, neg) {
+        if (neg) G.lc.neg(src, dst);
+        else this.u8.copyWithin(dst, src, src + G.lc.sz);
     }
 
     // Check the kernels against wasmcurves' projective formulas, the exceptional cases included.
@@ -440,7 +351,6 @@ class Engine {
         const jac = this.alloc(192);
         for (const g of [1, 2]) {
             const G = this.groups[g];
-            const sz = G.sz;
             const mul = (k, dst) => {
                 this.u8.fill(0, scal, scal + N8);
                 const kk = Math.abs(k);
@@ -451,46 +361,33 @@ class Engine {
                 if (k < 0) G.negAffine(dst, dst);
                 if (k === 0) G.zeroAffine(dst);
             };
-            const P = this.alloc(sz);
-            const Qp = this.alloc(sz);
-            const out = this.alloc(4 * sz);
-            const want = this.alloc(4 * sz);
-            mul(5, P);
-            mul(7, Qp);
-            // P + P, P - P, P - Q, Q + P  ->  10G, infinity, -2G, 12G
-            const cases = [[P, P, 0, 10], [P, P, 1, 0], [P, Qp, 1, -2], [Qp, P, 0, 12]];
-            const eq = (x, y) => {
-                for (let i = 0; i < sz; i++) if (this.u8[x + i] !== this.u8[y + i]) return false;
-                return true;
-            };
-            for (const inPlace of [false, true]) {
-                cases.forEach(([a, b, neg, k], i) => {
-                    const dst = out + i * sz;
-                    this.u8.copyWithin(dst, a, a + sz);
-                    this.pA[i] = inPlace ? dst : a;
-                    this.pB[i] = b;
-                    this.pO[i] = dst;
-                    this.pF[i] = neg;
-                    mul(k, want + i * sz);
-                });
-                this.batchAdd(G, cases.length, inPlace);
-                cases.forEach(([, , , k], i) => {
-                    if (!eq(out + i * sz, want + i * sz) || this.inf[i] !== (k === 0 ? 1 : 0)) {
-                        throw new Error(`self-test of the G${g} batched addition failed (case ${i})`);
-                    }
-                });
-            }
-            const lam = bigToLE(GLV_LAMBDA, N8);
-            const pj = this.alloc(3 * G.n8);
-            this.ex[g === 1 ? "g1m_toJacobian" : "g2m_toJacobian"](P, pj);
+            this.selfTestGroup(G, mul, scal, jac);
+        }
+        this.release(mk);
+    }
 
-            // the same through the M29 kernels: in and out through the conversions
-            const zs = G.zsz;
+    selfTestGroup(G, mul, scal, jac) {
+        const sz = G.sz;
+        const P = this.alloc(sz);
+        const Qp = this.alloc(sz);
+        const out = this.alloc(4 * sz);
+        const want = this.alloc(4 * sz);
+        mul(5, P);
+        mul(7, Qp);
+        // P + P, P - P, P - Q, Q + P  ->  10G, infinity, -2G, 12G
+        const cases = [[P, P, 0, 10], [P, P, 1, 0], [P, Qp, 1, -2], [Qp, P, 0, 12]];
+        const eq = (x, y) => {
+            for (let i = 0; i < sz; i++) if (this.u8[x + i] !== this.u8[y + i]) return false;
+            return true;
+        };
+        const identity = { sz, fromWc: (s, d) => this.u8.copyWithin(d, s, s + sz), toWc: (s, d) => this.u8.copyWithin(d, s, s + sz) };
+        const runCases = (form, add, what) => {
+            const zs = form.sz;
             const zP = this.alloc(zs);
             const zQ = this.alloc(zs);
             const zOut = this.alloc(4 * zs);
-            G.kzFromWc(P, zP, 1);
-            G.kzFromWc(Qp, zQ, 1);
+            form.fromWc(P, zP, 1);
+            form.fromWc(Qp, zQ, 1);
             const zMap = new Map([[P, zP], [Qp, zQ]]);
             for (const inPlace of [false, true]) {
                 cases.forEach(([a, b, neg, k], i) => {
@@ -502,31 +399,37 @@ class Engine {
                     this.pF[i] = neg;
                     mul(k, want + i * sz);
                 });
-                this.zAdd(G, cases.length, inPlace);
+                add(cases.length, inPlace);
                 cases.forEach(([, , , k], i) => {
-                    G.kzToWc(zOut + i * zs, out + i * sz, 1);
+                    form.toWc(zOut + i * zs, out + i * sz, 1);
                     if (!eq(out + i * sz, want + i * sz) || this.inf[i] !== (k === 0 ? 1 : 0)) {
-                        throw new Error(`self-test of the G${g} batched addition (M29) failed (case ${i})`);
+                        throw new Error(`self-test of the G${G.g} batched addition${what} failed (case ${i})`);
                     }
                 });
             }
-            this.u8.copyWithin(zOut, zP, zP + zs);
-            this.u8.copyWithin(zOut + zs, zQ, zQ + zs);
-            this.pA[0] = zOut;
-            this.pA[1] = zOut + zs;
-            this.zDouble(G, 2, 3);
-            mul(40, want);
-            mul(56, want + sz);
-            G.kzToWc(zOut, out, 2);
-            if (!eq(out, want) || !eq(out + sz, want + sz)) throw new Error(`self-test of the G${g} doubling (M29) failed`);
-            G.kzPhi(zP, zOut, 1);
-            G.kzToWc(zOut, out, 1);
-            this.u8.set(lam, scal);
-            G.timesScalar(pj, scal, N8, jac);
-            G.toAffine(jac, want);
-            if (!eq(out, want)) throw new Error(`self-test of the G${g} endomorphism (M29) failed`);
-        }
-        this.release(mk);
+            return { zP, zQ, zOut };
+        };
+        runCases(identity, (m, inPlace) => this.batchAdd(G, m, inPlace), "");
+        const L = G.lc;
+        const { zP, zQ, zOut } = runCases(L, (m, inPlace) => this.lcAdd(G, m, inPlace), " (M29)");
+        const zs = L.sz;
+        this.u8.copyWithin(zOut, zP, zP + zs);
+        this.u8.copyWithin(zOut + zs, zQ, zQ + zs);
+        this.pA[0] = zOut;
+        this.pA[1] = zOut + zs;
+        this.lcDouble(G, 2, 3);
+        mul(40, want);
+        mul(56, want + sz);
+        L.toWc(zOut, out, 2);
+        if (!eq(out, want) || !eq(out + sz, want + sz)) throw new Error(`self-test of the G${G.g} doubling (M29) failed`);
+        const pj = this.alloc(3 * G.n8);
+        this.ex[G.g === 1 ? "g1m_toJacobian" : "g2m_toJacobian"](P, pj);
+        L.phi(zP, zOut, 1);
+        L.toWc(zOut, out, 1);
+        this.u8.set(bigToLE(GLV_LAMBDA, N8), scal);
+        G.timesScalar(pj, scal, N8, jac);
+        G.toAffine(jac, want);
+        if (!eq(out, want)) throw new Error(`self-test of the G${G.g} endomorphism (M29) failed`);
     }
 
     /*
@@ -534,33 +437,56 @@ class Engine {
      *
      *   out_j = sum over terms t with out[t] = j of  k_{val[t]} * P_{base[t]}
      *
-     * G: group; pBases: nBases affine points in wasm memory (contiguous); terms: Int32Arrays base,
-     * val, out (nTerms each); tab: scalarTable(); groupSize: terms per accumulator (an output
-     * with more terms gets several accumulators, summed at the end).
+     * G: group; pBases: nBases affine points in wasm memory (contiguous, ffjavascript's form);
+     * terms: Int32Arrays base, val, out (nTerms each); tab: scalarTable(); groupSize: terms per
+     * accumulator (an output with more terms gets several accumulators, summed at the end).
      * Every base gets a table of d*P and d*phi(P) for d = 1..(largest |digit| it needs); every
      * accumulator walks the windows from the top, c doublings then one addition per non-zero
      * digit of its terms. Returns { outs: Int32Array, pts: Uint8Array (LEM affine, zero = 0,0) },
      * one entry per distinct output, in increasing output order.
      */
     linearCombinations(G, pBases, nBases, terms, tab, groupSize, prof) {
-        const { base, val, out } = terms;
-        const nTerms = base.length;
-        const { c, nW, digits, maxAbs, hasPhi, top } = tab;
-        const sz = G.zsz; // tables and accumulators are in M29 form
-        const wsz = G.sz; // bases and results in ffjavascript's
-        const u8 = () => this.u8;
         const mk = this.mark();
-        const tA = prof ? threadCpuMs() : 0;
+        const t0 = prof ? threadCpuMs() : 0;
+        const ctx = { G, pBases, nBases, terms, tab, groupSize, nDbl: 0, nAdd: 0 };
+        this.lcTables(ctx);
+        const t1 = prof ? threadCpuMs() : 0;
+        lcAccumulators(ctx);
+        ctx.acc = this.alloc(Math.max(1, ctx.nG) * G.lc.sz);
+        ctx.started = new Uint8Array(ctx.nG);
+        for (let j = tab.nW - 1; j >= 0; j--) {
+            this.lcDoublings(ctx);
+            this.lcWindowAdditions(ctx, j);
+        }
+        const t2 = prof ? threadCpuMs() : 0;
+        const res = this.lcSums(ctx);
+        this.release(mk);
+        if (prof) {
+            const p = (prof["G" + G.g] = prof["G" + G.g] || {});
+            const add = (k, v) => (p[k] = (p[k] || 0) + v);
+            add("tables", t1 - t0);
+            add("horner", t2 - t1);
+            add("sum", threadCpuMs() - t2);
+            add("dbl", ctx.nDbl);
+            add("add", ctx.nAdd);
+            add("terms", terms.base.length);
+            add("groups", ctx.nG);
+        }
+        return res;
+    }
 
-        // order the terms by output (stable), dropping those on a base at infinity
+    // Tables: entries 1..need[b] of P_b, then (if any term needs it) of phi(P_b); terms on a base
+    // at infinity are dropped.
+    lcTables(ctx) {
+        const { G, pBases, nBases } = ctx;
+        const { base, val } = ctx.terms;
+        const { maxAbs, hasPhi } = ctx.tab;
+        const sz = G.lc.sz;
         const baseZero = new Uint8Array(nBases);
-        for (let b = 0; b < nBases; b++) baseZero[b] = G.isZeroAffine(pBases + b * wsz) ? 1 : 0;
-        const order = sortByOutput(out, nTerms);
-
-        // tables: entries 1..need[b] of P_b, then (if any term needs it) of phi(P_b)
+        for (let b = 0; b < nBases; b++) baseZero[b] = G.isZeroAffine(pBases + b * G.sz) ? 1 : 0;
         const need = new Uint8Array(nBases);
         const phi = new Uint8Array(nBases);
-        for (let t = 0; t < nTerms; t++) {
+        for (let t = 0; t < base.length; t++) {
             const b = base[t];
             if (baseZero[b]) continue;
             const v = val[t];
@@ -575,8 +501,7 @@ class Engine {
             tabBytes += need[b] * sz * (1 + phi[b]);
             if (need[b] > maxNeed) maxNeed = need[b];
         }
-        const tabBase = this.alloc(tabBytes);
-        let p = tabBase;
+        let p = this.alloc(tabBytes);
         for (let b = 0; b < nBases; b++) {
             if (!need[b]) continue;
             tabPtr[b] = p;
@@ -585,29 +510,33 @@ class Engine {
                 phiPtr[b] = p;
                 p += need[b] * sz;
             }
-            G.kzFromWc(pBases + b * wsz, tabPtr[b], 1);
+            G.lc.fromWc(pBases + b * G.sz, tabPtr[b], 1);
         }
+        this.lcTableEntries(G, nBases, need, maxNeed, tabPtr);
+        for (let b = 0; b < nBases; b++) if (phi[b]) G.lc.phi(tabPtr[b], phiPtr[b], need[b]);
+        Object.assign(ctx, { baseZero, tabPtr, phiPtr });
+    }
+
+    // entry 2 = 2 * entry 1, then entry d = entry (d-1) + entry 1, all bases at once
+    lcTableEntries(G, nBases, need, maxNeed, tabPtr) {
+        const sz = G.lc.sz;
         const cap = this.batchCap;
-        // entry 2 = 2 * entry 1
-        {
-            let m = 0;
-            for (let b = 0; b < nBases; b++) {
-                if (need[b] < 2) continue;
-                u8().copyWithin(tabPtr[b] + sz, tabPtr[b], tabPtr[b] + sz);
-                this.pA[m++] = tabPtr[b] + sz;
-                if (m === cap) {
-                    this.zDouble(G, m, 1);
-                    m = 0;
-                }
+        let m = 0;
+        for (let b = 0; b < nBases; b++) {
+            if (need[b] < 2) continue;
+            this.u8.copyWithin(tabPtr[b] + sz, tabPtr[b], tabPtr[b] + sz);
+            this.pA[m++] = tabPtr[b] + sz;
+            if (m === cap) {
+                this.lcDouble(G, m, 1);
+                m = 0;
             }
-            this.zDouble(G, m, 1);
         }
-        // entry d = entry (d-1) + entry 1
+        this.lcDouble(G, m, 1);
         for (let d = 3; d <= maxNeed; d++) {
-            let m = 0;
+            m = 0;
             const flush = () => {
                 this.pF.fill(0, 0, m);
-                this.zAdd(G, m, false);
+                this.lcAdd(G, m, false);
                 for (let i = 0; i < m; i++) if (this.inf[i]) throw new Error("table entry at infinity");
                 m = 0;
             };
@@ -622,123 +551,69 @@ class Engine {
             }
             if (m) flush();
         }
-        for (let b = 0; b < nBases; b++) if (phi[b]) G.kzPhi(tabPtr[b], phiPtr[b], need[b]);
-        const tB = prof ? threadCpuMs() : 0;
+    }
 
-        // accumulators: runs of at most groupSize terms of one output; within each, the terms in
-        // decreasing order of their top window, so that a window's pass stops at the first term
-        // with nothing left to add (most scalars are small: their digits all sit in window 0)
-        const gStart = [];
-        const gOut = [];
-        const terms_ = new Int32Array(nTerms);
-        let nLive = 0;
-        {
-            let cur = -1;
-            let cnt = 0;
-            for (let i = 0; i < nTerms; i++) {
-                const t = order[i];
-                if (baseZero[base[t]]) continue;
-                if (out[t] !== cur || cnt === groupSize) {
-                    gStart.push(nLive);
-                    gOut.push(out[t]);
-                    cur = out[t];
-                    cnt = 0;
-                }
-                // insertion into the group's run, by decreasing top window
-                let p = nLive++;
-                const tt = top[val[t]];
-                while (p > gStart[gStart.length - 1] && top[val[terms_[p - 1]]] < tt) {
-                    terms_[p] = terms_[p - 1];
-                    p--;
-                }
-                terms_[p] = t;
-                cnt++;
-            }
-            gStart.push(nLive);
-        }
-        const nG = gOut.length;
-        const acc = this.alloc(Math.max(1, nG) * sz);
-        const started = new Uint8Array(nG);
-        const maxRounds = 2 * groupSize;
-        const rAcc = new Int32Array(maxRounds * Math.max(1, nG));
-        const rPtr = new Int32Array(maxRounds * Math.max(1, nG));
-        const rNeg = new Uint8Array(maxRounds * Math.max(1, nG));
-        const rLen = new Int32Array(maxRounds);
-        let nDbl = 0;
-        let nAdd = 0;
-
-        for (let j = nW - 1; j >= 0; j--) {
-            // c doublings of every started accumulator
-            let m = 0;
-            for (let g = 0; g < nG; g++) {
-                if (!started[g]) continue;
-                this.pA[m++] = acc + g * sz;
-                if (m === cap) {
-                    this.zDouble(G, m, c);
-                    nDbl += m * c;
-                    m = 0;
-                }
-            }
-            this.zDouble(G, m, c);
-            nDbl += m * c;
-            // additions, round k holding the k-th addition of each accumulator in this window
-            rLen.fill(0);
-            let nRounds = 0;
-            for (let g = 0; g < nG; g++) {
-                let k = 0;
-                for (let i = gStart[g]; i < gStart[g + 1]; i++) {
-                    const t = terms_[i];
-                    if (top[val[t]] < j) break;
-                    const b = base[t];
-                    const o = val[t] * 2 * nW + j;
-                    const d1 = digits[o];
-                    const d2 = digits[o + nW];
-                    if (d1 !== 0) {
-                        const r = k * nG + rLen[k]++;
-                        rAcc[r] = g;
-                        rPtr[r] = tabPtr[b] + ((d1 < 0 ? -d1 : d1) - 1) * sz;
-                        rNeg[r] = d1 < 0 ? 1 : 0;
-                        k++;
-                    }
-                    if (d2 !== 0) {
-                        const r = k * nG + rLen[k]++;
-                        rAcc[r] = g;
-                        rPtr[r] = phiPtr[b] + ((d2 < 0 ? -d2 : d2) - 1) * sz;
-                        rNeg[r] = d2 < 0 ? 1 : 0;
-                        k++;
-                    }
-                }
-                if (k > nRounds) nRounds = k;
-            }
-            for (let k = 0; k < nRounds; k++) {
-                let mm = 0;
-                const flush = () => {
-                    this.zAdd(G, mm, true);
-                    nAdd += mm;
-                    for (let i = 0; i < mm; i++) if (this.inf[i]) started[(this.pA[i] - acc) / sz] = 0;
-                    mm = 0;
-                };
-                const base0 = k * nG;
-                for (let q = 0; q < rLen[k]; q++) {
-                    const g = rAcc[base0 + q];
-                    const a = acc + g * sz;
-                    if (!started[g]) {
-                        this.zCopyPoint(G, rPtr[base0 + q], a, rNeg[base0 + q]);
-                        started[g] = 1;
-                        continue;
-                    }
-                    this.pA[mm] = a;
-                    this.pB[mm] = rPtr[base0 + q];
-                    this.pF[mm] = rNeg[base0 + q];
-                    mm++;
-                    if (mm === cap) flush();
-                }
-                if (mm) flush();
+    // c doublings of every started accumulator
+    lcDoublings(ctx) {
+        const { G, acc, started, nG } = ctx;
+        const { c } = ctx.tab;
+        const sz = G.lc.sz;
+        const cap = this.batchCap;
+        let m = 0;
+        for (let g = 0; g < nG; g++) {
+            if (!started[g]) continue;
+            this.pA[m++] = acc + g * sz;
+            if (m === cap) {
+                this.lcDouble(G, m, c);
+                ctx.nDbl += m * c;
+                m = 0;
             }
         }
-        const tC = prof ? threadCpuMs() : 0;
+        this.lcDouble(G, m, c);
+        ctx.nDbl += m * c;
+    }
 
-        // sum the accumulators of each output (runs of consecutive groups), pairwise
+    // The additions of window j, round k holding the k-th addition of each accumulator; an
+    // accumulator's first term is a copy.
+    lcWindowAdditions(ctx, j) {
+        const { G, acc, started, nG } = ctx;
+        const sz = G.lc.sz;
+        const cap = this.batchCap;
+        const { rAcc, rPtr, rNeg, nRounds } = lcRounds(ctx, j);
+        for (let k = 0; k < nRounds; k++) {
+            let mm = 0;
+            const flush = () => {
+                this.lcAdd(G, mm, true);
+                ctx.nAdd += mm;
+                for (let i = 0; i < mm; i++) if (this.inf[i]) started[(this.pA[i] - acc) / sz] = 0;
+                mm = 0;
+            };
+            const base0 = k * nG;
+            for (let q = 0; q < ctx.rLen[k]; q++) {
+                const g = rAcc[base0 + q];
+                const a = acc + g * sz;
+                if (!started[g]) {
+                    this.lcCopyPoint(G, rPtr[base0 + q], a, rNeg[base0 + q]);
+                    started[g] = 1;
+                    continue;
+                }
+                this.pA[mm] = a;
+                this.pB[mm] = rPtr[base0 + q];
+                this.pF[mm] = rNeg[base0 + q];
+                mm++;
+                if (mm === cap) flush();
+            }
+            if (mm) flush();
+        }
+    }
+
+    // Sum the accumulators of each output (runs of consecutive groups), pairwise; the results in
+    // ffjavascript's form.
+    lcSums(ctx) {
+        const { G, acc, started, nG, gOut } = ctx;
+        const sz = G.lc.sz;
+        const wsz = G.sz;
+        const cap = this.batchCap;
         const runStart = [];
         for (let g = 0; g < nG; g++) if (g === 0 || gOut[g] !== gOut[g - 1]) runStart.push(g);
         runStart.push(nG);
@@ -748,7 +623,7 @@ class Engine {
             let mm = 0;
             const flush = () => {
                 this.pF.fill(0, 0, mm);
-                this.zAdd(G, mm, true);
+                this.lcAdd(G, mm, true);
                 for (let i = 0; i < mm; i++) if (this.inf[i]) started[(this.pA[i] - acc) / sz] = 0;
                 mm = 0;
             };
@@ -761,7 +636,7 @@ class Engine {
                     const h = g + step;
                     if (!started[h]) continue;
                     if (!started[g]) {
-                        u8().copyWithin(acc + g * sz, acc + h * sz, acc + (h + 1) * sz);
+                        this.u8.copyWithin(acc + g * sz, acc + h * sz, acc + (h + 1) * sz);
                         started[g] = 1;
                         continue;
                     }
@@ -781,22 +656,94 @@ class Engine {
             const g = runStart[r];
             outs[r] = gOut[g];
             if (!started[g]) continue;
-            G.kzToWc(acc + g * sz, wc, 1);
-            pts.set(u8().subarray(wc, wc + wsz), r * wsz);
-        }
-        this.release(mk);
-        if (prof) {
-            prof = prof["G" + G.g] = prof["G" + G.g] || {};
-            prof.tables = (prof.tables || 0) + (tB - tA);
-            prof.horner = (prof.horner || 0) + (tC - tB);
-            prof.sum = (prof.sum || 0) + (threadCpuMs() - tC);
-            prof.dbl = (prof.dbl || 0) + nDbl;
-            prof.add = (prof.add || 0) + nAdd;
-            prof.terms = (prof.terms || 0) + nTerms;
-            prof.groups = (prof.groups || 0) + nG;
+            G.lc.toWc(acc + g * sz, wc, 1);
+            pts.set(this.u8.subarray(wc, wc + wsz), r * wsz);
         }
         return { outs, pts };
     }
+}
+
+/*
+ * Accumulators: runs of at most groupSize terms of one output; within each, the terms in
+ * decreasing order of their top window, so that a window's pass stops at the first term with
+ * nothing left to add (most scalars are small: their digits all sit in window 0).
+ */
+function lcAccumulators(ctx) {
+    const { base, val, out } = ctx.terms;
+    const { top, nW } = ctx.tab;
+    const { baseZero, groupSize } = ctx;
+    const nTerms = base.length;
+    const order = sortByOutput(out, nTerms);
+    const gStart = [];
+    const gOut = [];
+    const sorted = new Int32Array(nTerms);
+    let nLive = 0;
+    let cur = -1;
+    let cnt = 0;
+    for (let i = 0; i < nTerms; i++) {
+        const t = order[i];
+        if (baseZero[base[t]]) continue;
+        if (out[t] !== cur || cnt === groupSize) {
+            gStart.push(nLive);
+            gOut.push(out[t]);
+            cur = out[t];
+            cnt = 0;
+        }
+        // insertion into the group's run, by decreasing top window
+        let p = nLive++;
+        const tt = top[val[t]];
+        while (p > gStart[gStart.length - 1] && top[val[sorted[p - 1]]] < tt) {
+            sorted[p] = sorted[p - 1];
+            p--;
+        }
+        sorted[p] = t;
+        cnt++;
+    }
+    gStart.push(nLive);
+    const nG = gOut.length;
+    const maxRounds = 2 * groupSize;
+    Object.assign(ctx, {
+        gStart,
+        gOut,
+        sorted,
+        nG,
+        rAcc: new Int32Array(maxRounds * Math.max(1, nG)),
+        rPtr: new Int32Array(maxRounds * Math.max(1, nG)),
+        rNeg: new Uint8Array(maxRounds * Math.max(1, nG)),
+        rLen: new Int32Array(maxRounds),
+    });
+}
+
+// Window j's additions, by round: round k lists (accumulator, table entry, sign) of the k-th
+// non-zero digit of each accumulator.
+function lcRounds(ctx, j) {
+    const { nG, gStart, sorted, tabPtr, phiPtr, rAcc, rPtr, rNeg, rLen } = ctx;
+    const { base, val } = ctx.terms;
+    const { nW, digits, top } = ctx.tab;
+    const sz = ctx.G.lc.sz;
+    rLen.fill(0);
+    let nRounds = 0;
+    const push = (k, g, ptr, d) => {
+        const r = k * nG + rLen[k]++;
+        rAcc[r] = g;
+        rPtr[r] = ptr + ((d < 0 ? -d : d) - 1) * sz;
+        rNeg[r] = d < 0 ? 1 : 0;
+    };
+    for (let g = 0; g < nG; g++) {
+        let k = 0;
+        for (let i = gStart[g]; i < gStart[g + 1]; i++) {
+            const t = sorted[i];
+            if (top[val[t]] < j) break;
+            const b = base[t];
+            const o = val[t] * 2 * nW + j;
+            const d1 = digits[o];
+            const d2 = digits[o + nW];
+            if (d1 !== 0) push(k++, g, tabPtr[b], d1);
+            if (d2 !== 0) push(k++, g, phiPtr[b], d2);
+        }
+        if (k > nRounds) nRounds = k;
+    }
+    return { rAcc, rPtr, rNeg, nRounds };
 }
 
 // CPU milliseconds of this thread (profiling only; the machine may be shared)
@@ -824,12 +771,16 @@ module.exports = {
     R,
     GLV_LAMBDA,
     GLV_HALF_BITS,
+    BETA_G1,
+    BETA_G2,
     bigToLE,
     leToBig,
+    montBytes,
     glvSplit,
     signedDigits,
     windowsFor,
     scalarTable,
     batchWasmPlugin,
     Engine,
+    threadCpuMs,
 };

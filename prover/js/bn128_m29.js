@@ -1,6 +1,7 @@
 "use strict";
 /*
- * bn128_m29.js: faster wasm arithmetic for the batched affine kernels of bn128_batch.js.
+ * bn128_m29.js: faster wasm field arithmetic for the batched affine kernels (bn128_kernels.js)
+ * of zkey_fast.js's linear combinations.
  *
  * ffjavascript's field (wasmcurves f1m) multiplies 8 limbs of 32 bits, splitting every 64-bit
  * product into halves to carry it; here Fq elements are 9 limbs of 29 bits, so that the products
@@ -20,11 +21,12 @@
  * Functions (added to the bn128 module through buildBn128's plugin hook):
  *   m29_mul, m29_add, m29_sub, m29_neg, m29_addNR, m29_copy, m29_isZero, m29_fromWc, m29_toWc,
  *   m29_inverse, m29_batchInverse, and m29x2_* the same over Fq2;
- *   <g>z_batchAdd(pA, pB, pO, pF, m, pDen, pNrm, pInv)   O[i] = A[i] +- B[i] (see bn128_batch.js)
- *   <g>z_batchDouble(pA, m, times, pDen, pNrm, pInv)     A[i] = 2^times A[i]
- *   <g>z_phi(pIn, pOut, n), <g>z_fromWc(pIn, pOut, n), <g>z_toWc(pIn, pOut, n), <g>z_neg(p, r)
- * with g = g1 or g2; pDen: m elements of the coordinate field, pNrm / pInv: m Fq elements.
+ *   g1z_fromWc(pIn, pOut, n), g1z_toWc(pIn, pOut, n) and the same for g2z: points between the
+ *   two forms.
+ * M29_FIELD describes the field to bn128_kernels.js, which builds the point kernels g1z_*, g2z_*.
  */
+
+const { forEach } = require("./bn128_kernels.js");
 
 const NL = 9;
 const LB = 29;
@@ -66,14 +68,11 @@ const ONE_Z = R29 % Q; // 1 in M29 form
 const K_FROM_WC = (1n << 266n) % Q; // mul(A, K) = A * 2^5: x*2^256 -> x*2^261
 const K_TO_WC = (1n << 256n) % Q; // mul(X, K) = X * 2^-5: x*2^261 -> x*2^256
 
-function addM29(module, betaG1, betaG2) {
+function addM29(module) {
     const cst = (x) => module.alloc(limbBytes(x));
-    const pOne = cst(ONE_Z);
     const pZero = cst(0n);
     const pKfrom = cst(K_FROM_WC);
     const pKto = cst(K_TO_WC);
-    const pBeta1 = cst((betaG1 * R29) % Q);
-    const pBeta2 = cst((betaG2 * R29) % Q);
 
     // ---------------------------------------------------------------- Fq
     {
@@ -472,195 +471,12 @@ function addM29(module, betaG1, betaG2) {
         }
     }
 
-    // ---------------------------------------------------------------- kernels
+    // ---------------------------------------------------------------- point conversions
     for (const g of [1, 2]) {
         const n = g === 1 ? N8Z : 2 * N8Z; // bytes of a coordinate
-        const fp = g === 1 ? "m29_" : "m29x2_";
-        const pfx = g === 1 ? "g1z" : "g2z";
-        const call = (c, fn, ...args) => c.call(fp + fn, ...args);
-        const forEach = (c, body) => [
-            ...c.setLocal("i", c.i32_const(0)),
-            ...c.block(
-                c.loop(
-                    c.br_if(1, c.i32_eq(c.getLocal("i"), c.getLocal("m"))),
-                    ...body,
-                    c.setLocal("i", c.i32_add(c.getLocal("i"), c.i32_const(1))),
-                    c.br(0)
-                )
-            ),
-        ];
-        // phase 1 of both kernels: den[i] (already written) -> pInv[i] = 1/den[i] (Fq) or, in G2,
-        // pNrm[i] = norm(den[i]) and pInv[i] = 1/norm
-        const invertDens = (c) => {
-            const L = (l) => c.getLocal(l);
-            const elem = (base, size) => c.i32_add(L(base), c.i32_mul(L("i"), c.i32_const(size)));
-            if (g === 1) return c.call("m29_batchInverse", L("pDen"), L("pInv"), L("m"));
-            const T = c.i32_const(module.alloc(N8Z));
-            return [
-                ...forEach(c, [
-                    ...c.setLocal("den", elem("pDen", n)),
-                    ...c.call("m29_mul", L("den"), L("den"), elem("pNrm", N8Z)),
-                    ...c.call("m29_mul", c.i32_add(L("den"), c.i32_const(N8Z)), c.i32_add(L("den"), c.i32_const(N8Z)), T),
-                    ...c.call("m29_add", elem("pNrm", N8Z), T, elem("pNrm", N8Z)),
-                ]),
-                ...c.call("m29_batchInverse", L("pNrm"), L("pInv"), L("m")),
-            ];
-        };
-        // sets local "inv" to the pointer of 1/den[i] in the coordinate field
-        const inverseOf = (c, INV) => {
-            const L = (l) => c.getLocal(l);
-            const elem = (base, size) => c.i32_add(L(base), c.i32_mul(L("i"), c.i32_const(size)));
-            if (g === 1) return c.setLocal("inv", elem("pInv", N8Z));
-            return [
-                ...c.setLocal("den", elem("pDen", n)),
-                ...c.setLocal("inv", c.i32_const(INV)),
-                ...c.call("m29_mul", L("den"), elem("pInv", N8Z), c.i32_const(INV)),
-                ...c.call("m29_mul", c.i32_add(L("den"), c.i32_const(N8Z)), elem("pInv", N8Z), c.i32_const(INV + N8Z)),
-                ...c.call("m29_neg", c.i32_const(INV + N8Z), c.i32_const(INV + N8Z)),
-            ];
-        };
-        const oneOf = g === 1 ? pOne : module.alloc(new Uint8Array([...limbBytes(ONE_Z), ...limbBytes(0n)]));
-
-        {
-            const f = module.addFunction(pfx + "_batchAdd");
-            for (const p of ["pA", "pB", "pO", "pF", "m", "pDen", "pNrm", "pInv"]) f.addParam(p, "i32");
-            for (const l of ["i", "a", "b", "o", "fl", "den", "inv"]) f.addLocal(l, "i32");
-            const c = f.getCodeBuilder();
-            const L = (l) => c.getLocal(l);
-            const K = (p) => c.i32_const(p);
-            const NUM = module.alloc(n);
-            const LAM = module.alloc(n);
-            const X3 = module.alloc(n);
-            const T = module.alloc(n);
-            const INV = module.alloc(n);
-            const slot = (arr) => c.i32_add(L(arr), c.i32_shl(L("i"), c.i32_const(2)));
-            const elem = (base, size) => c.i32_add(L(base), c.i32_mul(L("i"), c.i32_const(size)));
-            const a = L("a");
-            const b = L("b");
-            const ya = c.i32_add(L("a"), c.i32_const(n));
-            const yb = c.i32_add(L("b"), c.i32_const(n));
-            f.addCode(
-                ...forEach(c, [
-                    ...c.setLocal("den", elem("pDen", n)),
-                    ...call(c, "sub", c.i32_load(slot("pB")), c.i32_load(slot("pA")), L("den")),
-                    ...c.if(call(c, "isZero", L("den")), [
-                        ...c.i32_store(slot("pF"), c.i32_or(c.i32_load(slot("pF")), c.i32_const(2))),
-                        ...call(c, "copy", K(oneOf), L("den")),
-                    ]),
-                ]),
-                ...invertDens(c),
-                ...forEach(c, [
-                    ...c.setLocal("fl", c.i32_load(slot("pF"))),
-                    ...c.if(c.i32_eqz(c.i32_and(L("fl"), c.i32_const(2))), [
-                        ...c.setLocal("a", c.i32_load(slot("pA"))),
-                        ...c.setLocal("b", c.i32_load(slot("pB"))),
-                        ...c.setLocal("o", c.i32_load(slot("pO"))),
-                        ...inverseOf(c, INV),
-                        ...c.if(
-                            c.i32_and(L("fl"), c.i32_const(1)),
-                            [
-                                // lambda' = (y_b + y_a)/(x_b - x_a) = -lambda; y3 = lambda'(x3 - x_a) - y_a
-                                ...call(c, "add", yb, ya, K(NUM)),
-                                ...call(c, "mul", K(NUM), L("inv"), K(LAM)),
-                                ...call(c, "square", K(LAM), K(X3)),
-                                ...call(c, "sub", K(X3), a, K(X3)),
-                                ...call(c, "sub", K(X3), b, K(X3)),
-                                ...call(c, "sub", K(X3), a, K(T)),
-                            ],
-                            [
-                                ...call(c, "sub", yb, ya, K(NUM)),
-                                ...call(c, "mul", K(NUM), L("inv"), K(LAM)),
-                                ...call(c, "square", K(LAM), K(X3)),
-                                ...call(c, "sub", K(X3), a, K(X3)),
-                                ...call(c, "sub", K(X3), b, K(X3)),
-                                ...call(c, "sub", a, K(X3), K(T)),
-                            ]
-                        ),
-                        ...call(c, "mul", K(LAM), K(T), K(T)),
-                        ...call(c, "sub", K(T), ya, c.i32_add(L("o"), c.i32_const(n))),
-                        ...call(c, "copy", K(X3), L("o")),
-                    ]),
-                ])
-            );
-            module.exportFunction(pfx + "_batchAdd");
-        }
-        {
-            const f = module.addFunction(pfx + "_batchDouble");
-            for (const p of ["pA", "m", "times", "pDen", "pNrm", "pInv"]) f.addParam(p, "i32");
-            for (const l of ["i", "t", "a", "den", "inv"]) f.addLocal(l, "i32");
-            const c = f.getCodeBuilder();
-            const L = (l) => c.getLocal(l);
-            const K = (p) => c.i32_const(p);
-            const NUM = module.alloc(n);
-            const LAM = module.alloc(n);
-            const X3 = module.alloc(n);
-            const T = module.alloc(n);
-            const INV = module.alloc(n);
-            const slot = (arr) => c.i32_add(L(arr), c.i32_shl(L("i"), c.i32_const(2)));
-            const elem = (base, size) => c.i32_add(L(base), c.i32_mul(L("i"), c.i32_const(size)));
-            const a = L("a");
-            const ya = c.i32_add(L("a"), c.i32_const(n));
-            const round = [
-                ...forEach(c, [
-                    ...c.setLocal("a", c.i32_load(slot("pA"))),
-                    ...call(c, "add", ya, ya, elem("pDen", n)),
-                ]),
-                ...invertDens(c),
-                ...forEach(c, [
-                    ...c.setLocal("a", c.i32_load(slot("pA"))),
-                    ...inverseOf(c, INV),
-                    // lambda = 3x^2 / 2y; x3 = lambda^2 - 2x; y3 = lambda(x - x3) - y
-                    ...call(c, "square", a, K(T)),
-                    ...call(c, "add", K(T), K(T), K(NUM)),
-                    ...call(c, "add", K(NUM), K(T), K(NUM)),
-                    ...call(c, "mul", K(NUM), L("inv"), K(LAM)),
-                    ...call(c, "square", K(LAM), K(X3)),
-                    ...call(c, "sub", K(X3), a, K(X3)),
-                    ...call(c, "sub", K(X3), a, K(X3)),
-                    ...call(c, "sub", a, K(X3), K(T)),
-                    ...call(c, "mul", K(LAM), K(T), K(T)),
-                    ...call(c, "sub", K(T), ya, ya),
-                    ...call(c, "copy", K(X3), a),
-                ]),
-            ];
-            f.addCode(
-                ...c.setLocal("t", c.i32_const(0)),
-                ...c.block(
-                    c.loop(
-                        c.br_if(1, c.i32_ge_u(L("t"), L("times"))),
-                        ...round,
-                        c.setLocal("t", c.i32_add(L("t"), c.i32_const(1))),
-                        c.br(0)
-                    )
-                )
-            );
-            module.exportFunction(pfx + "_batchDouble");
-        }
-        {
-            // phi(x, y) = (beta*x, y), n points, in place allowed
-            const beta = g === 1 ? pBeta1 : pBeta2;
-            const f = module.addFunction(pfx + "_phi");
-            for (const p of ["pIn", "pOut", "m"]) f.addParam(p, "i32");
-            f.addLocal("i", "i32");
-            f.addLocal("s", "i32");
-            f.addLocal("d", "i32");
-            const c = f.getCodeBuilder();
-            const L = (l) => c.getLocal(l);
-            const body = [
-                ...c.setLocal("s", c.i32_add(L("pIn"), c.i32_mul(L("i"), c.i32_const(2 * n)))),
-                ...c.setLocal("d", c.i32_add(L("pOut"), c.i32_mul(L("i"), c.i32_const(2 * n)))),
-                ...c.call("m29_mul", L("s"), c.i32_const(beta), L("d")),
-                ...(g === 2
-                    ? c.call("m29_mul", c.i32_add(L("s"), c.i32_const(N8Z)), c.i32_const(beta), c.i32_add(L("d"), c.i32_const(N8Z)))
-                    : []),
-                ...call(c, "copy", c.i32_add(L("s"), c.i32_const(n)), c.i32_add(L("d"), c.i32_const(n))),
-            ];
-            f.addCode(...forEach(c, body));
-            module.exportFunction(pfx + "_phi");
-        }
         for (const dir of ["fromWc", "toWc"]) {
             // m points between ffjavascript's affine LEM form and M29
-            const f = module.addFunction(pfx + "_" + dir);
+            const f = module.addFunction(`g${g}z_${dir}`);
             for (const p of ["pIn", "pOut", "m"]) f.addParam(p, "i32");
             f.addLocal("i", "i32");
             const c = f.getCodeBuilder();
@@ -680,15 +496,19 @@ function addM29(module, betaG1, betaG2) {
                 );
             }
             f.addCode(...forEach(c, body));
-            module.exportFunction(pfx + "_" + dir);
+            module.exportFunction(`g${g}z_${dir}`);
         }
-        simple(pfx + "_neg", ["p", "r"], (f, c) => {
-            f.addCode(
-                ...call(c, "copy", c.getLocal("p"), c.getLocal("r")),
-                ...call(c, "neg", c.i32_add(c.getLocal("p"), c.i32_const(n)), c.i32_add(c.getLocal("r"), c.i32_const(n)))
-            );
-        });
     }
 }
 
-module.exports = { addM29, N8Z, NL, LB, Q, limbBytes, ONE_Z };
+// The field for bn128_kernels.js's point kernels (g1z_*, g2z_*).
+const M29_FIELD = {
+    tag: "z",
+    fq: "m29",
+    fq2: "m29x2",
+    n8: N8Z,
+    encode: (x) => limbBytes((x * R29) % Q),
+    batchInverse: (c, pIn, pOut, m) => c.call("m29_batchInverse", pIn, pOut, m),
+};
+
+module.exports = { addM29, M29_FIELD, N8Z, NL, LB, Q, R29, limbBytes, ONE_Z };

@@ -11,9 +11,9 @@
  *
  * `new` writes byte for byte what `snarkjs groth16 setup` writes from the same r1cs and ptau (that
  * initial key is deterministic). The work is sparse linear combinations of the ptau's Lagrange
- * points (A, B1, B2, C/IC of every wire); it runs in worker threads, each with an instance of
- * ffjavascript's bn128 wasm module extended with batched affine kernels (bn128_batch.js, on the
- * faster field arithmetic of bn128_m29.js): all the sums of a block of constraints advance window
+ * points (A, B1, B2, C/IC of every wire); it runs in worker threads (zkey_worker.js), each with an
+ * instance of ffjavascript's bn128 wasm module extended with batched affine kernels (bn128_batch.js,
+ * on the faster field arithmetic of bn128_m29.js): all the sums of a block of constraints advance window
  * by window in lockstep (Straus), every scalar split in two 128-bit halves by the GLV
  * endomorphism, every addition and doubling of a round sharing one field inversion with thousands
  * of others. The distinct r1cs coefficients (a few tens of thousands) are recoded once. All the
@@ -23,7 +23,7 @@
  * fills the ptau).
  *
  * `contribute` and `beacon` are snarkjs's zkey_contribute.js / zkey_beacon.js with its own
- * functions (the random key, transcript, proof of knowledge, section 10), except the scaling of
+ * functions (reached through snarkjs_internals.js) (the random key, transcript, proof of knowledge, section 10), except the scaling of
  * the L and H sections by 1/delta, done here by the same engine (a GLV/Straus fixed-scalar
  * multiplication). Their output is what snarkjs would write given the same random key: `beacon`
  * is fully determined by its arguments; `contribute` mixes 64 bytes from the OS CSPRNG into the
@@ -46,12 +46,11 @@
 "use strict";
 
 const fs = require("fs");
-const os = require("os");
 const path = require("path");
 const crypto = require("crypto");
-const { Worker, isMainThread, parentPort } = require("worker_threads");
 const B = require("./bn128_batch.js");
 const SJ = require("./snarkjs_internals.js");
+const T = require("./tool_common.js");
 
 const DEFAULT_CHUNK = 4096; // constraints per job
 const KEY_CHUNK = 8192; // points per job when scaling L / H
@@ -61,6 +60,7 @@ const WINDOW_KEY = 4; // window bits for the fixed-scalar multiplications
 const MAX_JOB_TERMS = 1 << 20;
 const HASH_CHUNK = 1 << 14; // zkey_new.js hashHPoints CHUNK_SIZE
 const FR_S = 28; // 2-adicity of BN254's Fr
+const WORKER = path.join(__dirname, "zkey_worker.js");
 
 const USAGE =
     "usage: node zkey_fast.js new <circuit.r1cs> <pot.ptau> <out.zkey>\n" +
@@ -70,173 +70,18 @@ const USAGE =
     "       node zkey_fast.js verify <circuit.r1cs> <pot.ptau> <key.zkey>\n" +
     "  options: --threads N (default: available cores), --chunk N (constraints per job), --quiet";
 
-class UsageError extends Error {}
+const { UsageError } = T;
 class InputError extends Error {}
-
-if (isMainThread) {
-    if (require.main === module) {
-        main().then(
-            (code) => process.exit(code),
-            (err) => {
-                process.stderr.write(`zkey_fast: error: ${err && err.stack ? err.stack : err}\n`);
-                process.exit(1);
-            }
-        );
-    }
-} else {
-    workerMain();
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* worker                                                                                     */
-/* ------------------------------------------------------------------------------------------ */
-
-function workerMain() {
-    let eng = null;
-    const tables = new Map();
-    const prof = process.env.ZKEY_FAST_PROFILE ? {} : null;
-    let chain = Promise.resolve();
-    parentPort.on("message", (msg) => {
-        chain = chain.then(async () => {
-            try {
-                if (msg.cmd === "init") {
-                    eng = await B.Engine.create(msg.module, msg.consts);
-                    parentPort.postMessage({ cmd: "ready" });
-                } else if (msg.cmd === "table") {
-                    tables.set(msg.ctx, msg.table);
-                } else if (msg.cmd === "forget") {
-                    // the digits of a secret scalar (a contribution's 1/delta)
-                    const t = tables.get(msg.ctx);
-                    if (t) t.digits.fill(0);
-                    tables.delete(msg.ctx);
-                } else if (msg.cmd === "lc") {
-                    const G = eng.groups[msg.g];
-                    const mk = eng.mark();
-                    const bases = new Uint8Array(msg.bases);
-                    const p = eng.alloc(bases.length);
-                    eng.u8.set(bases, p);
-                    const res = eng.linearCombinations(
-                        G,
-                        p,
-                        msg.nBases,
-                        { base: msg.base, val: msg.val, out: msg.out },
-                        tables.get(msg.ctx),
-                        msg.groupSize,
-                        prof
-                    );
-                    eng.release(mk);
-                    parentPort.postMessage(
-                        { cmd: "result", id: msg.id, outs: res.outs, pts: res.pts },
-                        [res.outs.buffer, res.pts.buffer]
-                    );
-                } else if (msg.cmd === "profile") {
-                    parentPort.postMessage({ cmd: "profile", prof });
-                }
-            } catch (err) {
-                parentPort.postMessage({ cmd: "error", message: err && err.stack ? err.stack : String(err) });
-            }
-        });
-    });
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* main thread: shared machinery                                                              */
 /* ------------------------------------------------------------------------------------------ */
 
-// Worker pool: jobs go to the least busy worker, at most two in flight each.
-class Pool {
-    constructor(n, wasmModule, consts) {
-        this.workers = [];
-        this.queue = [];
-        this.pending = new Map();
-        this.failed = null;
-        this.nextId = 0;
-        this.inFlight = new Array(n).fill(0);
-        let rejectFail;
-        this.failPromise = new Promise((_, rej) => {
-            rejectFail = rej;
-        });
-        this.failPromise.catch(() => {});
-        this.fail = (err) => {
-            if (this.failed) return;
-            this.failed = err;
-            rejectFail(err);
-            for (const { reject } of this.pending.values()) reject(err);
-        };
-        const ready = [];
-        for (let i = 0; i < n; i++) {
-            const wk = new Worker(__filename);
-            this.workers.push(wk);
-            wk.on("error", (e) => this.fail(e));
-            wk.on("exit", (code) => {
-                if (code !== 0 && !this.closing) this.fail(new Error(`worker ${i} exited with code ${code}`));
-            });
-            ready.push(
-                new Promise((res) => {
-                    wk.on("message", (msg) => {
-                        if (msg.cmd === "ready") res();
-                        else if (msg.cmd === "error") this.fail(new Error(`worker ${i}: ${msg.message}`));
-                        else if (msg.cmd === "result") {
-                            this.inFlight[i]--;
-                            const p = this.pending.get(msg.id);
-                            this.pending.delete(msg.id);
-                            this.dispatch();
-                            if (p) p.resolve(msg);
-                        } else if (msg.cmd === "profile" && this.onProfile) this.onProfile(i, msg.prof);
-                    });
-                })
-            );
-            wk.postMessage({ cmd: "init", module: wasmModule, consts });
-        }
-        this.ready = Promise.race([Promise.all(ready), this.failPromise]);
-    }
-
-    broadcast(msg) {
-        for (const wk of this.workers) wk.postMessage(msg);
-    }
-
-    run(msg, transfer) {
-        if (this.failed) return Promise.reject(this.failed);
-        const id = this.nextId++;
-        return new Promise((resolve, reject) => {
-            this.pending.set(id, { resolve, reject });
-            this.queue.push({ msg: { ...msg, id }, transfer });
-            this.dispatch();
-        });
-    }
-
-    dispatch() {
-        while (this.queue.length) {
-            let best = -1;
-            for (let i = 0; i < this.workers.length; i++) {
-                if (this.inFlight[i] < 2 && (best < 0 || this.inFlight[i] < this.inFlight[best])) best = i;
-            }
-            if (best < 0) return;
-            const { msg, transfer } = this.queue.shift();
-            this.inFlight[best]++;
-            this.workers[best].postMessage(msg, transfer || []);
-        }
-    }
-
-    async profile(log) {
-        if (!process.env.ZKEY_FAST_PROFILE) return;
-        const got = new Promise((res) => {
-            let left = this.workers.length;
-            this.onProfile = (i, p) => {
-                log(`profile worker ${i}: ${JSON.stringify(p)}`);
-                if (--left === 0) res();
-            };
-        });
-        this.broadcast({ cmd: "profile" });
-        await got;
-    }
-
-    async close() {
-        this.closing = true;
-        await Promise.all(this.workers.map((w) => w.terminate()));
-    }
-}
-
+/*
+ * What every command needs: snarkjs's modules (M), the curve with the kernels, and, started on
+ * first use, the worker pool and an engine of the main thread's own. The test harness of
+ * tests/prover/test_zkey.py builds one with makeEnv and calls applyContribution on it.
+ */
 async function makeEnv(opts, log) {
     const M = await SJ.loadInternals(
         "misc",
@@ -249,11 +94,14 @@ async function makeEnv(opts, log) {
         "binFileUtils"
     );
     const { curve, wasmModule, consts } = await SJ.buildCurve(M.ffjs, B.batchWasmPlugin);
-    const cores = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
-    const threads = opts.threads || Math.max(1, Math.min(16, cores));
+    const threads = opts.threads || T.defaultThreads();
     const env = { M, curve, wasmModule, consts, threads, opts, log, pool: null, eng: null };
     env.startPool = () => {
-        if (!env.pool) env.pool = new Pool(threads, wasmModule, consts);
+        if (!env.pool) {
+            env.pool = new T.WorkerPool(WORKER, threads);
+            env.pool.ready = env.pool.callAll({ cmd: "init", module: wasmModule, consts });
+            env.pool.ready.catch(() => {}); // awaited by the users of the pool
+        }
         return env.pool;
     };
     env.engine = async () => {
@@ -265,6 +113,13 @@ async function makeEnv(opts, log) {
         env.pool = null;
     };
     return env;
+}
+
+// The workers' CPU time and operation counts, when ZKEY_FAST_PROFILE is set.
+async function logProfiles(pool, log) {
+    if (!process.env.ZKEY_FAST_PROFILE) return;
+    const profiles = await pool.callAll({ cmd: "profile" });
+    profiles.forEach((p, i) => log(`profile worker ${i}: ${JSON.stringify(p.prof)}`));
 }
 
 // Sections of a snarkjs binary file: id -> [{p, size}] (p: data start), like binfileutils.
@@ -336,29 +191,6 @@ function log2(V) {
         ((V & 0xcccccccc) !== 0 ? ((V &= 0xcccccccc), 2) : 0) |
         ((V & 0xaaaaaaaa) !== 0)
     );
-}
-
-function tmpNameFor(target) {
-    const dir = path.dirname(target);
-    return path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${crypto.randomBytes(4).toString("hex")}`);
-}
-
-// Write parts (Buffers / Uint8Arrays) to target through a temporary file in its directory.
-function writeFileAtomically(target, parts, tmpFiles) {
-    const tmp = tmpNameFor(target);
-    tmpFiles.push(tmp);
-    const fd = fs.openSync(tmp, "wx", 0o644);
-    try {
-        for (const p of parts) {
-            let done = 0;
-            while (done < p.length) done += fs.writeSync(fd, p, done, p.length - done);
-        }
-        fs.fsyncSync(fd);
-    } finally {
-        fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, target);
-    tmpFiles.splice(tmpFiles.indexOf(tmp), 1);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -687,7 +519,7 @@ async function buildInitialZkey(env, r1csPath, ptauPath) {
         log("coefficients and H points ready");
 
         await Promise.race([Promise.all(promises), pool.failPromise]);
-        await pool.profile(log);
+        await logProfiles(pool, log);
         log(`linear combinations done (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 
         // outputs that got several partial sums (blocks sharing a signal): add them up
@@ -871,7 +703,7 @@ async function scaleSection(env, data, k, ctx) {
 // what zkey_contribute.js (type 0) or zkey_beacon.js (type 1) does; applying several at once gives
 // the file the last of them would write, with the L and H sections scaled once, by the product of
 // the 1/delta's, instead of once per contribution.
-async function applyContribution(env, inPath, outPath, contributions, tmpFiles) {
+async function applyContribution(env, inPath, outPath, contributions, temps) {
     const { M, curve, log } = env;
     const { zkeyUtils, keyPair, blake2b, binFileUtils } = M;
     const { fd, sections } = await binFileUtils.readBinFile(inPath, "zkey", 2);
@@ -978,7 +810,7 @@ async function applyContribution(env, inPath, outPath, contributions, tmpFiles) 
     } finally {
         fs.closeSync(fdIn);
     }
-    writeFileAtomically(outPath, parts, tmpFiles);
+    T.writeFileAtomically(outPath, parts, T.asTempFiles(temps));
     return {
         circuitHash: Buffer.from(mpcParams.csHash).toString("hex"),
         contributions: mpcParams.contributions.length,
@@ -990,20 +822,8 @@ async function applyContribution(env, inPath, outPath, contributions, tmpFiles) 
 /* CLI                                                                                        */
 /* ------------------------------------------------------------------------------------------ */
 
-function parseArgs(argv) {
-    const pos = [];
-    const opts = {
-        threads: null,
-        chunk: null,
-        quiet: false,
-        name: null,
-        entropy: null,
-        entropyStdin: false,
-        beaconHash: null,
-        beaconExp: null,
-        beaconName: null,
-    };
-    const takesValue = {
+const OPTIONS = {
+    values: {
         "--threads": "threads",
         "--chunk": "chunk",
         "--name": "name",
@@ -1011,62 +831,28 @@ function parseArgs(argv) {
         "--beacon-hash": "beaconHash",
         "--beacon-exp": "beaconExp",
         "--beacon-name": "beaconName",
-    };
-    for (let i = 0; i < argv.length; i++) {
-        let a = argv[i];
-        if (a === "-h" || a === "--help") throw new UsageError("help requested");
-        if (a === "--quiet" || a === "-q") {
-            opts.quiet = true;
-            continue;
-        }
-        if (a === "--entropy-stdin") {
-            opts.entropyStdin = true;
-            continue;
-        }
-        if (a.startsWith("--")) {
-            let value;
-            const eq = a.indexOf("=");
-            if (eq >= 0) {
-                value = a.slice(eq + 1);
-                a = a.slice(0, eq);
-            }
-            const key = takesValue[a];
-            if (!key) throw new UsageError(`unknown option ${a}`);
-            if (value === undefined) {
-                if (i + 1 >= argv.length) throw new UsageError(`option ${a} needs a value`);
-                value = argv[++i];
-            }
-            opts[key] = value;
-            continue;
-        }
-        pos.push(a);
+    },
+    flags: { "--quiet": "quiet", "-q": "quiet", "--entropy-stdin": "entropyStdin" },
+};
+const N_ARGS = { new: 3, contribute: 2, beacon: 4, verify: 3 };
+const OUTPUT_ARG = { new: 2, contribute: 1, beacon: 1 }; // the position of the output, if any
+
+function checkBeacon(hash, exp) {
+    if (!/^(0x)?([0-9a-fA-F]{2})+$/.test(hash) || hash.replace(/^0x/, "").length / 2 >= 256) {
+        throw new UsageError("beacon hash must be 1..255 bytes of hexadecimal");
     }
-    const intOpt = (v, what, lo, hi) => {
-        if (v === null) return null;
-        if (!/^[0-9]+$/.test(String(v))) throw new UsageError(`${what} must be an integer, got ${JSON.stringify(v)}`);
-        const x = Number(v);
-        if (x < lo || x > hi) throw new UsageError(`${what} must be in ${lo}..${hi}, got ${x}`);
-        return x;
-    };
-    opts.threads = intOpt(opts.threads, "--threads", 1, 64);
-    opts.chunk = intOpt(opts.chunk, "--chunk", 1, 1 << 16);
-    const cmd = pos.shift();
-    const nArgs = { new: 3, contribute: 2, beacon: 4, verify: 3 };
-    if (!cmd || !(cmd in nArgs)) throw new UsageError(`unknown command ${JSON.stringify(cmd || "")}`);
-    if (pos.length !== nArgs[cmd]) throw new UsageError(`${cmd} takes ${nArgs[cmd]} arguments, got ${pos.length}`);
+    if (!/^[0-9]+$/.test(exp) || Number(exp) < 10 || Number(exp) > 63) {
+        throw new UsageError("numIterationsExp must be an integer in 10..63");
+    }
+}
+
+// The options that only some commands take, and the names.
+function checkCommandOptions(cmd, pos, opts) {
     for (const [k, what] of [["name", "--name"], ["beaconName", "--beacon-name"]]) {
         if (opts[k] !== null && (opts[k].length > 64 || !/^[\x20-\x7e]*$/.test(opts[k]))) {
             throw new UsageError(`${what} must be at most 64 printable ASCII characters`);
         }
     }
-    const checkBeacon = (hash, exp) => {
-        if (!/^(0x)?([0-9a-fA-F]{2})+$/.test(hash) || hash.replace(/^0x/, "").length / 2 >= 256) {
-            throw new UsageError("beacon hash must be 1..255 bytes of hexadecimal");
-        }
-        if (!/^[0-9]+$/.test(exp) || Number(exp) < 10 || Number(exp) > 63) {
-            throw new UsageError("numIterationsExp must be an integer in 10..63");
-        }
-    };
     if (cmd !== "contribute" && (opts.beaconHash !== null || opts.beaconExp !== null || opts.beaconName !== null)) {
         throw new UsageError("--beacon-hash / --beacon-exp / --beacon-name only apply to contribute");
     }
@@ -1082,13 +868,31 @@ function parseArgs(argv) {
     }
     if (opts.entropy !== null && opts.entropyStdin) throw new UsageError("give --entropy or --entropy-stdin, not both");
     if (cmd === "beacon") checkBeacon(pos[2], pos[3]);
-    const outputs = { new: 2, contribute: 1, beacon: 1 };
-    if (cmd in outputs) {
-        const out = path.resolve(pos[outputs[cmd]]);
-        const dir = path.dirname(out);
-        if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`output directory ${dir} does not exist`);
-        if (fs.existsSync(out) && fs.statSync(out).isDirectory()) throw new UsageError(`${out} is a directory`);
-        for (let i = 0; i < outputs[cmd]; i++) {
+}
+
+function parseArgs(argv) {
+    const defaults = {
+        threads: null,
+        chunk: null,
+        quiet: false,
+        name: null,
+        entropy: null,
+        entropyStdin: false,
+        beaconHash: null,
+        beaconExp: null,
+        beaconName: null,
+    };
+    const { positional: pos, opts } = T.parseOptions(argv, OPTIONS, defaults);
+    opts.threads = T.intOption(opts.threads, "--threads", 1, 64);
+    opts.chunk = T.intOption(opts.chunk, "--chunk", 1, 1 << 16);
+    const cmd = pos.shift();
+    if (!cmd || !(cmd in N_ARGS)) throw new UsageError(`unknown command ${JSON.stringify(cmd || "")}`);
+    if (pos.length !== N_ARGS[cmd]) throw new UsageError(`${cmd} takes ${N_ARGS[cmd]} arguments, got ${pos.length}`);
+    checkCommandOptions(cmd, pos, opts);
+    if (cmd in OUTPUT_ARG) {
+        const out = path.resolve(pos[OUTPUT_ARG[cmd]]);
+        T.checkOutputPath(out);
+        for (let i = 0; i < OUTPUT_ARG[cmd]; i++) {
             if (path.resolve(pos[i]) === out) throw new UsageError("the output must differ from the inputs");
         }
     }
@@ -1104,132 +908,99 @@ function readStdin() {
     });
 }
 
-async function main() {
-    let parsed;
-    try {
-        parsed = parseArgs(process.argv.slice(2));
-    } catch (err) {
-        if (err instanceof UsageError) {
-            if (err.message === "help requested") {
-                process.stdout.write(USAGE + "\n");
-                return 0;
-            }
-            process.stderr.write(`zkey_fast: error: ${err.message}\n${USAGE}\n`);
-            return 2;
-        }
-        throw err;
-    }
-    const { cmd, args, opts } = parsed;
-    const t0 = Date.now();
-    const log = (s) => {
-        if (!opts.quiet) process.stderr.write(`[zkey_fast ${cmd} ${((Date.now() - t0) / 1000).toFixed(1)}s] ${s}\n`);
-    };
-    process.stderr.on("error", () => {});
-    const tmpFiles = [];
-    const cleanup = () => {
-        for (const f of tmpFiles) {
-            try {
-                fs.unlinkSync(f);
-            } catch (_) {
-                /* already gone */
-            }
-        }
-    };
-    const onSignal = (sig) => {
-        cleanup();
-        process.stderr.write(`zkey_fast: interrupted (${sig})\n`);
-        process.exit(sig === "SIGINT" ? 130 : 143);
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    process.on("exit", cleanup);
+async function commandNew(env, args, temps) {
+    const [r1cs, ptau, out] = args;
+    const z = await buildInitialZkey(env, r1cs, ptau);
+    await env.close();
+    T.writeFileAtomically(path.resolve(out), z.parts, temps);
+    return { command: "new", circuitHash: z.csHash.toString("hex"), constraints: z.nConstraints, power: z.power };
+}
 
+// A beacon contribution as applyContribution takes it.
+function beaconContribution(M, hashStr, expStr, name) {
+    const beaconHash = M.misc.hex2ByteArray(hashStr);
+    const numIterationsExp = parseInt(expStr);
+    return { type: 1, name, beaconHash, numIterationsExp, rng: () => M.misc.rngFromBeaconParams(beaconHash, numIterationsExp) };
+}
+
+async function commandContribute(env, cmd, args, entropy, temps) {
+    const { opts, M } = env;
+    const [input, out] = args;
+    const contributions = [];
+    if (cmd === "contribute") {
+        // snarkjs: getRandomRng(entropy) = ChaCha(blake2b(64 CSPRNG bytes || entropy))
+        const ent = entropy || crypto.randomBytes(32).toString("hex");
+        contributions.push({ type: 0, name: opts.name, rng: () => M.misc.getRandomRng(ent) });
+        if (opts.beaconHash !== null) contributions.push(beaconContribution(M, opts.beaconHash, opts.beaconExp, opts.beaconName));
+    } else {
+        contributions.push(beaconContribution(M, args[2], args[3], opts.name));
+    }
+    const r = await applyContribution(env, path.resolve(input), path.resolve(out), contributions, temps);
+    return { command: cmd, ...r };
+}
+
+/*
+ * snarkjs's phase2verifyFromInit against the recomputed initial key. snarkjs reports why a key is
+ * invalid through logger.error and console.log: those lines go to stderr even with --quiet, and
+ * into the JSON result. Exit code 3 when the key is not valid.
+ */
+async function commandVerify(env, args, t0) {
+    const { log } = env;
+    const [r1cs, ptau, zkeyPath] = args;
+    let z;
+    try {
+        z = await buildInitialZkey(env, r1cs, ptau);
+    } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        // no initial key can be made from these r1cs and ptau (snarkjs's newZKey refuses
+        // them too): no key is valid for them
+        process.stderr.write(`zkey_fast verify: ${err.message}\n`);
+        const res = { command: "verify", valid: false, circuitHash: null, problems: [err.message] };
+        process.stdout.write(JSON.stringify(res) + "\n");
+        return 3;
+    }
+    await env.close();
+    const init = Buffer.concat(z.parts);
+    z.parts.length = 0;
+    log("initial key recomputed; checking the key against it (snarkjs phase2verifyFromInit)");
+    const problems = [];
+    const problem = (s) => {
+        problems.push(String(s));
+        process.stderr.write(`zkey_fast verify: ${s}\n`);
+    };
+    const logger = { info: (s) => log(s), debug: () => {}, warn: (s) => log(`warning: ${s}`), error: problem };
+    const origLog = console.log;
+    console.log = (...a) => problem(a.join(" "));
+    let ok;
+    try {
+        const initBytes = new Uint8Array(init.buffer, init.byteOffset, init.length);
+        ok = await env.M.verifyFromInit(initBytes, ptau, zkeyPath, logger);
+    } catch (err) {
+        // a key snarkjs cannot even read is not a valid key
+        ok = false;
+        problem(`the key could not be read: ${err && err.message ? err.message : err}`);
+    } finally {
+        console.log = origLog;
+    }
+    if (ok !== true && !problems.length) problem("snarkjs's checks failed");
+    const res = { command: "verify", valid: ok === true, circuitHash: z.csHash.toString("hex"), problems };
+    res.seconds = (Date.now() - t0) / 1000;
+    process.stdout.write(JSON.stringify(res) + "\n");
+    return ok === true ? 0 : 3;
+}
+
+// One command; its JSON result line on stdout. An InputError is exit 1 with its message alone.
+async function main({ cmd, args, opts }, temps) {
+    const t0 = Date.now();
+    const log = T.makeLog(`zkey_fast ${cmd}`, opts.quiet);
     let entropy = opts.entropy;
     if (cmd === "contribute" && opts.entropyStdin) entropy = await readStdin();
-
     const env = await makeEnv(opts, log);
     try {
         let result;
-        if (cmd === "new") {
-            const [r1cs, ptau, out] = args;
-            const z = await buildInitialZkey(env, r1cs, ptau);
-            await env.close();
-            writeFileAtomically(path.resolve(out), z.parts, tmpFiles);
-            result = {
-                command: "new",
-                circuitHash: z.csHash.toString("hex"),
-                constraints: z.nConstraints,
-                power: z.power,
-            };
-        } else if (cmd === "contribute" || cmd === "beacon") {
-            const [input, out] = args;
-            const beacon = (hashStr, expStr, name) => {
-                const beaconHash = env.M.misc.hex2ByteArray(hashStr);
-                const numIterationsExp = parseInt(expStr);
-                return {
-                    type: 1,
-                    name,
-                    beaconHash,
-                    numIterationsExp,
-                    rng: () => env.M.misc.rngFromBeaconParams(beaconHash, numIterationsExp),
-                };
-            };
-            const contributions = [];
-            if (cmd === "contribute") {
-                // snarkjs: getRandomRng(entropy) = ChaCha(blake2b(64 CSPRNG bytes || entropy))
-                const ent = entropy || crypto.randomBytes(32).toString("hex");
-                contributions.push({ type: 0, name: opts.name, rng: () => env.M.misc.getRandomRng(ent) });
-                if (opts.beaconHash !== null) contributions.push(beacon(opts.beaconHash, opts.beaconExp, opts.beaconName));
-            } else {
-                contributions.push(beacon(args[2], args[3], opts.name));
-            }
-            const r = await applyContribution(env, path.resolve(input), path.resolve(out), contributions, tmpFiles);
-            result = { command: cmd, ...r };
-        } else if (cmd === "verify") {
-            const [r1cs, ptau, zkeyPath] = args;
-            let z;
-            try {
-                z = await buildInitialZkey(env, r1cs, ptau);
-            } catch (err) {
-                if (!(err instanceof InputError)) throw err;
-                // no initial key can be made from these r1cs and ptau (snarkjs's newZKey refuses
-                // them too): no key is valid for them
-                process.stderr.write(`zkey_fast verify: ${err.message}\n`);
-                const res = { command: "verify", valid: false, circuitHash: null, problems: [err.message] };
-                process.stdout.write(JSON.stringify(res) + "\n");
-                return 3;
-            }
-            await env.close();
-            const init = Buffer.concat(z.parts);
-            z.parts.length = 0;
-            log("initial key recomputed; checking the key against it (snarkjs phase2verifyFromInit)");
-            // snarkjs reports why a key is invalid through logger.error and console.log: those
-            // lines go to stderr even with --quiet, and into the JSON result
-            const problems = [];
-            const problem = (s) => {
-                problems.push(String(s));
-                process.stderr.write(`zkey_fast verify: ${s}\n`);
-            };
-            const logger = { info: (s) => log(s), debug: () => {}, warn: (s) => log(`warning: ${s}`), error: problem };
-            const origLog = console.log;
-            console.log = (...a) => problem(a.join(" "));
-            let ok;
-            try {
-                const initBytes = new Uint8Array(init.buffer, init.byteOffset, init.length);
-                ok = await env.M.verifyFromInit(initBytes, ptau, zkeyPath, logger);
-            } catch (err) {
-                // a key snarkjs cannot even read is not a valid key
-                ok = false;
-                problem(`the key could not be read: ${err && err.message ? err.message : err}`);
-            } finally {
-                console.log = origLog;
-            }
-            if (ok !== true && !problems.length) problem("snarkjs's checks failed");
-            const res = { command: "verify", valid: ok === true, circuitHash: z.csHash.toString("hex"), problems };
-            res.seconds = (Date.now() - t0) / 1000;
-            process.stdout.write(JSON.stringify(res) + "\n");
-            return ok === true ? 0 : 3;
-        }
+        if (cmd === "new") result = await commandNew(env, args, temps);
+        else if (cmd === "contribute" || cmd === "beacon") result = await commandContribute(env, cmd, args, entropy, temps);
+        else return await commandVerify(env, args, t0);
         result.seconds = (Date.now() - t0) / 1000;
         process.stdout.write(JSON.stringify(result) + "\n");
         return 0;
@@ -1243,5 +1014,7 @@ async function main() {
         await env.close();
     }
 }
+
+if (require.main === module) T.runMain({ tool: "zkey_fast", usage: USAGE, parse: parseArgs, run: main });
 
 module.exports = { buildInitialZkey, applyContribution, makeEnv, parseArgs, parseConstraints, readR1csInfo };

@@ -164,11 +164,17 @@ function batchWasmPlugin(module) {
 /* Engine: one instance of the module                                                         */
 /* ------------------------------------------------------------------------------------------ */
 
+// The forms linearCombinations() can work in (ZKEY_FAST_KERNEL selects one in zkey_fast.js).
+const FORMS = ["m29", "plain"];
+const DEFAULT_FORM = "m29";
+
 class Engine {
     // wasmModule: WebAssembly.Module of curve.tm.code (the plugin included); consts: the module's
-    // pG1gen / pG2gen (curve.tm.pG1gen, ...); opts.batchCap: the largest batch of one kernel call.
+    // pG1gen / pG2gen (curve.tm.pG1gen, ...); opts.batchCap: the largest batch of one kernel
+    // call; opts.form: the point form of linearCombinations(), one of FORMS.
     static async create(wasmModule, consts, opts = {}) {
-        const { batchCap = 16384 } = opts;
+        const { batchCap = 16384, form = DEFAULT_FORM } = opts;
+        if (!FORMS.includes(form)) throw new Error(`unknown kernel form ${JSON.stringify(form)} (expected one of ${FORMS})`);
         const e = new Engine();
         e.memory = new WebAssembly.Memory({ initial: 64, maximum: 32767 });
         const inst = await WebAssembly.instantiate(wasmModule, { env: { memory: e.memory } });
@@ -176,6 +182,7 @@ class Engine {
         e.pG1gen = consts.pG1gen;
         e.pG2gen = consts.pG2gen;
         e.batchCap = batchCap;
+        e.form = form;
         e.refreshViews();
         e.freePtr = e.u32[0];
         // the module's batch functions take their scratch above the free pointer
@@ -273,11 +280,18 @@ class Engine {
     }
 
     // The points linearCombinations() works on: bn128_m29.js's form (72 / 144 bytes, converted
-    // on the way in and out).
+    // on the way in and out) or ffjavascript's own (64 / 128 bytes, nothing to convert).
     lcForm(g) {
-        const k = (name) => this.ex[`g${g}z_${name}`];
-        const sz = (g === 1 ? 2 : 4) * M29.N8Z;
-        return { sz, add: k("batchAdd"), double: k("batchDouble"), phi: k("phi"), neg: k("neg"), fromWc: k("fromWc"), toWc: k("toWc") };
+        const ex = this.ex;
+        if (this.form === "m29") {
+            const k = (name) => ex[`g${g}z_${name}`];
+            const sz = (g === 1 ? 2 : 4) * M29.N8Z;
+            return { sz, add: k("batchAdd"), double: k("batchDouble"), phi: k("phi"), neg: k("neg"), fromWc: k("fromWc"), toWc: k("toWc") };
+        }
+        const k = (name) => ex[`g${g}w_${name}`];
+        const sz = g === 1 ? 64 : 128;
+        const copy = (src, dst, n) => this.u8.copyWithin(dst, src, src + n * sz);
+        return { sz, add: k("batchAdd"), double: k("batchDouble"), phi: k("phi"), neg: k("neg"), fromWc: copy, toWc: copy };
     }
 
     // O[i] = A[i] + s_i*B[i] for i < m (s_i = -1 if bit 0 of pF[i]), pointers in this.pA / pB /
@@ -311,6 +325,7 @@ class Engine {
 
     // batchAdd for points in G.lc's form (the exceptional cases through ffjavascript's formulas).
     lcAdd(G, m, inPlace) {
+        if (this.form === "plain") return this.batchAdd(G, m, inPlace);
         if (m === 0) return;
         const L = G.lc;
         L.add(this.pAptr, this.pBptr, inPlace ? this.pAptr : this.pOptr, this.pFptr, m, this.den, this.nrm, this.inv);
@@ -411,7 +426,7 @@ class Engine {
         };
         runCases(identity, (m, inPlace) => this.batchAdd(G, m, inPlace), "");
         const L = G.lc;
-        const { zP, zQ, zOut } = runCases(L, (m, inPlace) => this.lcAdd(G, m, inPlace), " (M29)");
+        const { zP, zQ, zOut } = runCases(L, (m, inPlace) => this.lcAdd(G, m, inPlace), ` (${this.form})`);
         const zs = L.sz;
         this.u8.copyWithin(zOut, zP, zP + zs);
         this.u8.copyWithin(zOut + zs, zQ, zQ + zs);
@@ -421,7 +436,7 @@ class Engine {
         mul(40, want);
         mul(56, want + sz);
         L.toWc(zOut, out, 2);
-        if (!eq(out, want) || !eq(out + sz, want + sz)) throw new Error(`self-test of the G${G.g} doubling (M29) failed`);
+        if (!eq(out, want) || !eq(out + sz, want + sz)) throw new Error(`self-test of the G${G.g} doubling (${this.form}) failed`);
         const pj = this.alloc(3 * G.n8);
         this.ex[G.g === 1 ? "g1m_toJacobian" : "g2m_toJacobian"](P, pj);
         L.phi(zP, zOut, 1);
@@ -429,7 +444,7 @@ class Engine {
         this.u8.set(bigToLE(GLV_LAMBDA, N8), scal);
         G.timesScalar(pj, scal, N8, jac);
         G.toAffine(jac, want);
-        if (!eq(out, want)) throw new Error(`self-test of the G${G.g} endomorphism (M29) failed`);
+        if (!eq(out, want)) throw new Error(`self-test of the G${G.g} endomorphism (${this.form}) failed`);
     }
 
     /*
@@ -773,6 +788,8 @@ module.exports = {
     GLV_HALF_BITS,
     BETA_G1,
     BETA_G2,
+    FORMS,
+    DEFAULT_FORM,
     bigToLE,
     leToBig,
     montBytes,

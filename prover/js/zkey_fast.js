@@ -41,7 +41,9 @@
  *
  * Exit codes: 0 success, 1 failure, 2 bad arguments, 3 (verify) the key is not valid (the
  * reasons on stderr, even with --quiet). On success one JSON line on stdout describes the result;
- * progress goes to stderr. ZKEY_FAST_PROFILE=1 adds the workers' CPU time and operation counts.
+ * progress goes to stderr. ZKEY_FAST_PROFILE=1 adds the workers' CPU time and operation counts;
+ * ZKEY_FAST_KERNEL=plain runs the linear combinations on ffjavascript's own field arithmetic
+ * instead of bn128_m29.js's (the same bytes either way: it is there to measure what M29 buys).
  */
 "use strict";
 
@@ -82,6 +84,14 @@ class InputError extends Error {}
  * first use, the worker pool and an engine of the main thread's own. The test harness of
  * tests/prover/test_zkey.py builds one with makeEnv and calls applyContribution on it.
  */
+// The point form of the linear combinations: ZKEY_FAST_KERNEL=m29 (the default: bn128_m29.js's
+// field) or plain (ffjavascript's own field), the same results either way; for measurements.
+function kernelForm() {
+    const form = process.env.ZKEY_FAST_KERNEL || B.DEFAULT_FORM;
+    if (!B.FORMS.includes(form)) throw new UsageError(`ZKEY_FAST_KERNEL must be one of ${B.FORMS.join(", ")}, got ${JSON.stringify(form)}`);
+    return form;
+}
+
 async function makeEnv(opts, log) {
     const M = await SJ.loadInternals(
         "misc",
@@ -95,17 +105,18 @@ async function makeEnv(opts, log) {
     );
     const { curve, wasmModule, consts } = await SJ.buildCurve(M.ffjs, B.batchWasmPlugin);
     const threads = opts.threads || T.defaultThreads();
-    const env = { M, curve, wasmModule, consts, threads, opts, log, pool: null, eng: null };
+    const form = opts.form || kernelForm();
+    const env = { M, curve, wasmModule, consts, form, threads, opts, log, pool: null, eng: null };
     env.startPool = () => {
         if (!env.pool) {
             env.pool = new T.WorkerPool(WORKER, threads);
-            env.pool.ready = env.pool.callAll({ cmd: "init", module: wasmModule, consts });
+            env.pool.ready = env.pool.callAll({ cmd: "init", module: wasmModule, consts, form });
             env.pool.ready.catch(() => {}); // awaited by the users of the pool
         }
         return env.pool;
     };
     env.engine = async () => {
-        if (!env.eng) env.eng = await B.Engine.create(wasmModule, consts);
+        if (!env.eng) env.eng = await B.Engine.create(wasmModule, consts, { form });
         return env.eng;
     };
     env.close = async () => {
@@ -885,6 +896,7 @@ function parseArgs(argv) {
     const { positional: pos, opts } = T.parseOptions(argv, OPTIONS, defaults);
     opts.threads = T.intOption(opts.threads, "--threads", 1, 64);
     opts.chunk = T.intOption(opts.chunk, "--chunk", 1, 1 << 16);
+    opts.form = kernelForm();
     const cmd = pos.shift();
     if (!cmd || !(cmd in N_ARGS)) throw new UsageError(`unknown command ${JSON.stringify(cmd || "")}`);
     if (pos.length !== N_ARGS[cmd]) throw new UsageError(`${cmd} takes ${N_ARGS[cmd]} arguments, got ${pos.length}`);

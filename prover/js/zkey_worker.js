@@ -4,7 +4,7 @@
  * on its own instance of the wasm module.
  *
  * Requests (tool_common.js's protocol):
- *   init { module, consts }         the engine
+ *   init { module, consts, form }   the engine (form: its point form, bn128_batch.js FORMS)
  *   table { ctx, table }            a scalarTable() the later "lc" jobs of ctx use
  *   forget { ctx }                  drop it, its digits zeroed first (a contribution's 1/delta)
  *   lc { ctx, g, bases, nBases, base, val, out, groupSize } -> { outs, pts }
@@ -21,7 +21,7 @@ function serve() {
     const prof = process.env.ZKEY_FAST_PROFILE ? {} : null;
     serveRequests({
         init: async (msg) => {
-            eng = await B.Engine.create(msg.module, msg.consts);
+            eng = await B.Engine.create(msg.module, msg.consts, { form: msg.form });
         },
         table: (msg) => {
             tables.set(msg.ctx, msg.table);

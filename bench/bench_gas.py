@@ -91,8 +91,7 @@ def run(chain_kind: ChainKind = "pyevm") -> dict[str, Any]:
         stack = deploy_child_stack(
             chain,
             {c: export_solidity_verifier(p.keys) for c, p in provers.items()},
-            genesis_hash=compute_header_hash(sample.checkpoint),
-            genesis_number=sample.checkpoint.number,
+            genesis=sample.checkpoint,
             batch_size=sample.batch_size,
             root_bridge=chain.accounts[0],
         )
@@ -174,8 +173,7 @@ def _measure_header_chain(chain: Chain, stack: ChildStack, checkpoint: Header, b
     receiver = deploy_receiver(
         chain,
         {"header_update": verifier.address, **others},
-        genesis_hash=compute_header_hash(checkpoint),
-        genesis_number=checkpoint.number,
+        genesis=checkpoint,
         batch_size=batch_size,
     )
     headers = load_manifest().preset(PRESET)["N"]
@@ -210,8 +208,7 @@ def _measure_batches(chain: Chain, n_public: Mapping[str, int]) -> dict[str, Any
             receiver = deploy_receiver(
                 chain,
                 verifiers,
-                genesis_hash=compute_header_hash(BATCH_GENESIS),
-                genesis_number=BATCH_GENESIS.number,
+                genesis=BATCH_GENESIS,
                 batch_size=size,
             )
             events = [StateSyncEvent(i, int(bridge, 16), int(noop.address, 16), data) for i in range(1, size + 1)]

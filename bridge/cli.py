@@ -244,8 +244,7 @@ def deploy_command(
             root,
             child,
             sources,
-            genesis_hash=genesis_hash,
-            genesis_number=sample.checkpoint.number,
+            genesis=sample.checkpoint,
             batch_size=sample.batch_size,
         )
         deployed = [

@@ -200,9 +200,7 @@ def run_demo(chain_kind: ChainKind = "pyevm", preset: str = "default", console: 
                 next_validator_set_hash=committee.set_hash,
             )
             sources = {c: export_solidity_verifier(p.keys) for c, p in provers.items()}
-            root_stack, child_stack = deploy_bridge(
-                root, child, sources, genesis_hash=compute_header_hash(genesis), genesis_number=0, batch_size=batch
-            )
+            root_stack, child_stack = deploy_bridge(root, child, sources, genesis=genesis, batch_size=batch)
         demo = Demo(
             preset,
             console,

@@ -20,15 +20,22 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 
 from statesync.errors import ZkStateSyncError
-from statesync.model import StateSyncEvent
+from statesync.model import Header, StateSyncEvent, compute_header_hash
 from verifier.groth16 import Proof
 from verifier.groth16_evm import encode_calldata
 from verifier.signals import StateSyncSignals
 
 from .chains import Chain
-from .deploy import Deployed, Receipt, decode_events, deploy, transact
+from .deploy import Deployed, Receipt, TransactionReverted, call, decode_events, deploy, transact
 from .solc import Build, CompiledContract, compile_directory, compile_sources
 
+# The receiver's stipend per onStateReceive: Edge's own ChildERC20Predicate needs 345,871 gas to
+# map a token (clone + initialize), above Edge's 300k MAX_GAS; 500k leaves it room.
+DEFAULT_RECEIVER_GAS = 500_000
+STATE_SYNC_GAS = 3_000_000
+MIN_RECEIVER_GAS = 50_000  # ZkStateReceiver's MIN_RECEIVER_GAS and MAX_RECEIVER_GAS
+MAX_RECEIVER_GAS = 10_000_000
+MAX_BATCH_SIZE = 256
 # Manifest circuit -> receiver constructor slot, in the constructor's order.
 VERIFIER_CIRCUITS = ("header_update", "state_sync", "event_inclusion")
 ProofArgument = tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]], tuple[int, int]]
@@ -72,14 +79,37 @@ def deploy_root_stack(chain: Chain, child_token: ChecksumAddress) -> RootStack:
     return RootStack(sender, bridge)
 
 
+class DeploymentError(StackError, ValueError):
+    """Receiver deployment parameters that do not fit together (refused before any transaction)."""
+
+
+def check_receiver_parameters(*, genesis: Header, last_executed_id: int, batch_size: int, receiver_gas: int) -> None:
+    """Raise DeploymentError unless the receiver's parameters are consistent and in range.
+
+    The genesis hash and number are both derived from one Header, so they cannot disagree; the
+    first event id cannot precede what the genesis header already covers on the rootchain (the
+    caller checks that against StateSender where it deploys one, see deploy_bridge).
+    """
+    if not isinstance(genesis, Header):
+        raise DeploymentError(f"the genesis must be a Header, got {type(genesis).__name__}")
+    if compute_header_hash(genesis) == 0:
+        raise DeploymentError("the genesis header hashes to 0")
+    if not 0 <= last_executed_id < 2**64:
+        raise DeploymentError(f"last executed id {last_executed_id} is not a uint64")
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise DeploymentError(f"batch size {batch_size} is outside 1..{MAX_BATCH_SIZE}")
+    if not MIN_RECEIVER_GAS <= receiver_gas <= MAX_RECEIVER_GAS:
+        raise DeploymentError(f"receiver gas {receiver_gas} is outside {MIN_RECEIVER_GAS}..{MAX_RECEIVER_GAS}")
+
+
 def deploy_receiver(
     chain: Chain,
     verifiers: Mapping[str, ChecksumAddress],
     *,
-    genesis_hash: int,
-    genesis_number: int,
+    genesis: Header,
     batch_size: int,
     last_executed_id: int = 0,
+    receiver_gas: int = DEFAULT_RECEIVER_GAS,
 ) -> Deployed:
     """ZkStateReceiver over deployed verifiers (by manifest circuit), trusting the genesis header.
 
@@ -88,14 +118,18 @@ def deploy_receiver(
     missing = [c for c in VERIFIER_CIRCUITS if c not in verifiers]
     if missing:
         raise StackError(f"no verifier for {', '.join(missing)}")
+    check_receiver_parameters(
+        genesis=genesis, last_executed_id=last_executed_id, batch_size=batch_size, receiver_gas=receiver_gas
+    )
     return deploy(
         chain,
         compile_directory().get("ZkStateReceiver"),
         *(verifiers[c] for c in VERIFIER_CIRCUITS),
-        genesis_hash,
-        genesis_number,
+        compute_header_hash(genesis),
+        genesis.number,
         last_executed_id,
         batch_size,
+        receiver_gas,
     )
 
 
@@ -103,10 +137,11 @@ def deploy_child_stack(
     chain: Chain,
     verifier_sources: Mapping[str, Path],
     *,
-    genesis_hash: int,
-    genesis_number: int,
+    genesis: Header,
     batch_size: int,
     root_bridge: ChecksumAddress,
+    last_executed_id: int = 0,
+    receiver_gas: int = DEFAULT_RECEIVER_GAS,
 ) -> ChildStack:
     missing = [c for c in VERIFIER_CIRCUITS if c not in verifier_sources]
     if missing:
@@ -115,9 +150,10 @@ def deploy_child_stack(
     receiver = deploy_receiver(
         chain,
         {c: v.address for c, v in verifiers.items()},
-        genesis_hash=genesis_hash,
-        genesis_number=genesis_number,
+        genesis=genesis,
         batch_size=batch_size,
+        last_executed_id=last_executed_id,
+        receiver_gas=receiver_gas,
     )
     token = deploy(chain, compile_directory().get("ChildToken"), receiver.address, root_bridge)
     return ChildStack(verifiers, receiver, token)
@@ -128,9 +164,9 @@ def deploy_bridge(
     child: Chain,
     verifier_sources: Mapping[str, Path],
     *,
-    genesis_hash: int,
-    genesis_number: int,
+    genesis: Header,
     batch_size: int,
+    receiver_gas: int = DEFAULT_RECEIVER_GAS,
 ) -> tuple[RootStack, ChildStack]:
     """Both sides of the sample bridge on two chains, each side naming the other.
 
@@ -145,14 +181,17 @@ def deploy_bridge(
     child_stack = deploy_child_stack(
         child,
         verifier_sources,
-        genesis_hash=genesis_hash,
-        genesis_number=genesis_number,
+        genesis=genesis,
         batch_size=batch_size,
         root_bridge=bridge_address,
+        receiver_gas=receiver_gas,
     )
     root_stack = deploy_root_stack(root, child_stack.token.address)
     if root_stack.bridge.address != bridge_address:
         raise StackError(f"RootBridge was deployed at {root_stack.bridge.address}, not at {bridge_address}")
+    # A fresh StateSender has sent nothing: the receiver must start at its first id.
+    if (sent := call(root, root_stack.sender, "counter")) != call(child, child_stack.receiver, "lastExecutedId"):
+        raise DeploymentError(f"StateSender has sent {sent} events; the receiver does not start after them")
     return root_stack, child_stack
 
 
@@ -202,6 +241,9 @@ def submit_state_sync(
 ) -> Receipt:
     """Relay a StateSync proof: the header and its events, executed in one transaction.
 
+    Idempotent in the header: if the receiver accepted this header already (anyone may submit
+    it first, since all of a proof's inputs are public), the same proof executes its events
+    through executeStateSync instead, so an honest relayer never needs a second proof.
     `overrides` replaces any of headerHash, number, eventRoot (the demo's tampering attack).
     """
     values = {
@@ -210,18 +252,50 @@ def submit_state_sync(
         "eventRoot": signals.event_root,
         **overrides,
     }
-    return transact(
-        chain,
-        stack.receiver,
-        "syncState",
-        encode_proof_argument(proof, signals.values()),
-        values["headerHash"],
-        values["number"],
-        values["eventRoot"],
-        [event_argument(e) for e in events],
-        gas=3_000_000,
-        errors_from=[stack.token.abi],
-    )
+    argument = encode_proof_argument(proof, signals.values())
+    batch = [event_argument(e) for e in events]
+
+    def accepted() -> bool:
+        return (
+            bool(signals.event_root)
+            and call(chain, stack.receiver, "eventRootOf", signals.number) == signals.event_root
+        )
+
+    def execute() -> Receipt:
+        return transact(
+            chain,
+            stack.receiver,
+            "executeStateSync",
+            argument,
+            signals.header_hash,
+            signals.number,
+            signals.event_root,
+            signals.trusted_header_hash,
+            batch,
+            gas=STATE_SYNC_GAS,
+            errors_from=[stack.token.abi],
+        )
+
+    if not overrides and accepted():
+        return execute()
+    try:
+        return transact(
+            chain,
+            stack.receiver,
+            "syncState",
+            argument,
+            values["headerHash"],
+            values["number"],
+            values["eventRoot"],
+            batch,
+            gas=STATE_SYNC_GAS,
+            errors_from=[stack.token.abi],
+        )
+    except TransactionReverted as exc:
+        # Lost a race with whoever submitted the header between our check and our transaction.
+        if overrides or exc.reason.name != "ZkStateReceiver__NumberNotRising" or not accepted():
+            raise
+        return execute()
 
 
 def state_sync_results(stack: ChildStack, receipt: Receipt) -> list[tuple[int, bool]]:

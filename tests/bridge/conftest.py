@@ -39,6 +39,7 @@ from statesync.model import (
     compute_header_hash,
 )
 
+RECEIVER_GAS = stack.DEFAULT_RECEIVER_GAS
 BATCH_SIZE = 4  # the receiver under test (the circuits' test preset has B = 2, default B = 8)
 DEPTH = 4
 GENESIS = Header(
@@ -108,17 +109,21 @@ def deploy_receiver(
     genesis_hash: int | None = None,
     genesis_number: int = GENESIS.number,
     last_executed_id: int = 0,
+    receiver_gas: int = RECEIVER_GAS,
 ) -> Deployed:
-    """stack.deploy_receiver over the Open(N) verifiers, keyed by their public-signal counts."""
-    by_circuit = {"header_update": verifiers[4].address, "state_sync": verifiers[6].address}
-    by_circuit["event_inclusion"] = verifiers[3].address
-    return stack.deploy_receiver(
+    """ZkStateReceiver over the Open(N) verifiers (keyed by their public-signal counts), with raw
+    constructor arguments: these tests are of the contract's own checks, not stack.deploy_receiver's."""
+    return deploy(
         chain,
-        by_circuit,
-        genesis_hash=compute_header_hash(GENESIS) if genesis_hash is None else genesis_hash,
-        genesis_number=genesis_number,
-        batch_size=batch_size,
-        last_executed_id=last_executed_id,
+        compile_directory().get("ZkStateReceiver"),
+        verifiers[4].address,
+        verifiers[6].address,
+        verifiers[3].address,
+        compute_header_hash(GENESIS) if genesis_hash is None else genesis_hash,
+        genesis_number,
+        last_executed_id,
+        batch_size,
+        receiver_gas,
     )
 
 

@@ -15,6 +15,8 @@ from eth_utils.crypto import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bridge.chain import stack
+from bridge.chain.chains import ChainError
 from bridge.chain.deploy import (
     Deployed,
     Event,
@@ -23,6 +25,7 @@ from bridge.chain.deploy import (
     call,
     decode_events,
     decode_revert,
+    deploy,
     encode_call,
     transact,
 )
@@ -38,6 +41,7 @@ from statesync.model import (
 from .conftest import (
     BATCH_SIZE,
     GENESIS,
+    RECEIVER_GAS,
     Rig,
     address_int,
     deploy_receiver,
@@ -51,7 +55,6 @@ from .conftest import (
 )
 
 GENESIS_HASH = compute_header_hash(GENESIS)
-RECEIVER_GAS = 300_000
 MAX_MESSAGE_LENGTH = 256
 HYPOTHESIS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -275,6 +278,8 @@ def test_the_constructor_stores_the_checkpoint(rig: Rig) -> None:
         ({"genesis_hash": R}, "genesisHeaderHash"),
         ({"batch_size": 0}, "batchSize"),
         ({"batch_size": 257}, "batchSize"),
+        ({"receiver_gas": 49_999}, "receiverGas"),
+        ({"receiver_gas": 10_000_001}, "receiverGas"),
     ],
 )
 def test_the_constructor_refuses_unusable_arguments(rig: Rig, change: dict[str, int], what: str) -> None:
@@ -667,3 +672,171 @@ def test_a_batch_of_16_costs_at_most_25k_gas_per_event(rig: Rig) -> None:
     )
     assert [r.args["success"] for r in decode_events(receiver, receipt, "StateSyncResult")] == [True] * batch_size
     assert receipt.gas_used / batch_size <= 25_000, receipt.gas_used
+
+
+# ---------------------------------------------------------------------------------------------
+# Receiver gas (issue 11: a stipend fixed at deployment, checked before every call, and retries
+# that anyone may pay more gas for)
+
+
+def hungry_event(rig: Rig, event_id: int, hungry: Deployed, slots: int) -> StateSyncEvent:
+    data = abi_encode(["uint256"], [slots])
+    return StateSyncEvent(event_id, address_int(rig.root_bridge), address_int(hungry.address), data)
+
+
+def test_a_receiver_needing_more_than_the_stipend_is_retried_with_more_gas_once(rig: Rig) -> None:
+    # 20 fresh slots: ~450k gas in the receiver alone, like Edge's MAP_TOKEN (345,871) on a 300k stipend.
+    hungry = deploy(rig.chain, rig.build.get("HungryReceiver"))
+    receiver = deploy_receiver(rig.chain, rig.verifiers, receiver_gas=300_000)
+    event = hungry_event(rig, 1, hungry, 20)
+    header = next_header(GENESIS, [event])
+    (proof,) = prove(rig, sync_signals(GENESIS_HASH, header, [event]))
+    head = (compute_header_hash(header), header.number, header.event_root)
+    receipt = transact(rig.chain, receiver, "syncState", proof, *head, [event_argument(event)], gas=3_000_000)
+    assert [(e.args["id"], e.args["success"]) for e in decode_events(receiver, receipt, "StateSyncResult")] == [
+        (1, False)
+    ]
+    # The stipend is the deployment's, whatever the transaction's gas: retry() fails again.
+    again = transact(rig.chain, receiver, "retry", event_argument(event), gas=5_000_000)
+    assert decode_events(receiver, again, "StateSyncResult")[0].args["success"] is False
+    expect_revert(
+        "ZkStateReceiver__GasLimit", transact, rig.chain, receiver, "retryWithGas", event_argument(event), 299_999
+    )
+    # Asking for 1M without sending the gas for it reverts instead of failing the receiver.
+    expect_revert(
+        "ZkStateReceiver__InsufficientGas",
+        transact,
+        rig.chain,
+        receiver,
+        "retryWithGas",
+        event_argument(event),
+        1_000_000,
+        gas=600_000,
+    )
+    paid = transact(rig.chain, receiver, "retryWithGas", event_argument(event), 1_000_000, gas=1_500_000)
+    assert [(e.args["id"], e.args["success"]) for e in decode_events(receiver, paid, "StateSyncResult")] == [(1, True)]
+    assert call(rig.chain, hungry, "received") == 1 and call(rig.chain, hungry, "written", 1, 19) == 20
+    for entry in ("retry", "retryWithGas"):
+        extra = () if entry == "retry" else (1_000_000,)
+        expect_revert(
+            "ZkStateReceiver__NotRetriable", transact, rig.chain, receiver, entry, event_argument(event), *extra
+        )
+    assert call(rig.chain, hungry, "received") == 1  # delivered exactly once
+
+
+def test_the_relayers_gas_never_decides_a_receivers_outcome(rig: Rig) -> None:
+    # A receiver that credits, then runs a ~355k hook in try/catch: starved, it would succeed without
+    # its hook and the event would be spent. Sweep the transaction's gas across the edge.
+    hooked = deploy(rig.chain, rig.build.get("HookedReceiver"))
+    receiver = deploy_receiver(rig.chain, rig.verifiers, receiver_gas=500_000)
+    event = StateSyncEvent(1, address_int(rig.root_bridge), address_int(hooked.address), b"hook me")
+    header = next_header(GENESIS, [event])
+    (proof,) = prove(rig, sync_signals(GENESIS_HASH, header, [event]))
+    args = (proof, compute_header_hash(header), header.number, header.event_root, [event_argument(event)])
+
+    def accepted(gas: int) -> bool:
+        try:
+            call(rig.chain, receiver, "syncState", *args, gas=gas)
+        except ChainError:  # a revert, or out of gas outside any try
+            return False
+        return True
+
+    low, high = 250_000, 2_000_000  # refused, accepted: bisect to the least gas that is accepted
+    assert not accepted(low) and accepted(high)
+    for _ in range(12):
+        middle = (low + high) // 2
+        low, high = (low, middle) if accepted(middle) else (middle, high)
+    steps = 4 if rig.chain.kind == "pyevm" else 16
+    snapshot = rig.chain.snapshot()
+    for gas in [high - 20_000 + 5_000 * i for i in range(steps)] + [high + 40_000 * i for i in range(steps)]:
+        try:
+            receipt = transact(rig.chain, receiver, "syncState", *args, gas=gas)
+        except ChainError as refused:  # reverted (starved of gas), never a silent success
+            if isinstance(refused, TransactionReverted):
+                assert refused.reason.name in ("ZkStateReceiver__InsufficientGas", None), refused
+            assert gas < high + 5_000
+            continue
+        assert decode_events(receiver, receipt, "StateSyncResult")[0].args["success"] is True
+        assert call(rig.chain, hooked, "hooked", 1) is True, f"at {gas} gas the hook was skipped"
+        rig.chain.revert_to(snapshot)
+        snapshot = rig.chain.snapshot()
+
+
+def test_a_header_submitted_first_does_not_strand_the_relayers_proof(rig: Rig) -> None:
+    # Issue 11 (5): a griefer submits the header with its (public) inputs; the StateSync proof the
+    # relayer holds still executes the events, through executeStateSync, with no second proof.
+    events = [noop_event(rig, 1), noop_event(rig, 2)]
+    header = next_header(GENESIS, events)
+    header_hash = compute_header_hash(header)
+    header_proof, sync_proof = prove(
+        rig, header_signals(GENESIS_HASH, header), sync_signals(GENESIS_HASH, header, events)
+    )
+    submit(rig, header_proof, header_hash, header.number, header.event_root)
+    batch = [event_argument(e) for e in events]
+    head = (header_hash, header.number, header.event_root)
+    expect_revert(
+        "ZkStateReceiver__NumberNotRising", transact, rig.chain, rig.receiver, "syncState", sync_proof, *head, batch
+    )
+    # A root the receiver never accepted, or a proof of other values: refused.
+    expect_revert(
+        "ZkStateReceiver__UnknownHeader",
+        call,
+        rig.chain,
+        rig.receiver,
+        "executeStateSync",
+        sync_proof,
+        header_hash,
+        header.number,
+        header.event_root + 1,
+        GENESIS_HASH,
+        batch,
+    )
+    expect_revert(
+        "ZkStateReceiver__InvalidProof",
+        call,
+        rig.chain,
+        rig.receiver,
+        "executeStateSync",
+        sync_proof,
+        header_hash,
+        header.number,
+        header.event_root,
+        GENESIS_HASH + 1,
+        batch,
+    )
+    receipt = transact(rig.chain, rig.receiver, "executeStateSync", sync_proof, *head, GENESIS_HASH, batch)
+    assert [r[:2] for r in results(rig, receipt)] == [(1, True), (2, True)]
+    assert state(rig, "lastExecutedId") == (2,)
+    # The same batch again: its ids are spent.
+    expect_revert(
+        "ZkStateReceiver__UnexpectedId",
+        call,
+        rig.chain,
+        rig.receiver,
+        "executeStateSync",
+        sync_proof,
+        *head,
+        GENESIS_HASH,
+        batch,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"genesis": 5}, "must be a Header"),
+        ({"last_executed_id": -1}, "not a uint64"),
+        ({"batch_size": 0}, "batch size 0"),
+        ({"receiver_gas": 1}, "receiver gas 1"),
+    ],
+)
+def test_the_deployment_script_refuses_parameters_that_do_not_fit(change: dict[str, object], message: str) -> None:
+    arguments: dict[str, object] = {
+        "genesis": GENESIS,
+        "last_executed_id": 0,
+        "batch_size": 4,
+        "receiver_gas": RECEIVER_GAS,
+        **change,
+    }
+    with pytest.raises(stack.DeploymentError, match=message):
+        stack.check_receiver_parameters(**arguments)  # type: ignore[arg-type]

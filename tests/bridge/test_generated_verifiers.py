@@ -31,7 +31,6 @@ from prover.samples import build_sample_chain, build_sample_inputs
 from prover.setup import export_solidity_verifier
 from prover.toolchain import run_snarkjs
 from statesync.field import R
-from statesync.model import compute_header_hash
 from verifier.errors import PublicInputError, Reason
 from verifier.groth16 import verify, verify_proof
 
@@ -62,8 +61,7 @@ def deployed(provers: Mapping[str, Prover]) -> Iterator[tuple[Chain, ChildStack]
         stack = deploy_child_stack(
             chain,
             {c: export_solidity_verifier(p.keys) for c, p in provers.items()},
-            genesis_hash=compute_header_hash(sample.checkpoint),
-            genesis_number=sample.checkpoint.number,
+            genesis=sample.checkpoint,
             batch_size=sample.batch_size,
             root_bridge=chain.accounts[0],
         )

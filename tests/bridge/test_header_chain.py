@@ -111,8 +111,7 @@ def catching_up_receiver(chain: Chain, sample: Sample, chain_prover: Prover) -> 
     return deploy_receiver(
         chain,
         addresses,
-        genesis_hash=compute_header_hash(checkpoint),
-        genesis_number=checkpoint.number,
+        genesis=checkpoint,
         batch_size=load_manifest().preset(PRESET)["B"],
     )
 

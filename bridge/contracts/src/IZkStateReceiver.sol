@@ -54,6 +54,8 @@ interface IZkStateReceiver {
     error ZkStateReceiver__NotRetriable(uint256 id);
     /// @notice An execution is in progress (a receiver called back into this contract).
     error ZkStateReceiver__Reentrancy();
+    /// @notice A retry's gas limit below the stipend or above MAX_RECEIVER_GAS.
+    error ZkStateReceiver__GasLimit(uint256 gasLimit);
 
     /// @notice Move the checkpoint to a header proven by a HeaderUpdate proof.
     /// @param proof The Groth16 proof for [headerHash, number, eventRoot, trustedHeaderHash].
@@ -77,9 +79,28 @@ interface IZkStateReceiver {
     /// @param number The accepted header whose event root the proof is about.
     function executeEvents(Proof calldata proof, uint256 number, StateSync[] calldata events) external;
 
+    /// @notice Execute the next batch with the StateSync proof of a header that is accepted already
+    ///         (someone submitted it first): the header part is settled, the events still run.
+    /// @param linkedHeaderHash The checkpoint the proof was made against (its 4th public signal).
+    function executeStateSync(
+        Proof calldata proof,
+        uint256 headerHash,
+        uint256 number,
+        uint256 eventRoot,
+        uint256 linkedHeaderHash,
+        StateSync[] calldata events
+    ) external;
+
     /// @notice Run an event whose receiver call failed once more, with the same gas stipend.
     /// @param obj The event exactly as proven; it is matched against the stored hash.
     function retry(StateSync calldata obj) external;
+
+    /// @notice Run a failed event once more, forwarding gasLimit (at least receiverGas) to it:
+    ///         anyone may pay for a receiver that needs more than the stipend.
+    function retryWithGas(StateSync calldata obj, uint256 gasLimit) external;
+
+    /// @notice The gas each receiver call gets in a batch (fixed at deployment).
+    function receiverGas() external view returns (uint256);
 
     /// @notice The checkpoint: the Poseidon hash of the last accepted header.
     function trustedHeaderHash() external view returns (uint256);

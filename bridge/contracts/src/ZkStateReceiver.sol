@@ -14,9 +14,14 @@ import {StateSyncBatch} from "./StateSyncBatch.sol";
 /// @dev Execution policy.
 ///      * Order and replay: ids must continue from lastExecutedId with no gap, so a single
 ///        counter gives exactly-once, in-order execution (StateSender numbers events 1, 2, ...).
-///      * Gas: each receiver gets RECEIVER_GAS (Edge's MAX_GAS). If the call fails while the
-///        receiver was given less than that (the relayer's transaction was short of gas), the
-///        whole transaction reverts, so a relayer cannot make a receiver fail on purpose.
+///      * Gas: each receiver gets receiverGas, fixed at deployment (Edge's MAX_GAS is 300k; its
+///        own ERC-20 predicate needs ~346k to map a token). Before every receiver call the
+///        contract requires that the whole stipend can be forwarded under the 63/64 rule, else
+///        the transaction reverts: whoever relays (or copies a pending relay with another gas
+///        limit) can never decide a receiver's outcome by starving it.
+///      * More gas: an event that failed can be retried by anyone with more gas than the
+///        stipend (retryWithGas), checked the same way before the call, so a receiver that
+///        needs more than receiverGas is delivered, once, rather than stranded.
 ///      * Failure: a receiver that reverts, runs out of its stipend or has no code does not
 ///        stop the batch. The event counts as executed, StateSyncResult(id, false, message) is
 ///        emitted and keccak256(abi.encode(event)) is stored in failedStateSyncs; anyone may
@@ -24,8 +29,14 @@ import {StateSyncBatch} from "./StateSyncBatch.sol";
 ///      * Reentrancy: a receiver cannot call back into execution or retry while a batch runs
 ///        (ids are consumed before receivers run, so a nested batch would run out of order).
 contract ZkStateReceiver is IZkStateReceiver {
-    /// @notice Gas given to each onStateReceive call (Polygon Edge's StateReceiver.MAX_GAS).
-    uint256 public constant RECEIVER_GAS = 300_000;
+    /// @notice Gas spent between the stipend check and the CALL beyond what it forwards: a cold
+    ///         account access (2,600), encoding up to 2,048 bytes of data in memory, the opcodes in
+    ///         between. The check reserves it, so the CALL can forward the whole stipend.
+    uint256 public constant CALL_OVERHEAD = 6_000;
+    /// @notice Smallest stipend a deployment may fix (below it no useful receiver runs).
+    uint256 public constant MIN_RECEIVER_GAS = 50_000;
+    /// @notice Largest stipend a deployment may fix, and largest gas a retry may forward.
+    uint256 public constant MAX_RECEIVER_GAS = 10_000_000;
     /// @notice Gas given to a verifier: a snarkjs verifier with 6 signals needs ~230k; it returns
     ///         false rather than reverting when a precompile runs short, so it must get enough.
     uint256 public constant VERIFIER_GAS = 300_000;
@@ -43,6 +54,8 @@ contract ZkStateReceiver is IZkStateReceiver {
     IEventInclusionVerifier public immutable eventVerifier;
     /// @inheritdoc IZkStateReceiver
     uint256 public immutable batchSize;
+    /// @inheritdoc IZkStateReceiver
+    uint256 public immutable receiverGas;
 
     // Storage: slot 0 the checkpoint hash; slot 1 packs lastNumber, lastExecutedId and the
     // reentrancy lock, so a batch's counter update and lock share one storage slot. The lock is
@@ -80,6 +93,7 @@ contract ZkStateReceiver is IZkStateReceiver {
     ///        a rootchain whose StateSender starts with this contract); events of headers up to
     ///        the genesis cannot be proven here, so execution must start after them.
     /// @param batchSize_ The circuits' B: events per proof, in 1..MAX_BATCH_SIZE.
+    /// @param receiverGas_ The gas each onStateReceive gets in a batch, in MIN_RECEIVER_GAS..MAX_RECEIVER_GAS.
     constructor(
         IHeaderUpdateVerifier headerVerifier_,
         IStateSyncVerifier stateSyncVerifier_,
@@ -87,7 +101,8 @@ contract ZkStateReceiver is IZkStateReceiver {
         uint256 genesisHeaderHash,
         uint64 genesisNumber,
         uint64 lastExecutedId_,
-        uint256 batchSize_
+        uint256 batchSize_,
+        uint256 receiverGas_
     ) {
         if (address(headerVerifier_).code.length == 0) revert ZkStateReceiver__InvalidConfiguration("headerVerifier");
         if (address(stateSyncVerifier_).code.length == 0) {
@@ -98,6 +113,10 @@ contract ZkStateReceiver is IZkStateReceiver {
             revert ZkStateReceiver__InvalidConfiguration("genesisHeaderHash");
         }
         if (batchSize_ == 0 || batchSize_ > MAX_BATCH_SIZE) revert ZkStateReceiver__InvalidConfiguration("batchSize");
+        if (receiverGas_ < MIN_RECEIVER_GAS || receiverGas_ > MAX_RECEIVER_GAS) {
+            revert ZkStateReceiver__InvalidConfiguration("receiverGas");
+        }
+        receiverGas = receiverGas_;
         headerVerifier = headerVerifier_;
         stateSyncVerifier = stateSyncVerifier_;
         eventVerifier = eventVerifier_;
@@ -145,6 +164,37 @@ contract ZkStateReceiver is IZkStateReceiver {
         _executeBatch(events, firstId);
     }
 
+    /// @inheritdoc IZkStateReceiver
+    function executeStateSync(
+        Proof calldata proof,
+        uint256 headerHash,
+        uint256 number,
+        uint256 eventRoot,
+        uint256 linkedHeaderHash,
+        StateSync[] calldata events
+    ) external nonReentrant {
+        // The header was accepted already (its submitter raced the relayer): only the events
+        // remain. The proof's eventRoot is the circuit's hash-bound output of its header, and it
+        // must equal an accepted root, so whatever header and checkpoint the proof names, its
+        // events are under a proven root: exactly executeEvents' guarantee.
+        if (eventRoot == 0 || eventRootOf[number] != eventRoot) revert ZkStateReceiver__UnknownHeader(number);
+        if (headerHash >= R) revert ZkStateReceiver__NotCanonical(headerHash);
+        if (linkedHeaderHash >= R) revert ZkStateReceiver__NotCanonical(linkedHeaderHash);
+        uint256[6] memory signals;
+        signals[0] = headerHash;
+        signals[1] = number;
+        signals[2] = eventRoot;
+        signals[3] = linkedHeaderHash;
+        uint256 firstId = uint256(lastExecutedId) + 1;
+        (signals[4], signals[5]) = StateSyncBatch.commit(eventRoot, events, batchSize, firstId);
+        bool ok;
+        try stateSyncVerifier.verifyProof{gas: VERIFIER_GAS}(proof.a, proof.b, proof.c, signals) returns (bool verdict) {
+            ok = verdict;
+        } catch {}
+        _requireVerified(ok);
+        _executeBatch(events, firstId);
+    }
+
     // ------------------------------------------------------------------------------------------
     // Events
 
@@ -165,10 +215,13 @@ contract ZkStateReceiver is IZkStateReceiver {
 
     /// @inheritdoc IZkStateReceiver
     function retry(StateSync calldata obj) external nonReentrant {
-        bytes32 eventHash = failedStateSyncs[obj.id];
-        if (eventHash == 0 || eventHash != keccak256(abi.encode(obj))) revert ZkStateReceiver__NotRetriable(obj.id);
-        delete failedStateSyncs[obj.id];
-        if (!_callReceiver(obj)) failedStateSyncs[obj.id] = eventHash;
+        _retry(obj, receiverGas);
+    }
+
+    /// @inheritdoc IZkStateReceiver
+    function retryWithGas(StateSync calldata obj, uint256 gasLimit) external nonReentrant {
+        if (gasLimit < receiverGas || gasLimit > MAX_RECEIVER_GAS) revert ZkStateReceiver__GasLimit(gasLimit);
+        _retry(obj, gasLimit);
     }
 
     /// @inheritdoc IZkStateReceiver
@@ -183,6 +236,13 @@ contract ZkStateReceiver is IZkStateReceiver {
 
     // ------------------------------------------------------------------------------------------
     // Internals
+
+    function _retry(StateSync calldata obj, uint256 gasLimit) private {
+        bytes32 eventHash = failedStateSyncs[obj.id];
+        if (eventHash == 0 || eventHash != keccak256(abi.encode(obj))) revert ZkStateReceiver__NotRetriable(obj.id);
+        delete failedStateSyncs[obj.id];
+        if (!_callReceiver(obj, gasLimit)) failedStateSyncs[obj.id] = eventHash;
+    }
 
     /// @dev The header's own rules; returns the checkpoint the proof must link to.
     function _checkHeader(uint256 headerHash, uint256 number, uint256 eventRoot) private view returns (uint256) {
@@ -220,24 +280,29 @@ contract ZkStateReceiver is IZkStateReceiver {
         // Unreachable from StateSender (2^64 events), but a wrapped counter would reopen old ids.
         if (last > type(uint64).max) revert ZkStateReceiver__NotCanonical(last);
         lastExecutedId = uint64(last);
+        uint256 gasLimit = receiverGas;
         uint256 n = events.length;
         for (uint256 i; i < n; ++i) {
             StateSync calldata obj;
             assembly ("memory-safe") {
                 obj := add(events.offset, calldataload(add(events.offset, shl(5, i))))
             }
-            if (!_callReceiver(obj)) failedStateSyncs[firstId + i] = keccak256(abi.encode(obj));
+            if (!_callReceiver(obj, gasLimit)) failedStateSyncs[firstId + i] = keccak256(abi.encode(obj));
         }
     }
 
-    /// @dev onStateReceive with RECEIVER_GAS, and its StateSyncResult. A receiver without code
+    /// @dev onStateReceive with exactly gasLimit, and its StateSyncResult. A receiver without code
     ///      fails (as in Edge): a call to it would succeed with nothing received. Hand-encoded in
     ///      memory past the free pointer, reused for every event: this is the per-event cost.
     ///      `obj`'s encoding must have been checked before: by StateSyncBatch.commit in a batch,
     ///      by abi.encode (and the stored hash) in retry().
-    function _callReceiver(StateSync calldata obj) private returns (bool success) {
-        uint256 gasLimit = RECEIVER_GAS;
-        uint256 maxLength = MAX_MESSAGE_LENGTH;
+    function _callReceiver(StateSync calldata obj, uint256 gasLimit) private returns (bool success) {
+        // The 63/64 rule forwards at most 63/64 of what is left after the call's own costs: with
+        // less than this, the receiver would get less than gasLimit, and its outcome (a hook
+        // skipped in a try/catch, a branch on gasleft) would be the relayer's choice. Revert.
+        // CALL_OVERHEAD covers what runs from here to the CALL: the cold EXTCODESIZE, encoding the
+        // call in memory, and the CALL's own warm access.
+        if (gasleft() < (gasLimit * 64) / 63 + CALL_OVERHEAD) revert ZkStateReceiver__InsufficientGas();
         bytes32 topic = _RESULT_TOPIC;
         bytes4 selector = IStateReceiver.onStateReceive.selector;
         uint256 id;
@@ -263,7 +328,8 @@ contract ZkStateReceiver is IZkStateReceiver {
                 let size := add(0x84, and(add(dataLength, 0x1f), not(0x1f)))
                 success := call(gasLimit, receiver, 0, ptr, size, 0, 0)
                 length := returndatasize()
-                if gt(length, maxLength) { length := maxLength }
+                // MAX_MESSAGE_LENGTH, as a literal: one stack slot fewer in this function.
+                if gt(length, 256) { length := 256 }
             }
             // StateSyncResult(id, success, message): message is the (capped) return data.
             mstore(ptr, 0x20)
@@ -272,8 +338,5 @@ contract ZkStateReceiver is IZkStateReceiver {
             mstore(add(add(ptr, 0x40), length), 0)
             log3(ptr, add(0x40, and(add(length, 0x1f), not(0x1f))), topic, id, success)
         }
-        // A receiver given less than its stipend (the 63/64 rule caps a call at what is left)
-        // may have failed for that alone: revert, so the relayer's gas cannot decide the outcome.
-        if (!success && gasleft() < gasLimit / 63) revert ZkStateReceiver__InsufficientGas();
     }
 }

@@ -13,7 +13,7 @@ from prover.witness import WitnessError
 from statesync.errors import ToolError
 from statesync.field import R
 
-GADGETS = Path(__file__).parent / "circuits" / "gadgets.circom"
+GADGETS = Path(__file__).resolve().parents[2] / "circuits" / "test" / "gadgets.circom"
 
 
 @pytest.fixture(scope="module")

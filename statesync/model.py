@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Final
 
 from eth_utils.crypto import keccak
@@ -145,9 +146,25 @@ class Commit:
     signatures: tuple[Signature | None, ...]
 
 
+class SigningPurpose(IntEnum):
+    """What a validator signature is for: the domain tag of its message (docs/PROTOCOL.md section 2).
+
+    Each tag is a short ASCII string read as a big-endian integer (< 2^168 < r), so a signature
+    made for one purpose can never be presented for another.
+    """
+
+    HEADER = int.from_bytes(b"zkstatesync/header/v1", "big")
+    CHECKPOINT = int.from_bytes(b"zkstatesync/checkpoint/v1", "big")
+
+
+def compute_signing_message(header: Header, purpose: SigningPurpose = SigningPurpose.HEADER) -> int:
+    """What validators sign: Poseidon([purpose, chainId, headerHash]), bound to the purpose and the chain."""
+    return poseidon([int(purpose), header.chain_id, compute_header_hash(header)])
+
+
 def sign_header(header: Header, private_keys: Sequence[bytes | None]) -> Commit:
     """Sign with the given keys, one per slot in slot order (None: that slot does not sign)."""
-    message = compute_header_hash(header)
+    message = compute_signing_message(header)
     return Commit(header, tuple(None if k is None else sign_poseidon(k, message) for k in private_keys))
 
 
@@ -155,7 +172,7 @@ def compute_signed_power(validator_set: ValidatorSet, commit: Commit) -> int:
     """Power behind valid signatures on the commit's header; each slot counts at most once."""
     if len(commit.signatures) > validator_set.size:
         raise ModelError(f"{len(commit.signatures)} signatures for a set of {validator_set.size} slots")
-    message = compute_header_hash(commit.header)
+    message = compute_signing_message(commit.header)
     return sum(
         validator.power
         for validator, signature in zip(validator_set.validators, commit.signatures, strict=False)

@@ -37,6 +37,18 @@ template RangeCheck(n) {
     signal bits[n] <== Num2Bits(n)(in);
 }
 
+// Domain tag of header signatures: "zkstatesync/header/v1" as a big-endian integer
+// (statesync.model.SigningPurpose.HEADER; checkpoints of the exit direction get their own).
+function HEADER_SIGNING_DOMAIN() { return 178916636490733412758715052159860834009358166619697; }
+
+// SigningMessage(): what validators sign for a header, bound to its purpose and its chain.
+// Inputs: chainId, headerHash. Output: out = Poseidon([HEADER_SIGNING_DOMAIN, chainId, headerHash]).
+template SigningMessage() {
+    signal input chainId;
+    signal input headerHash;
+    signal output out <== Poseidon(3)([HEADER_SIGNING_DOMAIN(), chainId, headerHash]);
+}
+
 // HeaderHash(): Poseidon over the header's 7 fields in protocol order.
 // Input: header[7]. Output: out = headerHash.
 template HeaderHash() {

@@ -14,8 +14,9 @@ include "validators.circom";
 //   they are bound to it), header[7] (protocol field order), validatorKeys[V][2],
 //   validatorPowers[V], signed[V], sigR8[V][2], sigS[V].
 // Output: headerHash of `header`.
-// Constrains: header is parent's child on the same chain with a higher number, names the set
-// parent named, and is signed by more than 2/3 of that set's power.
+// Constrains: header is parent's child on the same chain with a higher number and a uint64
+// timestamp, names the set parent named, and more than 2/3 of that set's power signed its
+// signing message (SigningMessage: the header hash under the header domain tag and chain id).
 template FinalChild(V) {
     signal input parentHash;
     signal input parentChainId;
@@ -34,14 +35,17 @@ template FinalChild(V) {
     header[H_VALIDATOR_SET_HASH()] === parentNextSetHash;
     RangeCheck(64)(parentNumber);
     RangeCheck(64)(header[H_NUMBER()]);
+    // The model holds timestamps below 2^64 (section 2); a signed r - 1 must not pass here either.
+    RangeCheck(64)(header[H_TIMESTAMP()]);
     signal numberRises <== LessThan(64)([parentNumber, header[H_NUMBER()]]);
     numberRises === 1;
 
     headerHash <== HeaderHash()(header);
+    signal message <== SigningMessage()(header[H_CHAIN_ID()], headerHash);
     signal setHash <== ValidatorSetHash(V)(validatorKeys, validatorPowers);
     setHash === header[H_VALIDATOR_SET_HASH()];
     // The powers are checked inside (quorum reached); the light client does not need them.
-    (_, _) <== QuorumCertificate(V)(headerHash, validatorKeys, validatorPowers, signed, sigR8, sigS);
+    (_, _) <== QuorumCertificate(V)(message, validatorKeys, validatorPowers, signed, sigR8, sigS);
 }
 
 // HeaderUpdate(V)

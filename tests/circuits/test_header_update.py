@@ -12,9 +12,11 @@ from prover.inputs import build_header_update_inputs
 from prover.testing import CircuitTester
 from statesync.babyjub import SUBORDER
 from statesync.committee import generate_committee
-from statesync.errors import FieldError
+from statesync.eddsa import sign_poseidon
+from statesync.errors import FieldError, ModelError
 from statesync.field import R
-from statesync.model import compute_header_hash, hash_validator_slots
+from statesync.model import SigningPurpose, compute_header_hash, compute_signing_message, hash_validator_slots
+from statesync.poseidon import poseidon
 
 from .conftest import POWERS, Scenario, V
 
@@ -217,6 +219,7 @@ def test_tampering_any_public_or_intermediate_signal_breaks_constraints(
         r"verifiers\[\d\]\.h2bits",
         r"ValidatorSetHash.*sponge\[0\]\.pEx",
         r"HeaderHash.*Poseidon.*pEx",
+        r"SigningMessage.*Poseidon.*pEx",
     ]
     circuit.tamper_classes(witness, classes)
 
@@ -227,3 +230,40 @@ def test_only_benign_hints_are_free(circuit: CircuitTester, scenario: Scenario) 
     witness = circuit.expect_pass(honest_inputs(scenario, {0, 1, 2}))
     loose = circuit.unconstrained_signals(witness)
     assert loose and all(name.endswith((".eqCheckX.isz.inv", ".eqCheckY.isz.inv")) for name in loose), loose
+
+
+def _resign(scenario: Scenario, header_fields: list[int], message: int) -> dict[str, Any]:
+    """Honest inputs for a header given as raw fields, every validator signing `message`."""
+    inputs = honest_inputs(scenario)
+    inputs["header"] = header_fields
+    signatures = [sign_poseidon(key, message) for key in scenario.committee.private_keys]
+    inputs["sigR8"] = [[s.r8[0], s.r8[1]] for s in signatures] + inputs["sigR8"][len(signatures) :]
+    inputs["sigS"] = [s.s for s in signatures] + inputs["sigS"][len(signatures) :]
+    return inputs
+
+
+def _message(purpose: int, chain_id: int, fields: list[int]) -> int:
+    return poseidon([purpose, chain_id, poseidon(fields)])
+
+
+def test_a_quorum_signed_timestamp_past_uint64_is_refused(circuit: CircuitTester, scenario: Scenario) -> None:
+    # Audit 6: a header with timestamp r - 1 used to satisfy the constraints; the model cannot even hold it.
+    fields = list(scenario.header.fields())
+    chain_id = fields[0]
+    honest = _resign(scenario, fields, _message(SigningPurpose.HEADER, chain_id, fields))
+    circuit.expect_pass(honest, expected_outputs(scenario))
+    for timestamp in (2**64, R - 1):
+        fields[3] = timestamp
+        circuit.expect_fail(_resign(scenario, fields, _message(SigningPurpose.HEADER, chain_id, fields)))
+    with pytest.raises(ModelError, match="timestamp"):
+        replace(scenario.header, timestamp=2**64)
+
+
+def test_signatures_are_bound_to_their_purpose(circuit: CircuitTester, scenario: Scenario) -> None:
+    # Audit 6: a signature over the bare header hash, or made for another purpose, signs nothing here.
+    fields = list(scenario.header.fields())
+    bare = _resign(scenario, fields, poseidon(fields))
+    checkpoint = _resign(scenario, fields, _message(SigningPurpose.CHECKPOINT, fields[0], fields))
+    other_chain = _resign(scenario, fields, _message(SigningPurpose.HEADER, fields[0] + 1, fields))
+    circuit.expect_fail_all([bare, checkpoint, other_chain])
+    assert compute_signing_message(scenario.header) == _message(SigningPurpose.HEADER, fields[0], fields)

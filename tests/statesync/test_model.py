@@ -7,15 +7,18 @@ from dataclasses import replace
 import pytest
 
 from statesync.committee import Committee, generate_committee
+from statesync.eddsa import verify_poseidon
 from statesync.errors import ModelError
 from statesync.model import (
     MAX_DATA_BYTES,
     Header,
+    SigningPurpose,
     StateSyncEvent,
     Validator,
     ValidatorSet,
     build_event_tree,
     compute_header_hash,
+    compute_signing_message,
     is_quorum,
     validate_header_chain,
     validate_header_link,
@@ -160,3 +163,16 @@ def test_a_header_chain_refuses_events_before_its_last_header() -> None:
         )
     with pytest.raises(ModelError, match="one validator set per header"):
         validate_header_chain(trusted, commits, [COMMITTEE.validator_set], 4)
+
+
+def test_signatures_bind_purpose_and_chain() -> None:
+    header = child(genesis())
+    commit = COMMITTEE.sign(header)
+    message = compute_signing_message(header)
+    key = COMMITTEE.validator_set.validators[0].public_key
+    (signature, *_) = commit.signatures
+    assert signature is not None and verify_poseidon(key, message, signature)
+    assert message != compute_header_hash(header)  # never the bare hash
+    assert not verify_poseidon(key, compute_signing_message(header, SigningPurpose.CHECKPOINT), signature)
+    assert not verify_poseidon(key, compute_signing_message(replace(header, chain_id=2)), signature)
+    assert len({int(p) for p in SigningPurpose}) == len(SigningPurpose)

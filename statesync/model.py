@@ -26,7 +26,8 @@ MAX_UINT64: Final = 2**64 - 1
 MAX_DATA_BYTES: Final = 2048  # Edge's StateSender limit
 ADDRESS_BOUND: Final = 2**160
 PADDING_KEY: Final[Point] = (0, 0)  # off the curve, so never a real key
-HEADER_FIELDS: Final = 7
+HEADER_FIELDS: Final = 9
+LIMB_BITS: Final = 128  # a 256-bit block hash enters the field as two 128-bit limbs, losing nothing
 SPONGE_RATE: Final = 15  # Poseidon(16) absorbs the chain value and 15 elements
 
 
@@ -102,6 +103,13 @@ def hash_validator_slots(slots: Sequence[tuple[Point, int]]) -> int:
 
 @dataclass(frozen=True)
 class Header:
+    """A light-client header over a range of rootchain blocks (docs/PROTOCOL.md section 2).
+
+    `number`, `timestamp` and `block_hash` are those of the range's last rootchain block; the
+    range starts right after the parent header's block. Headers not bound to a real chain (a
+    genesis trusted out of band, test fixtures) leave `block_hash` 0.
+    """
+
     chain_id: int
     number: int
     parent_hash: int
@@ -109,12 +117,14 @@ class Header:
     event_root: int
     validator_set_hash: int
     next_validator_set_hash: int
+    block_hash: int = 0
 
     def __post_init__(self) -> None:
         for name in ("chain_id", "number", "timestamp"):
             _check_uint(getattr(self, name), 64, name)
         for name in ("parent_hash", "event_root", "validator_set_hash", "next_validator_set_hash"):
             to_field(getattr(self, name), name)
+        _check_uint(self.block_hash, 256, "block_hash")
 
     def fields(self) -> tuple[int, ...]:
         """The header in protocol order (circuits/lib/common.circom's H_* positions)."""
@@ -126,6 +136,20 @@ class Header:
             self.event_root,
             self.validator_set_hash,
             self.next_validator_set_hash,
+            self.block_hash >> LIMB_BITS,
+            self.block_hash & ((1 << LIMB_BITS) - 1),
+        )
+
+    @classmethod
+    def from_fields(cls, fields: Sequence[int]) -> Header:
+        """The inverse of fields(); ModelError for the wrong count or a limb of 128 bits or more."""
+        if len(fields) != HEADER_FIELDS:
+            raise ModelError(f"a header has {HEADER_FIELDS} fields, got {len(fields)}")
+        chain_id, number, parent_hash, timestamp, event_root, set_hash, next_set_hash, high, low = fields
+        for name, limb in (("block hash high limb", high), ("block hash low limb", low)):
+            _check_uint(limb, LIMB_BITS, name)
+        return cls(
+            chain_id, number, parent_hash, timestamp, event_root, set_hash, next_set_hash, (high << LIMB_BITS) | low
         )
 
 

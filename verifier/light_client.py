@@ -29,7 +29,7 @@ from .groth16 import Proof, verify_proof
 from .keys import CircuitKey
 from .signals import EventSignals, HeaderSignals, StateSyncSignals
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: headers carry the rootchain block hash
 HEADER_CIRCUITS = ("header_update", "header_chain", "state_sync")
 
 
@@ -221,7 +221,7 @@ def load_state(path: Path) -> LightClientState:
             raise StateFileError(f"{path}: checksum mismatch; the state file is corrupted")
         if body["version"] != STATE_VERSION:
             raise StateFileError(f"{path}: state version {body['version']}, this client reads {STATE_VERSION}")
-        checkpoint = Header(*(int(v) for v in body["checkpoint"]))
+        checkpoint = Header.from_fields([int(v) for v in body["checkpoint"]])
         roots = {int(h): (int(n), int(r)) for h, (n, r) in body["proven_roots"].items()}
         return LightClientState(checkpoint, roots, int(body["last_executed_id"]))
     except StateFileError:

@@ -7,7 +7,7 @@ include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/poseidon.circom";
 
 // Header field positions (docs/PROTOCOL.md section 2); the Python reference uses the same order.
-function HEADER_FIELDS() { return 7; }
+function HEADER_FIELDS() { return 9; }
 function H_CHAIN_ID() { return 0; }
 function H_NUMBER() { return 1; }
 function H_PARENT_HASH() { return 2; }
@@ -15,6 +15,9 @@ function H_TIMESTAMP() { return 3; }
 function H_EVENT_ROOT() { return 4; }
 function H_VALIDATOR_SET_HASH() { return 5; }
 function H_NEXT_VALIDATOR_SET_HASH() { return 6; }
+// The range's last rootchain block hash, 256 bits as two 128-bit limbs (high, low): no bit lost.
+function H_BLOCK_HASH_HIGH() { return 7; }
+function H_BLOCK_HASH_LOW() { return 8; }
 
 // Baby Jubjub: a x^2 + y^2 = 1 + d x^2 y^2
 function BABYJUB_A() { return 168700; }
@@ -49,8 +52,8 @@ template SigningMessage() {
     signal output out <== Poseidon(3)([HEADER_SIGNING_DOMAIN(), chainId, headerHash]);
 }
 
-// HeaderHash(): Poseidon over the header's 7 fields in protocol order.
-// Input: header[7]. Output: out = headerHash.
+// HeaderHash(): Poseidon over the header's 9 fields in protocol order.
+// Input: header[9]. Output: out = headerHash.
 template HeaderHash() {
     signal input header[HEADER_FIELDS()];
     signal output out <== Poseidon(HEADER_FIELDS())(header);

@@ -11,7 +11,7 @@ include "validators.circom";
 // FinalChild(V): one step of the chain.
 // Inputs (all private to the caller): parentHash, parentChainId, parentNumber and
 //   parentNextSetHash of the parent (whose hash the caller has computed from its fields, so
-//   they are bound to it), header[7] (protocol field order), validatorKeys[V][2],
+//   they are bound to it), header[9] (protocol field order), validatorKeys[V][2],
 //   validatorPowers[V], signed[V], sigR8[V][2], sigS[V].
 // Output: headerHash of `header`.
 // Constrains: header is parent's child on the same chain with a higher number and a uint64
@@ -35,8 +35,11 @@ template FinalChild(V) {
     header[H_VALIDATOR_SET_HASH()] === parentNextSetHash;
     RangeCheck(64)(parentNumber);
     RangeCheck(64)(header[H_NUMBER()]);
-    // The model holds timestamps below 2^64 (section 2); a signed r - 1 must not pass here either.
+    // The model holds timestamps below 2^64 and block-hash limbs below 2^128 (section 2); a signed
+    // r - 1 must not pass here either, or one header would have two readings of its block hash.
     RangeCheck(64)(header[H_TIMESTAMP()]);
+    RangeCheck(128)(header[H_BLOCK_HASH_HIGH()]);
+    RangeCheck(128)(header[H_BLOCK_HASH_LOW()]);
     signal numberRises <== LessThan(64)([parentNumber, header[H_NUMBER()]]);
     numberRises === 1;
 
@@ -50,7 +53,7 @@ template FinalChild(V) {
 
 // HeaderUpdate(V)
 // Input, public: trustedHeaderHash (the checkpoint the verifier holds).
-// Inputs, private: trustedHeader[7], header[7] (protocol field order), validatorKeys[V][2],
+// Inputs, private: trustedHeader[9], header[9] (protocol field order), validatorKeys[V][2],
 //   validatorPowers[V], signed[V], sigR8[V][2], sigS[V].
 // Outputs (public): headerHash, number, eventRoot of the new header.
 template HeaderUpdate(V) {
@@ -86,7 +89,7 @@ template HeaderUpdate(V) {
 // otherwise anyone could skip a header with unexecuted events and strand them, since ids must
 // be executed in order (docs/PROTOCOL.md section 5).
 // Input, public: trustedHeaderHash (the checkpoint the verifier holds).
-// Inputs, private: trustedHeader[7], headers[N][7], and per header the validatorKeys[V][2],
+// Inputs, private: trustedHeader[9], headers[N][9], and per header the validatorKeys[V][2],
 //   validatorPowers[V], signed[V], sigR8[V][2], sigS[V] of the set that signs it.
 // Outputs (public): headerHash, number, eventRoot of the last header (the same public signals
 //   as HeaderUpdate, so the same contract entry point and light-client rule accept it).

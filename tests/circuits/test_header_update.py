@@ -267,3 +267,16 @@ def test_signatures_are_bound_to_their_purpose(circuit: CircuitTester, scenario:
     other_chain = _resign(scenario, fields, _message(SigningPurpose.HEADER, fields[0] + 1, fields))
     circuit.expect_fail_all([bare, checkpoint, other_chain])
     assert compute_signing_message(scenario.header) == _message(SigningPurpose.HEADER, fields[0], fields)
+
+
+def test_block_hash_limbs_are_128_bits(circuit: CircuitTester, scenario: Scenario) -> None:
+    # The range's block hash enters as two limbs; a limb of 2^128 or more would give one header two
+    # readings of its 256-bit hash (hi * 2^128 + lo is no longer unique).
+    fields = list(replace(scenario.header, block_hash=2**256 - 1).fields())
+    chain_id = fields[0]
+    top = _resign(scenario, fields, _message(SigningPurpose.HEADER, chain_id, fields))
+    circuit.expect_pass(top, {"headerHash": poseidon(fields)})
+    for index in (7, 8):
+        wide = list(fields)
+        wide[index] = 2**128
+        circuit.expect_fail(_resign(scenario, wide, _message(SigningPurpose.HEADER, chain_id, wide)))

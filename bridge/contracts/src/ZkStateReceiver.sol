@@ -148,18 +148,8 @@ contract ZkStateReceiver is IZkStateReceiver {
         uint256 eventRoot,
         StateSync[] calldata events
     ) external nonReentrant {
-        uint256[6] memory signals;
-        signals[0] = headerHash;
-        signals[1] = number;
-        signals[2] = eventRoot;
-        signals[3] = _checkHeader(headerHash, number, eventRoot);
-        uint256 firstId = uint256(lastExecutedId) + 1;
-        (signals[4], signals[5]) = StateSyncBatch.commit(eventRoot, events, batchSize, firstId);
-        bool ok;
-        try stateSyncVerifier.verifyProof{gas: VERIFIER_GAS}(proof.a, proof.b, proof.c, signals) returns (bool verdict) {
-            ok = verdict;
-        } catch {}
-        _requireVerified(ok);
+        uint256 linked = _checkHeader(headerHash, number, eventRoot);
+        uint256 firstId = _verifyStateSync(proof, [headerHash, number, eventRoot, linked], events);
         _acceptHeader(headerHash, number, eventRoot);
         _executeBatch(events, firstId);
     }
@@ -180,18 +170,7 @@ contract ZkStateReceiver is IZkStateReceiver {
         if (eventRoot == 0 || eventRootOf[number] != eventRoot) revert ZkStateReceiver__UnknownHeader(number);
         if (headerHash >= R) revert ZkStateReceiver__NotCanonical(headerHash);
         if (linkedHeaderHash >= R) revert ZkStateReceiver__NotCanonical(linkedHeaderHash);
-        uint256[6] memory signals;
-        signals[0] = headerHash;
-        signals[1] = number;
-        signals[2] = eventRoot;
-        signals[3] = linkedHeaderHash;
-        uint256 firstId = uint256(lastExecutedId) + 1;
-        (signals[4], signals[5]) = StateSyncBatch.commit(eventRoot, events, batchSize, firstId);
-        bool ok;
-        try stateSyncVerifier.verifyProof{gas: VERIFIER_GAS}(proof.a, proof.b, proof.c, signals) returns (bool verdict) {
-            ok = verdict;
-        } catch {}
-        _requireVerified(ok);
+        uint256 firstId = _verifyStateSync(proof, [headerHash, number, eventRoot, linkedHeaderHash], events);
         _executeBatch(events, firstId);
     }
 
@@ -254,6 +233,23 @@ contract ZkStateReceiver is IZkStateReceiver {
         if (number <= lastNumber) revert ZkStateReceiver__NumberNotRising(number, lastNumber);
         if (eventRoot == 0) revert ZkStateReceiver__ZeroEventRoot();
         return trustedHeaderHash;
+    }
+
+    /// @dev A StateSync proof of `head` (headerHash, number, eventRoot, the linked checkpoint) and
+    ///      of `events` as the next batch; returns the batch's first id.
+    function _verifyStateSync(Proof calldata proof, uint256[4] memory head, StateSync[] calldata events)
+        private
+        view
+        returns (uint256 firstId)
+    {
+        firstId = uint256(lastExecutedId) + 1;
+        (uint256 gamma, uint256 commitment) = StateSyncBatch.commit(head[2], events, batchSize, firstId);
+        uint256[6] memory signals = [head[0], head[1], head[2], head[3], gamma, commitment];
+        bool ok;
+        try stateSyncVerifier.verifyProof{gas: VERIFIER_GAS}(proof.a, proof.b, proof.c, signals) returns (bool verdict) {
+            ok = verdict;
+        } catch {}
+        _requireVerified(ok);
     }
 
     function _acceptHeader(uint256 headerHash, uint256 number, uint256 eventRoot) private {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -17,10 +17,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from prover import ceremony
 from prover.build import compile_circuit
 from prover.prove import load_prover
+from prover.ptau import PtauSetup
 from prover.samples import build_sample_inputs
-from prover.setup import LOCAL_SETUP_WARNING, export_solidity_verifier, public_ptau, setup_circuit
+from prover.setup import CircuitKeys, SetupTrust, export_solidity_verifier, public_ptau, setup_circuit
 from prover.toolchain import install_node_modules
 from prover.witness import encode_inputs, load_inputs
 from statesync.circuits import load_manifest
@@ -48,11 +50,12 @@ def reports_errors(command: Callable[P, T]) -> Callable[P, T]:
         try:
             return command(*args, **kwargs)
         except ZkStateSyncError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            # soft_wrap: rich would otherwise fold a long message (a path) at 80 columns off a terminal.
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
             sys.exit(1)
         except OSError as exc:
             # A missing or unreadable file the user named: say which, without a traceback.
-            err.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename}", highlight=False)
+            err.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename}", highlight=False, soft_wrap=True)
             sys.exit(1)
 
     return wrapper
@@ -95,6 +98,19 @@ def _progress(message: str) -> None:
     err.print(f"[dim]-[/] {message}", highlight=False)
 
 
+def _report_trust(trust: SetupTrust) -> None:
+    """Every command that hands out keys says what they may be trusted for."""
+    if trust.warning:
+        err.print(f"[bold yellow]warning:[/] {trust.warning}", soft_wrap=True, highlight=False)
+    out.print(f"  label: {trust.label}", soft_wrap=True, highlight=False)
+
+
+def _chosen_ptau(ptau: Path | None, ptau_hash: str | None) -> tuple[Path, PtauSetup] | None:
+    if (ptau is None) != (ptau_hash is None):
+        raise ZkStateSyncError("--ptau and --ptau-hash go together")
+    return public_ptau(ptau, ptau_hash) if ptau is not None and ptau_hash is not None else None
+
+
 @app.command("setup")
 @reports_errors
 def setup_command(
@@ -103,20 +119,17 @@ def setup_command(
     ptau: Path | None = typer.Option(None, help="a public ceremony's .ptau instead of a local one"),
     ptau_hash: str | None = typer.Option(None, help="the published blake2b-512 hash of --ptau"),
 ) -> None:
-    """Make (or reuse) the circuit's Groth16 keys: powers of tau, then phase 2."""
-    if (ptau is None) != (ptau_hash is None):
-        raise ZkStateSyncError("--ptau and --ptau-hash go together")
+    """Make (or reuse) the circuit's Groth16 keys: powers of tau, then a one-party phase 2 (development only)."""
+    chosen = _chosen_ptau(ptau, ptau_hash)
     compiled = compile_circuit(load_manifest().spec(circuit, preset))
-    chosen = public_ptau(ptau, ptau_hash) if ptau is not None and ptau_hash is not None else None
     keys = setup_circuit(compiled, ptau=chosen, progress=_progress)
     record = keys.record
-    if keys.ptau.is_local_dev:
-        err.print(f"[bold yellow]warning:[/] {LOCAL_SETUP_WARNING}")
     seconds = record["seconds"]
     made = sum(seconds.values()) if isinstance(seconds, dict) else 0.0
     state = "cached" if keys.cached else f"made in {made:.1f} s"
-    out.print(f"{compiled.spec.name}: keys {state} ({record['setup_kind']}, ptau 2^{keys.ptau.power})")
-    out.print(f"  zkey: {keys.zkey}\n  verification key: {keys.verification_key}")
+    out.print(f"{compiled.spec.name}: keys {state} (ptau 2^{keys.ptau.power}, {keys.ptau.kind})")
+    out.print(f"  zkey: {keys.zkey}\n  verification key: {keys.verification_key}", soft_wrap=True, highlight=False)
+    _report_trust(keys.trust)
 
 
 @app.command("sample-inputs")
@@ -140,12 +153,14 @@ def prove_command(
     input_file: Path | None = typer.Option(None, "--input", help="circuit inputs JSON (default: the sample rootchain)"),
     out_dir: Path | None = typer.Option(None, "--out", help="directory for proof.json, public.json, record.json"),
     replace: bool = typer.Option(False, help="replace a proof already in --out"),
+    keys: Path | None = typer.Option(
+        None, "--keys", help="a keys directory (`ceremony finish`'s) instead of local keys"
+    ),
 ) -> None:
     """Prove: witness, then snarkjs groth16 prove; the proof is checked before it is written."""
     inputs = load_inputs(input_file) if input_file else build_sample_inputs(circuit, preset)
-    prover = load_prover(circuit, preset, progress=_progress)
-    if prover.keys.ptau.is_local_dev:
-        err.print(f"[bold yellow]warning:[/] {LOCAL_SETUP_WARNING}")
+    prover = load_prover(circuit, preset, progress=_progress, keys=keys)
+    _report_trust(prover.keys.trust)
     _progress("witness and proof")
     checked = prove_checked(prover, inputs, out_dir, replace=replace)
     result = checked.result
@@ -194,21 +209,45 @@ def demo_command(
     run_demo(parse_chain_kind(chain), preset, out)
 
 
-def _generated_verifiers(preset: str) -> dict[str, Path]:
-    """The snarkjs Solidity verifiers of the receiver's three circuits (compiled and set up if needed)."""
+def _generated_verifiers(preset: str, keys: Sequence[Path] = ()) -> dict[str, Path]:
+    """The snarkjs Solidity verifiers of the receiver's three circuits (compiled and set up if needed).
+
+    Each keys directory in ``keys`` replaces the local keys of the circuit its record names.
+    """
     from bridge.chain.stack import VERIFIER_CIRCUITS
 
-    return {c: export_solidity_verifier(load_prover(c, preset, progress=_progress).keys) for c in VERIFIER_CIRCUITS}
+    chosen: dict[str, Path] = {}
+    for directory in keys:
+        circuit = CircuitKeys.load(directory).circuit
+        if circuit not in VERIFIER_CIRCUITS or circuit in chosen:
+            raise ZkStateSyncError(
+                f"--keys {directory} is for {circuit!r}: give at most one keys directory for each of "
+                + ", ".join(VERIFIER_CIRCUITS)
+            )
+        chosen[circuit] = directory
+    sources: dict[str, Path] = {}
+    for c in VERIFIER_CIRCUITS:
+        prover = load_prover(c, preset, progress=_progress, keys=chosen.get(c))
+        if c in chosen:
+            out.print(f"{c}: keys from {chosen[c]}", soft_wrap=True, highlight=False)
+            _report_trust(prover.keys.trust)
+        sources[c] = export_solidity_verifier(prover.keys)
+    return sources
 
 
 @app.command("solidity")
 @reports_errors
-def solidity_command(preset: str = typer.Option("test", help="parameter preset of the circuits")) -> None:
+def solidity_command(
+    preset: str = typer.Option("test", help="parameter preset of the circuits"),
+    keys: list[Path] = typer.Option(
+        [], "--keys", help="a keys directory (`ceremony finish`'s) for its circuit; repeat"
+    ),
+) -> None:
     """Export the circuits' generated Solidity verifiers and compile every contract (cached)."""
     from bridge.chain.solc import compile_directory, contracts_dir
     from bridge.chain.stack import build_generated_verifier
 
-    for circuit, source in _generated_verifiers(preset).items():
+    for circuit, source in _generated_verifiers(preset, keys).items():
         build = build_generated_verifier(circuit, source)
         runtime = len(build.get("Groth16Verifier").deployed_bytecode)
         out.print(f"{circuit} verifier ({runtime:,} bytes of runtime code)", highlight=False)
@@ -263,6 +302,107 @@ def deploy_command(
         soft_wrap=True,
         highlight=False,
     )
+
+
+ceremony_app = typer.Typer(
+    help="A multi-party phase 2 in snarkjs's zkey format: start, contribute or import, verify, finish.",
+    no_args_is_help=True,
+)
+app.add_typer(ceremony_app, name="ceremony")
+
+
+def _print_transcript(directory: Path, transcript: ceremony.Transcript) -> None:
+    ptau = transcript.ptau
+    out.print(
+        f"{transcript.instance} ceremony in {directory}\n  ptau: 2^{ptau.power} {ptau.kind} ({ptau.source}), "
+        f"blake2b {ptau.blake2b[:16]}...",
+        soft_wrap=True,
+        highlight=False,
+    )
+    for entry in transcript.zkeys:
+        what = "groth16 setup" if entry.kind == "initial" else f"{entry.kind} {entry.name!r} {entry.hash[:16]}..."
+        if entry.kind == "beacon":
+            what += f" (beacon {entry.beacon_value}, 2^{entry.beacon_iterations_exp} iterations)"
+        out.print(f"  {entry.file}  {what}", soft_wrap=True, highlight=False)
+    if transcript.keys:
+        out.print(f"  keys: {transcript.keys}", soft_wrap=True, highlight=False)
+
+
+@ceremony_app.command("start")
+@reports_errors
+def ceremony_start_command(
+    circuit: str = typer.Argument(..., help="a circuit of circuits/circuits.toml"),
+    preset: str = typer.Option("test", help="parameter preset"),
+    directory: Path = typer.Option(..., "--dir", help="a new (or empty) directory for the transcript and its zkeys"),
+    ptau: Path | None = typer.Option(None, help="a public ceremony's .ptau (phase 1) instead of a local one"),
+    ptau_hash: str | None = typer.Option(None, help="the published blake2b-512 hash of --ptau"),
+) -> None:
+    """Compile the circuit and write its initial zkey (groth16 setup) and ceremony.json into --dir."""
+    chosen = _chosen_ptau(ptau, ptau_hash)
+    transcript = ceremony.start_ceremony(directory, circuit, preset, ptau=chosen, progress=_progress)
+    _print_transcript(directory, transcript)
+    _report_trust(transcript.trust)
+    out.print(f"next: zkstatesync ceremony contribute {directory} --name NAME", soft_wrap=True, highlight=False)
+
+
+@ceremony_app.command("contribute")
+@reports_errors
+def ceremony_contribute_command(
+    directory: Path = typer.Argument(..., help="the ceremony directory"),
+    name: str = typer.Option(..., help="who contributes (recorded in the zkey and the transcript)"),
+) -> None:
+    """Add a contribution with fresh entropy from the OS (snarkjs zkey contribute), checked by snarkjs."""
+    entry = ceremony.contribute(directory, name, progress=_progress)
+    out.print(f"{entry.file}: contribution {entry.name!r} in {entry.seconds} s", highlight=False)
+    out.print(f"  contribution hash: {entry.hash}", soft_wrap=True, highlight=False)
+
+
+@ceremony_app.command("import")
+@reports_errors
+def ceremony_import_command(
+    directory: Path = typer.Argument(..., help="the ceremony directory"),
+    zkey: Path = typer.Argument(..., help="a zkey contributed elsewhere to the ceremony's latest zkey"),
+    name: str = typer.Option(..., help="the name the contribution carries in the zkey"),
+) -> None:
+    """Accept a contribution made elsewhere (snarkjs zkey contribute LATEST OUT --name=NAME), if snarkjs verifies it."""
+    entry = ceremony.import_contribution(directory, zkey, name, progress=_progress)
+    out.print(f"{entry.file}: contribution {entry.name!r} imported, verified in {entry.seconds} s", highlight=False)
+    out.print(f"  contribution hash: {entry.hash}", soft_wrap=True, highlight=False)
+
+
+@ceremony_app.command("verify")
+@reports_errors
+def ceremony_verify_command(directory: Path = typer.Argument(..., help="the ceremony directory")) -> None:
+    """Check every zkey of the transcript with snarkjs (zkey verify); exit code 1 at the first discrepancy."""
+    report = ceremony.verify_ceremony(directory, progress=_progress)
+    _print_transcript(directory, report.transcript)
+    total = sum(report.seconds.values())
+    out.print(f"[bold green]valid:[/] every zkey verified by snarkjs in {total:.1f} s", highlight=False)
+    _report_trust(report.transcript.trust)
+
+
+@ceremony_app.command("finish")
+@reports_errors
+def ceremony_finish_command(
+    directory: Path = typer.Argument(..., help="the ceremony directory"),
+    beacon: str = typer.Option(..., help="the public beacon, hex (e.g. a block hash announced in advance)"),
+    iterations: int = typer.Option(..., help="beacon iterations exponent (2^N sha256 rounds, 10..63)"),
+    keys_out: Path | None = typer.Option(None, "--out", help="the keys directory (default: under build/keys/)"),
+) -> None:
+    """Apply the beacon (snarkjs zkey beacon), verify the final key, and publish the keys directory."""
+    keys = ceremony.finish_ceremony(directory, beacon, iterations, out=keys_out, progress=_progress)
+    out.print(f"{keys.record['instance']}: keys in {keys.directory}", soft_wrap=True, highlight=False)
+    out.print(f"  zkey: {keys.zkey}\n  verification key: {keys.verification_key}", soft_wrap=True, highlight=False)
+    _report_trust(keys.trust)
+
+
+@ceremony_app.command("status")
+@reports_errors
+def ceremony_status_command(directory: Path = typer.Argument(..., help="the ceremony directory")) -> None:
+    """Show the transcript and the label its keys would carry now (runs no check: see `ceremony verify`)."""
+    transcript = ceremony.read_transcript(directory)
+    _print_transcript(directory, transcript)
+    _report_trust(transcript.trust)
 
 
 def main() -> None:

@@ -173,7 +173,18 @@ def _publish(work: Path, out_dir: Path, replace: bool) -> Path:
     return out_dir
 
 
-def load_prover(circuit: str, preset: str, progress: Callable[[str], None] | None = None) -> Prover:
-    """Compile and set up (both cached) a manifest circuit at a preset."""
+def load_prover(
+    circuit: str, preset: str, progress: Callable[[str], None] | None = None, *, keys: Path | None = None
+) -> Prover:
+    """Compile (cached) a manifest circuit at a preset, with its keys.
+
+    Without ``keys`` the keys come from the local setup (cached); with a keys directory (a
+    ceremony's, prover.ceremony) they are used as published, once their record is shown to be
+    for this circuit, preset and r1cs (KeysMismatchError otherwise).
+    """
     compiled = compile_circuit(load_manifest().spec(circuit, preset))
-    return Prover(compiled, setup_circuit(compiled, progress=progress))
+    if keys is None:
+        return Prover(compiled, setup_circuit(compiled, progress=progress))
+    loaded = CircuitKeys.load(keys)
+    loaded.check_matches(compiled)
+    return Prover(compiled, loaded)

@@ -6,6 +6,10 @@ contribution with fresh entropy, a random beacon, and `zkey verify` against the 
 ptau before the key is used, run by prover/js/zkey_fast.js (same files, several times faster)
 or by snarkjs itself. Every key records which kind of setup it came from, which tool made each
 step, and how long each took.
+
+Whoever ran this setup knows the key's toxic waste, whatever the ptau: phase 2 has one party. A
+multi-party phase 2 is prover.ceremony's. `setup_trust` is the one rule that labels keys of
+either kind, and `CircuitKeys.load` reads keys published anywhere.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +29,28 @@ from statesync.storage import write_atomically
 from .artifacts import Kind, artifact_path, staged_directory
 from .build import CompiledCircuit
 from .formats import read_r1cs_header
-from .ptau import PtauSetup, describe_local_ptau, describe_public_ptau, generate_local_ptau
+from .ptau import (
+    LOCAL_DEV,
+    PUBLIC_CEREMONY,
+    PtauError,
+    PtauSetup,
+    SetupKind,
+    describe_local_ptau,
+    describe_public_ptau,
+    generate_local_ptau,
+)
 from .toolchain import installed_version, run_snarkjs
-from .zkey import Beacon, Tool, ZkeyStep, ZkeyVerificationError, contribute_zkey, new_zkey, verify_zkey
+from .zkey import (
+    Beacon,
+    Contribution,
+    ContributionKind,
+    Tool,
+    ZkeyStep,
+    ZkeyVerificationError,
+    contribute_zkey,
+    new_zkey,
+    verify_zkey,
+)
 
 # snarkjs needs 2^power > constraints + public signals; below 2^8 it gains nothing.
 MIN_POWER = 8
@@ -38,8 +61,74 @@ LOCAL_SETUP_WARNING = (
 )
 
 
+DEVELOPMENT_ONLY = "development only: one party"
+MULTI_PARTY = "multi-party ceremony"
+#: Phase-2 contributors (told apart by name) a key needs before it is called multi-party.
+MIN_CONTRIBUTORS = 2
+
+
 class SetupError(ZkStateSyncError):
     """A key is missing, stale or failed verification."""
+
+
+class KeysMismatchError(SetupError):
+    """A keys directory is for another circuit, preset or r1cs than the one being proved."""
+
+
+@dataclass(frozen=True)
+class SetupTrust:
+    """What a key's setup lets one assume: its label, and why it is development only (if it is)."""
+
+    label: str
+    warning: str
+
+    @property
+    def development_only(self) -> bool:
+        return self.label != MULTI_PARTY
+
+    @property
+    def setup_kind(self) -> SetupKind:
+        # The record's historical field: "public ceremony" only when both phases were one.
+        return LOCAL_DEV if self.development_only else PUBLIC_CEREMONY
+
+
+def setup_trust(ptau: PtauSetup, contributions: Sequence[Contribution]) -> SetupTrust:
+    """The one labelling rule: multi-party only with a public phase 1, >= 2 contributors and a final beacon.
+
+    Contributors are counted by distinct name: the names are what the participants declare, and
+    independence is theirs to establish; the rule only refuses to call fewer than two a ceremony.
+    A beacon must come last, since a contribution after it would again be one party's secret.
+    """
+    contributors = {c.name for c in contributions if c.kind == "contribution"}
+    gaps: list[str] = []
+    if ptau.is_local_dev:
+        gaps.append("phase 1 (powers of tau) was made on one machine by one party")
+    if len(contributors) < MIN_CONTRIBUTORS:
+        gaps.append(
+            f"phase 2 has {len(contributors)} contributor{'' if len(contributors) == 1 else 's'} "
+            f"(a ceremony needs at least {MIN_CONTRIBUTORS} independent ones)"
+        )
+    if not contributions or contributions[-1].kind != "beacon":
+        gaps.append("phase 2 does not end with a public beacon")
+    if not gaps:
+        return SetupTrust(MULTI_PARTY, "")
+    return SetupTrust(
+        DEVELOPMENT_ONLY,
+        "development only: "
+        + "; ".join(gaps)
+        + "; whoever made it could forge proofs: fine for development and test chains, never for value-bearing "
+        "deployments",
+    )
+
+
+def _record_contributions(record: dict[str, object]) -> tuple[Contribution, ...]:
+    raw = record.get("contributions")
+    out: list[Contribution] = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict) and item.get("kind") in ("contribution", "beacon"):
+            kind: ContributionKind = "beacon" if item["kind"] == "beacon" else "contribution"
+            out.append(Contribution(kind, str(item.get("name", "")), str(item.get("hash", ""))))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -49,6 +138,23 @@ class CircuitKeys:
     directory: Path
     ptau: PtauSetup
     cached: bool
+
+    @classmethod
+    def load(cls, directory: Path) -> CircuitKeys:
+        """Keys published in a directory (circuit.zkey, verification_key.json, setup.json), e.g. a ceremony's."""
+        directory = Path(directory)
+        for name in ("circuit.zkey", "verification_key.json", "setup.json"):
+            if not (directory / name).is_file():
+                raise SetupError(f"{directory} is not a keys directory: {name} is missing")
+        try:
+            record = json.loads((directory / "setup.json").read_text())
+            ptau = PtauSetup.from_dict(record["ptau"])
+            for field in ("circuit", "preset", "r1cs_sha256"):
+                if not isinstance(record[field], str):
+                    raise TypeError(f"{field} is not a string")
+        except (OSError, ValueError, KeyError, TypeError, PtauError) as exc:
+            raise SetupError(f"{directory / 'setup.json'} is unreadable ({exc})") from exc
+        return cls(directory, ptau, cached=True)
 
     @property
     def zkey(self) -> Path:
@@ -74,6 +180,29 @@ class CircuitKeys:
     @property
     def verification_key_sha256(self) -> str:
         return _file_digest(self.verification_key)
+
+    @property
+    def trust(self) -> SetupTrust:
+        """The label, derived from what the record says was done (so older records are labelled too)."""
+        record = self.record
+        made_from = record.get("ptau")
+        try:
+            ptau = PtauSetup.from_dict(made_from) if isinstance(made_from, dict) else self.ptau
+        except PtauError:
+            ptau = self.ptau
+        return setup_trust(ptau, _record_contributions(record))
+
+    def check_matches(self, circuit: CompiledCircuit) -> None:
+        """Raise KeysMismatchError unless these keys were made for exactly this compiled circuit."""
+        record = self.record
+        spec = circuit.spec
+        wanted = {"circuit": spec.circuit, "preset": spec.preset, "r1cs_sha256": _file_digest(circuit.r1cs)}
+        for field, value in wanted.items():
+            if record.get(field) != value:
+                raise KeysMismatchError(
+                    f"{self.directory} holds keys for {field} {record.get(field)!r}, not {value!r} "
+                    f"({spec.name} as compiled here)"
+                )
 
 
 def required_power(circuit: CompiledCircuit) -> int:
@@ -197,6 +326,8 @@ def _run_phase2(
         raise SetupError(f"{circuit.spec.name}: the new key failed verification: {exc}") from exc
     initial.unlink()
     contributions = steps["contribution + beacon"].added if "contribution + beacon" in steps else ()
+    # One contribution and a secret beacon: one party, whichever ptau phase 1 came from.
+    trust = setup_trust(ptau_setup, contributions)
     record = {
         "circuit": circuit.spec.circuit,
         "preset": circuit.spec.preset,
@@ -204,8 +335,9 @@ def _run_phase2(
         "build_key": circuit.key,
         "r1cs_sha256": _file_digest(circuit.r1cs),
         "ptau": ptau_setup.to_dict(),
-        "setup_kind": ptau_setup.kind,
-        "warning": LOCAL_SETUP_WARNING if ptau_setup.is_local_dev else "",
+        "setup_kind": trust.setup_kind,
+        "label": trust.label,
+        "warning": trust.warning,
         "phase2": [
             "groth16 setup",
             "1 contribution (OS entropy)",

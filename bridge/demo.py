@@ -179,8 +179,9 @@ def run_demo(chain_kind: ChainKind = "pyevm", preset: str = "default", console: 
             c: load_prover(c, preset, progress=lambda m: console.print(f"  [dim]{m}[/]")) for c in VERIFIER_CIRCUITS
         }
         report.constraints = {c: p.circuit.non_linear_constraints for c, p in provers.items()}
-        if provers["state_sync"].keys.ptau.is_local_dev:
-            console.print("  [yellow]local trusted setup: for development and test chains only[/]")
+        trust = provers["state_sync"].keys.trust
+        if trust.development_only:
+            console.print(f"  [yellow]{trust.label}: {trust.warning}[/]")
 
     with open_chain(chain_kind) as root, open_chain(chain_kind) as child:
         with _stage(

@@ -1,0 +1,558 @@
+"""A network's configuration: one TOML file for the validators, the relayer, deploy and the devnet.
+
+    [rootchain]                     # where StateSynced events come from
+    chain_id = 31337
+    rpc = ["http://127.0.0.1:8545"] # tried in order: the next one when a node fails
+    state_sender = "0x..."          # optional until deployed
+    confirmations = 12              # blocks on top of a header's last block before it is signed
+    max_range = 64                  # rootchain blocks per header
+    # max_events = 16               # events per header (default 2^D)
+    # rpc_timeout = 10.0            # seconds per JSON-RPC request
+
+    [child]                         # optional: the chain with the ZkStateReceiver
+    chain_id = 1002
+    rpc = ["http://127.0.0.1:8546"]
+    receiver = "0x..."              # optional until deployed
+
+    [circuits]
+    preset = "test"                 # V, D and B come from circuits/circuits.toml
+
+    [genesis]                       # the header the receiver trusts at deployment (optional until then)
+    chain_id = 31337
+    number = 0
+    parent_hash = "0"
+    timestamp = 1700000000
+    event_root = "..."              # field elements as decimal strings (TOML integers stop at 2^63)
+    validator_set_hash = "..."
+    next_validator_set_hash = "..."
+    block_hash = "0x..."            # 32 bytes, 0x-hex
+
+    [[validators]]                  # the set, in slot order
+    name = "alice"
+    url = "http://127.0.0.1:9101"
+    power = 1
+    public_key = ["x", "y"]         # Baby Jubjub, decimal strings
+
+A validator process reads a `[validator]` section, from the network file itself or from a small
+file of its own that names the network file (`network = "network.toml"`, relative to it):
+
+    [validator]
+    network = "network.toml"
+    name = "alice"                  # one of [[validators]]
+    keystore = "alice.json"         # relative paths are relative to this file
+    password_env = "ALICE_PASSWORD" # the variable holding the keystore password
+    data_dir = "alice"
+    # host = "127.0.0.1"            # default; anything else needs allow_remote = true
+    # port = 9101                   # default: the port of this validator's url
+    # poll_interval = 2.0           # seconds between rootchain head polls
+
+Every key is checked: unknown keys, wrong types and out-of-range values are a ConfigError naming
+the key, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import tomli_w
+from eth_typing import ChecksumAddress
+from eth_utils.address import is_checksum_address, to_checksum_address
+
+from statesync.babyjub import Point
+from statesync.circuits import ManifestError, load_manifest
+from statesync.errors import ZkStateSyncError
+from statesync.field import R
+from statesync.model import Header, Validator, ValidatorSet, compute_validator_set_hash
+from statesync.proposal import ProposalRules
+from statesync.storage import write_atomically
+
+DEFAULT_CONFIRMATIONS: Final = 12
+DEFAULT_MAX_RANGE: Final = 64
+DEFAULT_RPC_TIMEOUT: Final = 10.0
+DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_POLL_INTERVAL: Final = 2.0
+MAX_UINT64: Final = 2**64 - 1
+TOML_INT_MAX: Final = 2**63 - 1  # TOML integers are signed 64-bit: larger values are written as strings
+
+_DECIMAL: Final = re.compile(r"0|[1-9][0-9]{0,77}")
+_BLOCK_HASH: Final = re.compile(r"0x[0-9a-fA-F]{64}")
+_ADDRESS: Final = re.compile(r"0x[0-9a-fA-F]{40}")
+_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_NETWORK_SECTIONS: Final = frozenset({"rootchain", "child", "circuits", "genesis", "validators"})
+# Sections other programs read from the same file (`validator` here; the relayer's later).
+_OTHER_SECTIONS: Final = frozenset({"validator", "relayer", "devnet"})
+
+
+class ConfigError(ZkStateSyncError, ValueError):
+    """A configuration file is missing, unreadable, or has a bad key (the message names it)."""
+
+
+@dataclass(frozen=True)
+class RootchainConfig:
+    chain_id: int
+    rpc: tuple[str, ...]
+    state_sender: ChecksumAddress | None = None
+    confirmations: int = DEFAULT_CONFIRMATIONS
+    max_range: int = DEFAULT_MAX_RANGE
+    max_events: int | None = None  # None: 2^D, everything the event tree holds
+    rpc_timeout: float = DEFAULT_RPC_TIMEOUT
+
+
+@dataclass(frozen=True)
+class ChildConfig:
+    chain_id: int
+    rpc: tuple[str, ...]
+    receiver: ChecksumAddress | None = None
+    rpc_timeout: float = DEFAULT_RPC_TIMEOUT
+
+
+@dataclass(frozen=True)
+class CircuitsConfig:
+    """The preset, and the parameters the manifest gives it (resolved when the file is read)."""
+
+    preset: str
+    validator_slots: int  # V
+    depth: int  # D
+    batch_size: int  # B
+
+
+@dataclass(frozen=True)
+class ValidatorEntry:
+    name: str
+    url: str
+    power: int
+    public_key: Point
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    rootchain: RootchainConfig
+    circuits: CircuitsConfig
+    validators: tuple[ValidatorEntry, ...]
+    child: ChildConfig | None = None
+    genesis: Header | None = None
+
+    def validator(self, name: str) -> ValidatorEntry:
+        for entry in self.validators:
+            if entry.name == name:
+                return entry
+        raise ConfigError(f"no [[validators]] entry is named {name!r}")
+
+
+@dataclass(frozen=True)
+class ValidatorNodeConfig:
+    """One validator process: who it is, where its key and data are, where it listens."""
+
+    name: str
+    keystore: Path
+    password_env: str
+    data_dir: Path
+    host: str = DEFAULT_HOST
+    port: int = 0
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    allow_remote: bool = False
+
+
+@dataclass(frozen=True)
+class ValidatorConfig:
+    network: NetworkConfig
+    node: ValidatorNodeConfig
+    network_path: Path
+
+
+# ---------------------------------------------------------------------------------------------
+# Derived values
+
+
+def build_validator_set(config: NetworkConfig) -> ValidatorSet:
+    """The configured validators in their slots, padded to the preset's V."""
+    validators = tuple(Validator(v.public_key, v.power) for v in config.validators)
+    return ValidatorSet(validators, config.circuits.validator_slots)
+
+
+def compute_configured_set_hash(config: NetworkConfig) -> int:
+    return compute_validator_set_hash(build_validator_set(config))
+
+
+def build_proposal_rules(config: NetworkConfig) -> ProposalRules:
+    root, depth = config.rootchain, config.circuits.depth
+    max_events = root.max_events if root.max_events is not None else 2**depth
+    return ProposalRules(confirmations=root.confirmations, max_range=root.max_range, max_events=max_events, depth=depth)
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text: {exc}") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def load_network_config(path: Path) -> NetworkConfig:
+    return parse_network_config(read_toml(path), source=str(path))
+
+
+def parse_network_config(document: Mapping[str, Any], *, source: str = "the configuration") -> NetworkConfig:
+    """The network sections of a parsed TOML document; ConfigError names the first bad key."""
+    _reject_unknown(document, _NETWORK_SECTIONS | _OTHER_SECTIONS, "", source)
+    circuits = _parse_circuits(_table(document, "circuits", source), source)
+    rootchain = _parse_rootchain(_table(document, "rootchain", source), circuits, source)
+    child = _parse_child(_table(document, "child", source), source) if "child" in document else None
+    genesis = _parse_genesis(_table(document, "genesis", source), source) if "genesis" in document else None
+    if genesis is not None and genesis.chain_id != rootchain.chain_id:
+        raise ConfigError(
+            f"{source}: [genesis] chain_id {genesis.chain_id} is not [rootchain] chain_id {rootchain.chain_id}"
+        )
+    validators = _parse_validators(document.get("validators"), circuits, source)
+    config = NetworkConfig(rootchain=rootchain, circuits=circuits, validators=validators, child=child, genesis=genesis)
+    try:
+        build_validator_set(config)
+    except ZkStateSyncError as exc:
+        raise ConfigError(f"{source}: [[validators]] do not form a validator set: {exc}") from exc
+    return config
+
+
+def load_validator_config(path: Path) -> ValidatorConfig:
+    """A validator's `[validator]` section and the network it names (or shares a file with)."""
+    path = Path(path)
+    document = read_toml(path)
+    source = str(path)
+    section = _table(document, "validator", source)
+    where = "[validator]"
+    base = path.parent
+    network_ref = section.get("network")
+    if network_ref is None:
+        network_path = path
+        network = parse_network_config(document, source=source)
+    else:
+        _reject_unknown(document, frozenset({"validator"}), "", source)
+        network_path = base / _string(network_ref, f"{where} network", source)
+        network = load_network_config(network_path)
+    allowed = {
+        "network",
+        "name",
+        "keystore",
+        "password_env",
+        "data_dir",
+        "host",
+        "port",
+        "poll_interval",
+        "allow_remote",
+    }
+    _reject_unknown(section, allowed, where, source)
+    name = _string(_required(section, "name", where, source), f"{where} name", source)
+    entry = network.validator(name)
+    password_env = _string(_required(section, "password_env", where, source), f"{where} password_env", source)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
+        raise ConfigError(f"{source}: {where} password_env must be an environment variable name, got {password_env!r}")
+    host = _string(section.get("host", DEFAULT_HOST), f"{where} host", source)
+    allow_remote = _bool(section.get("allow_remote", False), f"{where} allow_remote", source)
+    if not is_loopback_host(host) and not allow_remote:
+        raise ConfigError(
+            f"{source}: {where} host {host!r} is not a loopback address; the signing API has no authentication, "
+            "so listening elsewhere needs allow_remote = true (behind a proxy that authenticates)"
+        )
+    port_value = section.get("port")
+    port = urlsplit(entry.url).port if port_value is None else _int(port_value, f"{where} port", source, 1, 65535)
+    if port is None:
+        raise ConfigError(f"{source}: {where} has no port and validator {name!r}'s url {entry.url!r} names none")
+    node = ValidatorNodeConfig(
+        name=name,
+        keystore=base / _string(_required(section, "keystore", where, source), f"{where} keystore", source),
+        password_env=password_env,
+        data_dir=base / _string(_required(section, "data_dir", where, source), f"{where} data_dir", source),
+        host=host,
+        port=port,
+        poll_interval=_float(
+            section.get("poll_interval", DEFAULT_POLL_INTERVAL), f"{where} poll_interval", source, 0.05, 3600.0
+        ),
+        allow_remote=allow_remote,
+    )
+    return ValidatorConfig(network=network, node=node, network_path=network_path)
+
+
+def _parse_circuits(table: Mapping[str, Any], source: str) -> CircuitsConfig:
+    _reject_unknown(table, {"preset"}, "[circuits]", source)
+    preset = _string(_required(table, "preset", "[circuits]", source), "[circuits] preset", source)
+    try:
+        values = load_manifest().preset(preset)
+    except ManifestError as exc:
+        raise ConfigError(f"{source}: [circuits] preset: {exc}") from exc
+    missing = [k for k in ("V", "D", "B") if k not in values]
+    if missing:
+        raise ConfigError(f"{source}: [circuits] preset {preset!r} does not set {', '.join(missing)}")
+    return CircuitsConfig(preset, validator_slots=values["V"], depth=values["D"], batch_size=values["B"])
+
+
+def _parse_rootchain(table: Mapping[str, Any], circuits: CircuitsConfig, source: str) -> RootchainConfig:
+    where = "[rootchain]"
+    allowed = {"chain_id", "rpc", "state_sender", "confirmations", "max_range", "max_events", "rpc_timeout"}
+    _reject_unknown(table, allowed, where, source)
+    max_events_value = table.get("max_events")
+    return RootchainConfig(
+        chain_id=_chain_id(_required(table, "chain_id", where, source), f"{where} chain_id", source),
+        rpc=_urls(_required(table, "rpc", where, source), f"{where} rpc", source),
+        state_sender=_optional_address(table.get("state_sender"), f"{where} state_sender", source),
+        confirmations=_int(
+            table.get("confirmations", DEFAULT_CONFIRMATIONS), f"{where} confirmations", source, 0, 1_000_000
+        ),
+        max_range=_int(table.get("max_range", DEFAULT_MAX_RANGE), f"{where} max_range", source, 1, 1_000_000),
+        max_events=None
+        if max_events_value is None
+        else _int(max_events_value, f"{where} max_events", source, 1, 2**circuits.depth),
+        rpc_timeout=_float(table.get("rpc_timeout", DEFAULT_RPC_TIMEOUT), f"{where} rpc_timeout", source, 0.1, 600.0),
+    )
+
+
+def _parse_child(table: Mapping[str, Any], source: str) -> ChildConfig:
+    where = "[child]"
+    _reject_unknown(table, {"chain_id", "rpc", "receiver", "rpc_timeout"}, where, source)
+    return ChildConfig(
+        chain_id=_chain_id(_required(table, "chain_id", where, source), f"{where} chain_id", source),
+        rpc=_urls(_required(table, "rpc", where, source), f"{where} rpc", source),
+        receiver=_optional_address(table.get("receiver"), f"{where} receiver", source),
+        rpc_timeout=_float(table.get("rpc_timeout", DEFAULT_RPC_TIMEOUT), f"{where} rpc_timeout", source, 0.1, 600.0),
+    )
+
+
+_GENESIS_UINT64: Final = ("chain_id", "number", "timestamp")
+_GENESIS_FIELDS: Final = ("parent_hash", "event_root", "validator_set_hash", "next_validator_set_hash")
+
+
+def _parse_genesis(table: Mapping[str, Any], source: str) -> Header:
+    where = "[genesis]"
+    _reject_unknown(table, {*_GENESIS_UINT64, *_GENESIS_FIELDS, "block_hash"}, where, source)
+    values: dict[str, int] = {}
+    for name in _GENESIS_UINT64:
+        values[name] = _int(_required(table, name, where, source), f"{where} {name}", source, 0, MAX_UINT64)
+    for name in _GENESIS_FIELDS:
+        values[name] = _int(_required(table, name, where, source), f"{where} {name}", source, 0, R - 1)
+    block_hash = table.get("block_hash", "0x" + "00" * 32)
+    if not isinstance(block_hash, str) or not _BLOCK_HASH.fullmatch(block_hash):
+        raise ConfigError(f"{source}: {where} block_hash must be 32 bytes as 0x-hex, got {block_hash!r}")
+    return Header(**values, block_hash=int(block_hash, 16))
+
+
+def _parse_validators(value: object, circuits: CircuitsConfig, source: str) -> tuple[ValidatorEntry, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{source}: [[validators]] must list at least one validator")
+    if len(value) > circuits.validator_slots:
+        raise ConfigError(
+            f"{source}: {len(value)} [[validators]] do not fit preset {circuits.preset!r}'s "
+            f"{circuits.validator_slots} slots"
+        )
+    entries: list[ValidatorEntry] = []
+    for index, item in enumerate(value):
+        where = f"[[validators]] #{index} "
+        if not isinstance(item, dict):
+            raise ConfigError(f"{source}: {where}must be a table")
+        _reject_unknown(item, {"name", "url", "power", "public_key"}, where.strip(), source)
+        name = _string(_required(item, "name", where.strip(), source), f"{where}name", source)
+        if not _NAME.fullmatch(name):
+            raise ConfigError(
+                f"{source}: {where}name {name!r} must be 1-64 of A-Z a-z 0-9 _ . - (not starting with _.-)"
+            )
+        key = _required(item, "public_key", where.strip(), source)
+        if not isinstance(key, list) or len(key) != 2:
+            raise ConfigError(f"{source}: {where}public_key must be [x, y]")
+        public_key = (
+            _int(key[0], f"{where}public_key x", source, 0, R - 1),
+            _int(key[1], f"{where}public_key y", source, 0, R - 1),
+        )
+        power = _int(_required(item, "power", where.strip(), source), f"{where}power", source, 1, MAX_UINT64)
+        try:
+            Validator(public_key, power)
+        except ZkStateSyncError as exc:
+            raise ConfigError(f"{source}: {where}({name!r}): {exc}") from exc
+        url = _url(_required(item, "url", where.strip(), source), f"{where}url", source)
+        entries.append(ValidatorEntry(name=name, url=url, power=power, public_key=public_key))
+    for attribute in ("name", "url", "public_key"):
+        seen = [getattr(e, attribute) for e in entries]
+        duplicates = sorted({str(v) for v in seen if seen.count(v) > 1})
+        if duplicates:
+            raise ConfigError(f"{source}: [[validators]] share a {attribute}: {', '.join(duplicates)}")
+    return tuple(entries)
+
+
+# --- typed values ------------------------------------------------------------------------------
+
+
+def _table(document: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:
+    value = document.get(name)
+    if value is None:
+        raise ConfigError(f"{source}: missing [{name}] section")
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    return value
+
+
+def _required(table: Mapping[str, Any], key: str, where: str, source: str) -> Any:
+    if key not in table:
+        raise ConfigError(f"{source}: {where} is missing key {key!r}")
+    return table[key]
+
+
+def _reject_unknown(table: Mapping[str, Any], allowed: Collection[str], where: str, source: str) -> None:
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        place = f"{where} " if where else "top level: "
+        raise ConfigError(f"{source}: {place}unknown key {', '.join(map(repr, unknown))}")
+
+
+def _string(value: object, name: str, source: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{source}: {name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _bool(value: object, name: str, source: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{source}: {name} must be true or false, got {value!r}")
+    return value
+
+
+def _int(value: object, name: str, source: str, low: int, high: int) -> int:
+    """An integer from a TOML integer or a canonical decimal string (for values past 2^63)."""
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        number = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        raise ConfigError(f"{source}: {name} must be an integer or a decimal string, got {value!r}")
+    if not low <= number <= high:
+        raise ConfigError(f"{source}: {name} must be in [{low}, {high}], got {number}")
+    return number
+
+
+def _float(value: object, name: str, source: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{source}: {name} must be a number of seconds, got {value!r}")
+    if not low <= float(value) <= high:
+        raise ConfigError(f"{source}: {name} must be in [{low}, {high}], got {value}")
+    return float(value)
+
+
+def _chain_id(value: object, name: str, source: str) -> int:
+    return _int(value, name, source, 1, MAX_UINT64)
+
+
+def _url(value: object, name: str, source: str) -> str:
+    text = _string(value, name, source)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{source}: {name} must be an http(s) URL with a host, got {text!r}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {name} has a bad port: {text!r}") from exc
+    return text
+
+
+def _urls(value: object, name: str, source: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{source}: {name} must be a non-empty list of URLs")
+    return tuple(_url(v, f"{name}[{i}]", source) for i, v in enumerate(value))
+
+
+def _optional_address(value: object, name: str, source: str) -> ChecksumAddress | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
+        raise ConfigError(f"{source}: {name} must be a 0x-hex address of 20 bytes, got {value!r}")
+    mixed_case = value[2:] != value[2:].lower() and value[2:] != value[2:].upper()
+    if mixed_case and not is_checksum_address(value):
+        raise ConfigError(f"{source}: {name} {value} has a wrong EIP-55 checksum")
+    return to_checksum_address(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def render_network_config(config: NetworkConfig) -> str:
+    """The network sections as TOML that parse_network_config reads back to `config`."""
+    root = config.rootchain
+    rootchain: dict[str, Any] = {
+        "chain_id": _toml_int(root.chain_id),
+        "rpc": list(root.rpc),
+        "confirmations": root.confirmations,
+        "max_range": root.max_range,
+        "rpc_timeout": root.rpc_timeout,
+    }
+    if root.state_sender is not None:
+        rootchain["state_sender"] = root.state_sender
+    if root.max_events is not None:
+        rootchain["max_events"] = root.max_events
+    document: dict[str, Any] = {"rootchain": rootchain}
+    if config.child is not None:
+        child: dict[str, Any] = {
+            "chain_id": _toml_int(config.child.chain_id),
+            "rpc": list(config.child.rpc),
+            "rpc_timeout": config.child.rpc_timeout,
+        }
+        if config.child.receiver is not None:
+            child["receiver"] = config.child.receiver
+        document["child"] = child
+    document["circuits"] = {"preset": config.circuits.preset}
+    if config.genesis is not None:
+        genesis = config.genesis
+        document["genesis"] = {
+            **{name: _toml_int(getattr(genesis, name)) for name in _GENESIS_UINT64},
+            **{name: str(getattr(genesis, name)) for name in _GENESIS_FIELDS},
+            "block_hash": "0x" + genesis.block_hash.to_bytes(32, "big").hex(),
+        }
+    document["validators"] = [
+        {
+            "name": v.name,
+            "url": v.url,
+            "power": _toml_int(v.power),
+            "public_key": [str(v.public_key[0]), str(v.public_key[1])],
+        }
+        for v in config.validators
+    ]
+    return tomli_w.dumps(document)
+
+
+def save_network_config(path: Path, config: NetworkConfig) -> None:
+    """Write the network file atomically (deploy records addresses and the genesis this way).
+
+    Other programs' sections already in the file (`[validator]`, ...) are kept as they are;
+    comments are not (TOML writers do not keep them).
+    """
+    text = render_network_config(config)
+    path = Path(path)
+    if path.exists():
+        kept = {k: v for k, v in read_toml(path).items() if k in _OTHER_SECTIONS}
+        if kept:
+            text += "\n" + tomli_w.dumps(kept)
+    parse_network_config(tomllib.loads(text), source=str(path))  # never write what cannot be read back
+    write_atomically(path, text)
+
+
+def _toml_int(value: int) -> int | str:
+    return value if value <= TOML_INT_MAX else str(value)

@@ -1,0 +1,227 @@
+"""Running a validator: `run_validator(config_path)` and the typer commands around it.
+
+`validator_command` is `zkstatesync validator --config FILE`; the others manage a validator's
+key and slashing-protection data. `python -m bridge.validator` runs them all as one small app
+(`run`, `keygen`, `export-slashing`, `import-slashing`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import typer
+
+from statesync.eddsa import derive_public_key
+from statesync.errors import ZkStateSyncError
+from statesync.storage import write_atomically
+
+from ..config import (
+    ConfigError,
+    ValidatorConfig,
+    build_proposal_rules,
+    compute_configured_set_hash,
+    load_validator_config,
+)
+from ..keystore import DEFAULT_WORK_FACTOR, generate_keystore, load_keystore, read_keystore_public_key
+from .checks import fixed_next_set
+from .logs import configure_logging
+from .metrics import ValidatorMetrics
+from .rootchain import ReceiverReader, RootchainReader
+from .rpc import FailoverRpc, RpcError
+from .server import serve
+from .service import Identity, ValidatorService
+from .slashing import DB_NAME, DataDirLock, SlashingDB, parse_interchange_text
+
+log = logging.getLogger("zkstatesync.validator")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def read_password(config: ValidatorConfig) -> str:
+    name = config.node.password_env
+    password = os.environ.get(name)
+    if not password:
+        raise ConfigError(f"the keystore password is read from ${name}, which is not set (or empty)")
+    return password
+
+
+def build_service(config: ValidatorConfig, private_key: bytes, db: SlashingDB) -> ValidatorService:
+    """The service for a loaded config and key (the public key was checked against the config)."""
+    network, node = config.network, config.node
+    state_sender = network.rootchain.state_sender
+    if state_sender is None:
+        raise ConfigError(f"{config.network_path}: [rootchain] state_sender is not set; a validator needs it")
+    if network.genesis is None:
+        raise ConfigError(f"{config.network_path}: [genesis] is not set; a validator needs the first checkpoint")
+    metrics = ValidatorMetrics()
+    holder: list[ValidatorService] = []
+
+    def on_error(error: RpcError) -> None:
+        # The readers exist before the service they report to.
+        if holder:
+            holder[0].note_rpc_error(error)
+
+    root = network.rootchain
+    root_rpc = FailoverRpc("rootchain", root.rpc, root.chain_id, root.rpc_timeout, on_error=on_error)
+    receiver = None
+    child = network.child
+    if child is not None and child.receiver is not None:
+        child_rpc = FailoverRpc("child", child.rpc, child.chain_id, child.rpc_timeout, on_error=on_error)
+        receiver = ReceiverReader(child_rpc, child.receiver)
+    entry = network.validator(node.name)
+    service = ValidatorService(
+        identity=Identity(node.name, private_key, entry.public_key),
+        chain_id=root.chain_id,
+        rules=build_proposal_rules(network),
+        next_set=fixed_next_set(compute_configured_set_hash(network)),
+        genesis=network.genesis,
+        db=db,
+        rootchain=RootchainReader(root_rpc, state_sender),
+        receiver=receiver,
+        metrics=metrics,
+    )
+    holder.append(service)
+    return service
+
+
+def run_validator(config_path: Path) -> None:
+    """Run one validator until SIGTERM/SIGINT. Raises ZkStateSyncError (or OSError) if it cannot start."""
+    configure_logging()
+    config = load_validator_config(config_path)
+    node = config.node
+    entry = config.network.validator(node.name)
+    private_key = load_keystore(node.keystore, read_password(config))
+    if derive_public_key(private_key) != entry.public_key:
+        raise ConfigError(
+            f"keystore {node.keystore} holds another key than validator {node.name!r}'s public_key in "
+            f"{config.network_path}"
+        )
+    lock = DataDirLock(node.data_dir)
+    try:
+        db = SlashingDB(node.data_dir / DB_NAME, entry.public_key)
+        try:
+            service = build_service(config, private_key, db)
+            service.self_test()
+            log.info(
+                "validator.starting",
+                extra={
+                    "fields": {
+                        "name": node.name,
+                        "public_key": [str(c) for c in entry.public_key],
+                        "rootchain_chain_id": config.network.rootchain.chain_id,
+                        "receiver": None if service.receiver is None else service.receiver.receiver,
+                        "data_dir": str(node.data_dir),
+                    }
+                },
+            )
+            asyncio.run(serve(service, node.host, node.port, node.poll_interval))
+            log.info("validator.stopped", extra={"fields": {"name": node.name}})
+        finally:
+            db.close()
+    finally:
+        lock.release()
+
+
+# ---------------------------------------------------------------------------------------------
+# typer commands
+
+
+def _reporting(function: Callable[P, T]) -> Callable[P, T]:
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return function(*args, **kwargs)
+        except (ZkStateSyncError, OSError) as exc:
+            # One line a person reads and a machine parses, and exit code 1.
+            print(json.dumps({"level": "error", "event": "validator.failed", "message": str(exc)}), file=sys.stderr)
+            raise typer.Exit(1) from exc
+
+    return wrapper
+
+
+@_reporting
+def validator_command(
+    config: Path = typer.Option(
+        ..., "--config", help="the validator's TOML ([validator], and the network or its path)"
+    ),
+) -> None:
+    """Run one validator: check proposed headers against its own nodes and sign them (HTTP API on loopback)."""
+    run_validator(config)
+
+
+@_reporting
+def keygen_command(
+    keystore: Path = typer.Option(..., "--keystore", help="the keystore file to create (never overwritten)"),
+    password_env: str = typer.Option(..., "--password-env", help="the environment variable holding the password"),
+    work_factor: int = typer.Option(DEFAULT_WORK_FACTOR, help="scrypt n (a power of two)"),
+) -> None:
+    """Make a validator key (Baby Jubjub EdDSA) in an encrypted keystore; print its public key."""
+    password = os.environ.get(password_env)
+    if not password:
+        raise ConfigError(f"${password_env} is not set (or empty)")
+    public_key = generate_keystore(keystore, password, work_factor=work_factor)
+    print(json.dumps({"keystore": str(keystore), "public_key": [str(public_key[0]), str(public_key[1])]}))
+
+
+def _open_db(config_path: Path) -> tuple[ValidatorConfig, SlashingDB]:
+    config = load_validator_config(config_path)
+    entry = config.network.validator(config.node.name)
+    if read_keystore_public_key(config.node.keystore) != entry.public_key:
+        raise ConfigError(f"keystore {config.node.keystore} is not validator {config.node.name!r}'s key")
+    return config, SlashingDB(config.node.data_dir / DB_NAME, entry.public_key)
+
+
+@_reporting
+def export_slashing_command(
+    config: Path = typer.Option(..., "--config", help="the validator's TOML"),
+    out: Path = typer.Option(..., "--out", help="where to write the interchange JSON"),
+) -> None:
+    """Export the slashing-protection records (EIP-3076-like JSON); safe while the validator runs."""
+    _, db = _open_db(config)
+    try:
+        document = db.export_interchange()
+    finally:
+        db.close()
+    write_atomically(out, json.dumps(document, indent=1) + "\n")
+    print(json.dumps({"exported": len(document["data"][0]["signed_headers"]), "out": str(out)}))
+
+
+@_reporting
+def import_slashing_command(
+    config: Path = typer.Option(..., "--config", help="the validator's TOML"),
+    file: Path = typer.Option(..., "--file", help="an interchange JSON to merge"),
+) -> None:
+    """Merge slashing-protection records (refusing any conflict); the validator must be stopped."""
+    validator_config = load_validator_config(config)
+    lock = DataDirLock(validator_config.node.data_dir)
+    try:
+        _, db = _open_db(config)
+        try:
+            summary = db.import_interchange(parse_interchange_text(Path(file).read_bytes()))
+        finally:
+            db.close()
+    finally:
+        lock.release()
+    print(
+        json.dumps(
+            {"imported": summary.imported, "already_present": summary.already_present, "other_keys": summary.other_keys}
+        )
+    )
+
+
+app = typer.Typer(
+    help="One zkstatesync validator.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
+)
+app.command("run")(validator_command)
+app.command("keygen")(keygen_command)
+app.command("export-slashing")(export_slashing_command)
+app.command("import-slashing")(import_slashing_command)

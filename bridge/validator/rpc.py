@@ -1,0 +1,170 @@
+"""JSON-RPC to one chain over a list of nodes: bounded retries, failover in order, the chain id checked.
+
+Calls stay on the node that answered last (sticky), so a dead first node costs its retries once,
+not on every call. A node is used only after it has said it serves the configured chain id, and
+is asked again after it failed (it may have been replaced behind its URL). Every call is bounded:
+at most ATTEMPTS_PER_NODE tries on each node with a capped backoff between them, each try within
+the configured timeout; then RpcUnavailable.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from web3 import Web3
+from web3.types import RPCEndpoint
+
+from statesync.errors import ZkStateSyncError
+
+ATTEMPTS_PER_NODE: Final = 2
+BACKOFF_SECONDS: Final = 0.1
+MAX_BACKOFF_SECONDS: Final = 1.0
+
+log = logging.getLogger("zkstatesync.validator.rpc")
+
+
+class RpcUnavailable(ZkStateSyncError):
+    """No node of the list gave an answer (each failed, or serves another chain)."""
+
+
+class RpcAnswerError(ZkStateSyncError):
+    """A node answered with something that is not what the method returns."""
+
+
+class _NodeFailed(Exception):
+    pass
+
+
+def redact_url(url: str) -> str:
+    """scheme://host:port only: paths and queries of RPC URLs often carry API keys."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+@dataclass(frozen=True)
+class RpcError:
+    at: float
+    chain: str
+    node: str
+    message: str
+
+
+class FailoverRpc:
+    """Thread-safe JSON-RPC over `urls` for the chain `chain_id` (`label` names it in logs and metrics)."""
+
+    def __init__(
+        self,
+        label: str,
+        urls: Sequence[str],
+        chain_id: int,
+        timeout: float,
+        on_error: Callable[[RpcError], None] = lambda _error: None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not urls:
+            raise RpcUnavailable(f"{label}: no RPC URL configured")
+        self.label = label
+        self.chain_id = chain_id
+        self._urls = tuple(urls)
+        self._providers = [
+            Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+            for url in self._urls
+        ]
+        self._verified = [False] * len(self._urls)
+        self._current = 0
+        self._lock = threading.Lock()
+        self._on_error = on_error
+        self._sleep = sleep
+
+    @property
+    def node_in_use(self) -> str:
+        return redact_url(self._urls[self._current])
+
+    def request(self, method: str, params: Sequence[Any]) -> Any:
+        """The result of `method`, from the first node (starting at the one in use) that answers."""
+        with self._lock:
+            start = self._current
+        failures: list[str] = []
+        for offset in range(len(self._urls)):
+            index = (start + offset) % len(self._urls)
+            for attempt in range(ATTEMPTS_PER_NODE):
+                if attempt:
+                    self._sleep(min(BACKOFF_SECONDS * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
+                try:
+                    self._verify_chain(index)
+                    result = self._send(index, method, params)
+                except _NodeFailed as exc:
+                    self._record_failure(index, str(exc))
+                    failures.append(f"{redact_url(self._urls[index])}: {exc}")
+                    continue
+                with self._lock:
+                    if self._current != index:
+                        log.warning(
+                            "rpc.failover",
+                            extra={"fields": {"chain": self.label, "node": redact_url(self._urls[index])}},
+                        )
+                    self._current = index
+                return result
+        raise RpcUnavailable(f"{self.label}: {method} failed on every node: {'; '.join(failures[-4:])}")
+
+    def _verify_chain(self, index: int) -> None:
+        if self._verified[index]:
+            return
+        answer = self._send(index, "eth_chainId", [])
+        try:
+            chain_id: int | None = parse_quantity(answer, "eth_chainId")
+        except RpcAnswerError:
+            chain_id = None
+        if chain_id != self.chain_id:
+            raise _NodeFailed(f"serves chain {chain_id}, not the configured {self.chain_id}")
+        self._verified[index] = True
+
+    def _send(self, index: int, method: str, params: Sequence[Any]) -> Any:
+        try:
+            response = self._providers[index].make_request(RPCEndpoint(method), list(params))
+        except Exception as exc:  # connection refused, timeouts, HTTP errors, bad JSON: all mean "this node failed"
+            raise _NodeFailed(f"{method}: {type(exc).__name__}: {str(exc)[:200]}") from exc
+        if not isinstance(response, dict):
+            raise _NodeFailed(f"{method}: the answer is not a JSON-RPC object")
+        if "error" in response:
+            raise _NodeFailed(f"{method}: {str(response['error'])[:200]}")
+        if "result" not in response:
+            raise _NodeFailed(f"{method}: the answer has no result")
+        return response["result"]
+
+    def _record_failure(self, index: int, message: str) -> None:
+        self._verified[index] = False
+        error = RpcError(time.time(), self.label, redact_url(self._urls[index]), message)
+        log.warning("rpc.error", extra={"fields": {"chain": self.label, "node": error.node, "message": message}})
+        self._on_error(error)
+
+
+def parse_quantity(value: object, what: str) -> int:
+    """A JSON-RPC QUANTITY: 0x-hex without leading zeros (0x0 for zero), as the spec says."""
+    if not isinstance(value, str) or not value.startswith("0x") or len(value) < 3 or len(value) > 66:
+        raise RpcAnswerError(f"{what}: expected a 0x-hex quantity, got {str(value)[:80]!r}")
+    try:
+        return int(value[2:], 16)
+    except ValueError as exc:
+        raise RpcAnswerError(f"{what}: expected a 0x-hex quantity, got {value[:80]!r}") from exc
+
+
+def parse_data(value: object, what: str, size: int | None = None) -> bytes:
+    """JSON-RPC DATA: 0x-hex bytes (exactly `size` of them if given)."""
+    if not isinstance(value, str) or not value.startswith("0x") or len(value) % 2:
+        raise RpcAnswerError(f"{what}: expected 0x-hex data, got {str(value)[:80]!r}")
+    try:
+        data = bytes.fromhex(value[2:])
+    except ValueError as exc:
+        raise RpcAnswerError(f"{what}: expected 0x-hex data, got {value[:80]!r}") from exc
+    if size is not None and len(data) != size:
+        raise RpcAnswerError(f"{what}: expected {size} bytes, got {len(data)}")
+    return data

@@ -1,0 +1,194 @@
+"""The validator's HTTP API (aiohttp): GET /status, POST /sign, GET /metrics.
+
+Every answer is JSON except /metrics (Prometheus text). A refusal is a 4xx (or 503 when the
+validator's own nodes cannot answer) with {"error": {"code": ..., "message": ...}}, whatever
+went wrong, including unknown paths and methods; an unexpected exception is logged and
+answered 500, never a dead process. Bodies are read up to MAX_BODY_BYTES (a larger one is
+drained up to DRAIN_LIMIT so the client reads the 413, then the connection is closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Final
+
+from aiohttp import web
+
+from .checks import RefusalCode, SigningRefused, http_status
+from .service import ValidatorService
+from .wire import MAX_BODY_BYTES, MalformedRequest, encode_error, encode_sign_response, parse_sign_request
+
+DRAIN_LIMIT: Final = 1024 * 1024
+BODY_TIMEOUT: Final = 10.0
+MAX_IN_FLIGHT: Final = 8  # sign requests being checked at once; more are refused with 429
+SIGN_THREADS: Final = 4
+SHUTDOWN_TIMEOUT: Final = 5.0
+
+log = logging.getLogger("zkstatesync.validator.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SERVICE: Final = web.AppKey("service", ValidatorService)
+EXECUTOR: Final = web.AppKey("executor", ThreadPoolExecutor)
+
+_HTTP_CODES: Final = {404: RefusalCode.NOT_FOUND, 405: RefusalCode.METHOD_NOT_ALLOWED, 413: RefusalCode.BODY_TOO_LARGE}
+
+
+class _Refusal(Exception):
+    def __init__(self, code: RefusalCode, message: str) -> None:
+        self.code = code
+        self.message = message
+
+
+def refusal_response(code: RefusalCode, message: str) -> web.Response:
+    return web.json_response(encode_error(code.value, message), status=http_status(code))
+
+
+@web.middleware
+async def answer_everything(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every outcome as JSON, every request logged once, every refusal counted."""
+    service = request.app[SERVICE]
+    started = time.monotonic()
+    code: RefusalCode | None = None
+    try:
+        response = await handler(request)
+    except _Refusal as exc:
+        code, response = exc.code, refusal_response(exc.code, exc.message)
+    except SigningRefused as exc:
+        code, response = exc.code, refusal_response(exc.code, exc.message)
+    except web.HTTPException as exc:
+        code = _HTTP_CODES.get(exc.status, RefusalCode.MALFORMED_REQUEST)
+        response = refusal_response(code, exc.reason)
+    except Exception:  # a bug: answer and keep serving
+        log.exception("http.internal_error", extra={"fields": {"path": request.path[:200]}})
+        code = RefusalCode.INTERNAL_ERROR
+        response = refusal_response(code, "internal error (logged)")
+    if code is not None:
+        service.note_refusal(code)
+    log.info(
+        "http.request",
+        extra={
+            "fields": {
+                "method": request.method,
+                "path": request.path[:200],
+                "status": response.status,
+                "code": None if code is None else code.value,
+                "ms": round((time.monotonic() - started) * 1000, 1),
+            }
+        },
+    )
+    return response
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The body, at most MAX_BODY_BYTES; _Refusal(body_too_large) beyond, after draining what is reasonable."""
+    if request.content_length is not None and request.content_length > DRAIN_LIMIT:
+        raise _Refusal(RefusalCode.BODY_TOO_LARGE, f"the body may have at most {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async with asyncio.timeout(BODY_TIMEOUT):
+        while size <= DRAIN_LIMIT:
+            chunk = await request.content.read(64 * 1024)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size <= MAX_BODY_BYTES:
+                chunks.append(chunk)
+    if size > MAX_BODY_BYTES:
+        raise _Refusal(RefusalCode.BODY_TOO_LARGE, f"the body may have at most {MAX_BODY_BYTES} bytes")
+    return b"".join(chunks)
+
+
+async def handle_status(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    status = await asyncio.get_running_loop().run_in_executor(request.app[EXECUTOR], service.status)
+    return web.json_response(status)
+
+
+async def handle_metrics(request: web.Request) -> web.Response:
+    body, content_type = request.app[SERVICE].metrics.render()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+class SignHandler:
+    def __init__(self) -> None:
+        self.in_flight = 0
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/json":
+            raise _Refusal(RefusalCode.UNSUPPORTED_MEDIA_TYPE, "the body must be application/json")
+        try:
+            body = await read_body(request)
+        except TimeoutError as exc:
+            raise _Refusal(RefusalCode.MALFORMED_REQUEST, f"the body did not arrive within {BODY_TIMEOUT} s") from exc
+        try:
+            sign_request = parse_sign_request(body)
+        except MalformedRequest as exc:
+            raise _Refusal(RefusalCode.MALFORMED_REQUEST, str(exc)) from exc
+        if self.in_flight >= MAX_IN_FLIGHT:
+            raise _Refusal(RefusalCode.BUSY, f"{MAX_IN_FLIGHT} requests are being checked; ask again")
+        self.in_flight += 1
+        try:
+            service = request.app[SERVICE]
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(request.app[EXECUTOR], service.sign, sign_request)
+        finally:
+            self.in_flight -= 1
+        return web.json_response(encode_sign_response(response))
+
+
+def build_app(service: ValidatorService, executor: ThreadPoolExecutor) -> web.Application:
+    # client_max_size only bounds aiohttp's own readers; /sign reads its body itself (read_body).
+    app = web.Application(middlewares=[answer_everything], client_max_size=MAX_BODY_BYTES)
+    app[SERVICE] = service
+    app[EXECUTOR] = executor
+    app.router.add_get("/status", handle_status)
+    app.router.add_get("/metrics", handle_metrics)
+    app.router.add_post("/sign", SignHandler())
+    return app
+
+
+async def serve(service: ValidatorService, host: str, port: int, poll_interval: float) -> None:
+    """Serve until SIGTERM or SIGINT, polling the rootchain head meanwhile; then stop cleanly."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    executor = ThreadPoolExecutor(max_workers=SIGN_THREADS, thread_name_prefix="validator")
+    runner = web.AppRunner(build_app(service, executor), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        await site.start()
+        log.info(
+            "validator.listening",
+            extra={
+                "fields": {"name": service.identity.name, "host": host, "port": port, "url": f"http://{host}:{port}"}
+            },
+        )
+        poller = asyncio.create_task(_poll(service, executor, poll_interval, stop))
+        await stop.wait()
+        log.info("validator.stopping", extra={"fields": {"name": service.identity.name}})
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
+    finally:
+        await runner.cleanup()
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+async def _poll(service: ValidatorService, executor: ThreadPoolExecutor, interval: float, stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        try:
+            await loop.run_in_executor(executor, service.poll)
+        except Exception:  # the poller only observes: it must never stop the process
+            log.exception("poll.failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -1,0 +1,253 @@
+"""The validator's one decision: sign this proposal or refuse it, and what it tells about itself.
+
+Synchronous and thread-safe: the HTTP server runs `sign` in a bounded thread pool, since the
+checks wait on JSON-RPC and signing is CPU work. Safety does not depend on the threads: the
+slashing database's transaction decides, atomically, whether a header may be signed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Final
+
+from statesync.babyjub import Point
+from statesync.eddsa import sign_poseidon, verify_poseidon
+from statesync.errors import ZkStateSyncError
+from statesync.model import Header, StateSyncEvent, build_event_tree, compute_header_hash, compute_signing_message
+from statesync.proposal import ProposalRules
+
+from .checks import (
+    CheckContext,
+    NextSetPolicy,
+    RefusalCode,
+    SigningRefused,
+    check_against_node,
+    check_confirmations,
+    check_request,
+    is_parent_accepted,
+)
+from .metrics import ValidatorMetrics
+from .rootchain import ReceiverReader, RootchainInconsistent, RootchainReader
+from .rpc import RpcAnswerError, RpcError, RpcUnavailable
+from .slashing import AlreadySignedOther, NotLastSigned, SignedHeader, SlashingDB
+from .wire import SignRequest, SignResponse
+
+RECENT_ERRORS: Final = 10
+SELF_TEST_MESSAGE: Final = 1
+
+log = logging.getLogger("zkstatesync.validator")
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    private_key: bytes
+    public_key: Point
+
+
+class ValidatorService:
+    def __init__(
+        self,
+        *,
+        identity: Identity,
+        chain_id: int,
+        rules: ProposalRules,
+        next_set: NextSetPolicy,
+        genesis: Header,
+        db: SlashingDB,
+        rootchain: RootchainReader,
+        receiver: ReceiverReader | None,
+        metrics: ValidatorMetrics,
+    ) -> None:
+        self.identity = identity
+        self.context = CheckContext(chain_id=chain_id, rules=rules, next_set=next_set)
+        self.genesis = genesis
+        self.genesis_hash = compute_header_hash(genesis)
+        self.db = db
+        self.rootchain = rootchain
+        self.receiver = receiver
+        self.metrics = metrics
+        self.started_at = time.time()
+        self._lock = threading.Lock()
+        self._head: int | None = None
+        self._head_at: float | None = None
+        self._trusted: int | None = None
+        self._errors: deque[dict[str, Any]] = deque(maxlen=RECENT_ERRORS)
+        self._signatures = 0
+        self._refusals: dict[str, int] = {}
+        last = db.last_signed(chain_id)
+        if last is not None:
+            metrics.last_signed_number.set(last.number)
+
+    # --- startup ----------------------------------------------------------------------------
+
+    def self_test(self) -> None:
+        """Sign and verify once: the key works, and Poseidon's constants are derived before the first request."""
+        signature = sign_poseidon(self.identity.private_key, SELF_TEST_MESSAGE)
+        if not verify_poseidon(self.identity.public_key, SELF_TEST_MESSAGE, signature):
+            raise ZkStateSyncError("the validator's key does not verify its own signature")  # pragma: no cover
+        # Each Poseidon width derives its constants on first use (up to ~1 s): every width a request needs.
+        compute_signing_message(self.genesis)
+        build_event_tree([StateSyncEvent(1, 0, 1)], self.context.rules.depth)
+
+    # --- observations -------------------------------------------------------------------------
+
+    def note_rpc_error(self, error: RpcError) -> None:
+        self.metrics.rpc_errors.labels(chain=error.chain, node=error.node).inc()
+        self._note_error(error.chain, f"{error.node}: {error.message}")
+
+    def _note_error(self, source: str, message: str) -> None:
+        with self._lock:
+            self._errors.append({"at": round(time.time(), 3), "source": source, "message": message[:300]})
+
+    def note_refusal(self, code: RefusalCode) -> None:
+        self.metrics.refusals.labels(code=code.value).inc()
+        with self._lock:
+            self._refusals[code.value] = self._refusals.get(code.value, 0) + 1
+
+    def _saw_head(self, head: int) -> None:
+        with self._lock:
+            self._head, self._head_at = head, time.time()
+        self.metrics.rootchain_head.set(head)
+
+    def poll(self) -> None:
+        """Refresh the rootchain head (and the receiver's checkpoint) for /status and /metrics."""
+        try:
+            self._saw_head(self.rootchain.head())
+            if self.receiver is not None:
+                trusted = self.receiver.trusted_header_hash()
+                with self._lock:
+                    self._trusted = trusted
+        except (RpcUnavailable, RpcAnswerError) as exc:
+            self._note_error("poll", str(exc))
+
+    def status(self) -> dict[str, Any]:
+        last = self.db.last_signed(self.context.chain_id)
+        with self._lock:
+            head, head_at, trusted = self._head, self._head_at, self._trusted
+            errors, signatures, refusals = list(self._errors), self._signatures, dict(self._refusals)
+        return {
+            "name": self.identity.name,
+            "public_key": [str(c) for c in self.identity.public_key],
+            "rootchain": {
+                "chain_id": str(self.context.chain_id),
+                "head": None if head is None else str(head),
+                "head_seen_at": head_at,
+                "rpc": self.rootchain.rpc.node_in_use,
+                "confirmations": self.context.rules.confirmations,
+            },
+            "child": None
+            if self.receiver is None
+            else {
+                "chain_id": str(self.receiver.rpc.chain_id),
+                "rpc": self.receiver.rpc.node_in_use,
+                "receiver": self.receiver.receiver,
+                "trusted_header_hash": None if trusted is None else str(trusted),
+            },
+            "genesis_hash": str(self.genesis_hash),
+            "last_signed": None
+            if last is None
+            else {"chain_id": str(last.chain_id), "number": str(last.number), "header_hash": str(last.header_hash)},
+            "signatures": signatures,
+            "refusals": refusals,
+            "errors": errors,
+            "uptime_seconds": round(time.time() - self.started_at, 3),
+        }
+
+    # --- signing ------------------------------------------------------------------------------
+
+    def sign(self, request: SignRequest) -> SignResponse:
+        """A signature on the proposal if every check passes (recorded first); SigningRefused otherwise."""
+        try:
+            response = self._sign(request)
+        except (RpcUnavailable, RpcAnswerError) as exc:
+            self._note_error("sign", str(exc))
+            raise SigningRefused(RefusalCode.RPC_UNAVAILABLE, str(exc)) from exc
+        except RootchainInconsistent as exc:
+            self._note_error("sign", str(exc))
+            raise SigningRefused(RefusalCode.ROOTCHAIN_INCONSISTENT, str(exc)) from exc
+        with self._lock:
+            self._signatures += 1
+        self.metrics.signatures.inc()
+        return response
+
+    def _sign(self, request: SignRequest) -> SignResponse:
+        proposal, parent = request.proposal, request.parent
+        check_request(request, self.context)
+        header_hash = compute_header_hash(proposal)
+        existing = self.db.lookup(proposal.chain_id, proposal.number)
+        if existing is not None:
+            return self._repeat(proposal, header_hash, existing)
+
+        parent_hash = proposal.parent_hash  # check_request made it the parent's hash
+        last = self.db.last_signed(proposal.chain_id)
+        last_hash = None if last is None else last.header_hash
+        # The receiver is asked only when the parent is not the header signed last.
+        trusted = None if parent_hash == last_hash else self._trusted_hash()
+        if not is_parent_accepted(parent_hash, last_signed=last_hash, trusted=trusted):
+            raise SigningRefused(
+                RefusalCode.UNKNOWN_PARENT,
+                "the parent is neither the header this validator signed last nor the one the child chain trusts",
+            )
+
+        head = self.rootchain.head()
+        self._saw_head(head)
+        check_confirmations(request, head, self.context.rules)
+        view = self.rootchain.read_range(parent.number, proposal.number)
+        next_set_hash = self.context.next_set(proposal, parent)
+        check_against_node(request, head=head, view=view, rules=self.context.rules, next_set_hash=next_set_hash)
+
+        signing_message = compute_signing_message(proposal)
+        entry = SignedHeader(proposal.chain_id, proposal.number, header_hash, signing_message)
+        try:
+            # Committed before the signature exists outside this function; the parent rule is
+            # re-checked inside the same transaction when it rested on "signed last".
+            new = self.db.record(entry, require_last=None if parent_hash == trusted else parent_hash)
+        except AlreadySignedOther as exc:
+            raise self._conflict(exc.existing) from exc
+        except NotLastSigned as exc:
+            raise SigningRefused(RefusalCode.UNKNOWN_PARENT, f"another header was signed meanwhile: {exc}") from exc
+        if new:
+            self.metrics.last_signed_number.set(max(proposal.number, last.number if last else 0))
+        signature = sign_poseidon(self.identity.private_key, signing_message)
+        log.info(
+            "sign.signed",
+            extra={
+                "fields": {
+                    "number": proposal.number,
+                    "header_hash": str(header_hash),
+                    "events_in_range": len(view.events),
+                }
+            },
+        )
+        return SignResponse(signature=signature, signing_message=signing_message, header_hash=header_hash)
+
+    def _trusted_hash(self) -> int:
+        if self.receiver is None:
+            return self.genesis_hash
+        trusted = self.receiver.trusted_header_hash()
+        with self._lock:
+            self._trusted = trusted
+        return trusted
+
+    def _repeat(self, proposal: Header, header_hash: int, existing: SignedHeader) -> SignResponse:
+        if existing.header_hash != header_hash:
+            raise self._conflict(existing)
+        signing_message = compute_signing_message(proposal)
+        if signing_message != existing.signing_message:
+            raise SigningRefused(RefusalCode.INTERNAL_ERROR, "the recorded signing message is not this header's")
+        # Deterministic EdDSA: the same signature as the first time, nothing new revealed.
+        signature = sign_poseidon(self.identity.private_key, signing_message)
+        log.info("sign.repeated", extra={"fields": {"number": proposal.number, "header_hash": str(header_hash)}})
+        return SignResponse(signature=signature, signing_message=signing_message, header_hash=header_hash)
+
+    @staticmethod
+    def _conflict(existing: SignedHeader) -> SigningRefused:
+        return SigningRefused(
+            RefusalCode.ALREADY_SIGNED_OTHER,
+            f"header {existing.header_hash} is signed at number {existing.number}; no other header is signed there",
+        )

@@ -12,7 +12,7 @@ import hashlib
 import os
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -42,13 +42,13 @@ NETWORK_FILE: Final = "network.toml"
 @dataclass(frozen=True)
 class LocalValidator:
     name: str
-    private_key: bytes
+    private_key: bytes = field(repr=False)
     public_key: Point
     config_path: Path
     data_dir: Path
     url: str
     password_env: str
-    password: str
+    password: str = field(repr=False)
 
     @property
     def env(self) -> dict[str, str]:

@@ -39,12 +39,6 @@ EXECUTOR: Final = web.AppKey("executor", ThreadPoolExecutor)
 _HTTP_CODES: Final = {404: RefusalCode.NOT_FOUND, 405: RefusalCode.METHOD_NOT_ALLOWED, 413: RefusalCode.BODY_TOO_LARGE}
 
 
-class _Refusal(Exception):
-    def __init__(self, code: RefusalCode, message: str) -> None:
-        self.code = code
-        self.message = message
-
-
 def refusal_response(code: RefusalCode, message: str) -> web.Response:
     return web.json_response(encode_error(code.value, message), status=http_status(code))
 
@@ -55,20 +49,18 @@ async def answer_everything(request: web.Request, handler: Handler) -> web.Strea
     service = request.app[SERVICE]
     started = time.monotonic()
     code: RefusalCode | None = None
+    message = ""
     try:
         response = await handler(request)
-    except _Refusal as exc:
-        code, response = exc.code, refusal_response(exc.code, exc.message)
     except SigningRefused as exc:
-        code, response = exc.code, refusal_response(exc.code, exc.message)
-    except web.HTTPException as exc:
-        code = _HTTP_CODES.get(exc.status, RefusalCode.MALFORMED_REQUEST)
-        response = refusal_response(code, exc.reason)
+        code, message = exc.code, exc.message
+    except web.HTTPException as exc:  # aiohttp's own: no route, wrong method
+        code, message = _HTTP_CODES.get(exc.status, RefusalCode.MALFORMED_REQUEST), exc.reason
     except Exception:  # a bug: answer and keep serving
         log.exception("http.internal_error", extra={"fields": {"path": request.path[:200]}})
-        code = RefusalCode.INTERNAL_ERROR
-        response = refusal_response(code, "internal error (logged)")
+        code, message = RefusalCode.INTERNAL_ERROR, "internal error (logged)"
     if code is not None:
+        response = refusal_response(code, message)
         service.note_refusal(code)
     log.info(
         "http.request",
@@ -78,6 +70,7 @@ async def answer_everything(request: web.Request, handler: Handler) -> web.Strea
                 "path": request.path[:200],
                 "status": response.status,
                 "code": None if code is None else code.value,
+                "message": message[:300] or None,
                 "ms": round((time.monotonic() - started) * 1000, 1),
             }
         },
@@ -86,9 +79,9 @@ async def answer_everything(request: web.Request, handler: Handler) -> web.Strea
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The body, at most MAX_BODY_BYTES; _Refusal(body_too_large) beyond, after draining what is reasonable."""
+    """The body, at most MAX_BODY_BYTES; SigningRefused(body_too_large) beyond, after draining what is reasonable."""
     if request.content_length is not None and request.content_length > DRAIN_LIMIT:
-        raise _Refusal(RefusalCode.BODY_TOO_LARGE, f"the body may have at most {MAX_BODY_BYTES} bytes")
+        raise SigningRefused(RefusalCode.BODY_TOO_LARGE, f"the body may have at most {MAX_BODY_BYTES} bytes")
     chunks: list[bytes] = []
     size = 0
     async with asyncio.timeout(BODY_TIMEOUT):
@@ -100,7 +93,7 @@ async def read_body(request: web.Request) -> bytes:
             if size <= MAX_BODY_BYTES:
                 chunks.append(chunk)
     if size > MAX_BODY_BYTES:
-        raise _Refusal(RefusalCode.BODY_TOO_LARGE, f"the body may have at most {MAX_BODY_BYTES} bytes")
+        raise SigningRefused(RefusalCode.BODY_TOO_LARGE, f"the body may have at most {MAX_BODY_BYTES} bytes")
     return b"".join(chunks)
 
 
@@ -123,17 +116,19 @@ class SignHandler:
 
     async def __call__(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":
-            raise _Refusal(RefusalCode.UNSUPPORTED_MEDIA_TYPE, "the body must be application/json")
+            raise SigningRefused(RefusalCode.UNSUPPORTED_MEDIA_TYPE, "the body must be application/json")
         try:
             body = await read_body(request)
         except TimeoutError as exc:
-            raise _Refusal(RefusalCode.MALFORMED_REQUEST, f"the body did not arrive within {BODY_TIMEOUT} s") from exc
+            raise SigningRefused(
+                RefusalCode.MALFORMED_REQUEST, f"the body did not arrive within {BODY_TIMEOUT} s"
+            ) from exc
         try:
             sign_request = parse_sign_request(body)
         except MalformedRequest as exc:
-            raise _Refusal(RefusalCode.MALFORMED_REQUEST, str(exc)) from exc
+            raise SigningRefused(RefusalCode.MALFORMED_REQUEST, str(exc)) from exc
         if self.in_flight >= MAX_IN_FLIGHT:
-            raise _Refusal(RefusalCode.BUSY, f"{MAX_IN_FLIGHT} requests are being checked; ask again")
+            raise SigningRefused(RefusalCode.BUSY, f"{MAX_IN_FLIGHT} requests are being checked; ask again")
         self.in_flight += 1
         try:
             service = request.app[SERVICE]

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from statesync.babyjub import Point
@@ -45,7 +45,7 @@ log = logging.getLogger("zkstatesync.validator")
 @dataclass(frozen=True)
 class Identity:
     name: str
-    private_key: bytes
+    private_key: bytes = field(repr=False)  # never in a log line or a traceback's locals
     public_key: Point
 
 

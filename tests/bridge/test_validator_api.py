@@ -11,6 +11,7 @@ slashing database holds the honest header's row and nothing else. 1,340 cases in
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -339,6 +340,7 @@ def test_other_methods_paths_and_content_types_are_refused(
 
 
 def test_the_process_survived_and_signed_only_the_honest_header(target: Target) -> None:
+    """Still up after every case, one row in its database, and it stops on SIGINT with exit code 0."""
     assert target.process.process.poll() is None
     status = target.client.status()
     assert status["last_signed"] == {
@@ -353,3 +355,5 @@ def test_the_process_survived_and_signed_only_the_honest_header(target: Target) 
         (f"{target.honest.chain_id:020d}", f"{target.honest.number:020d}", status["last_signed"]["header_hash"])
     ]
     assert status["refusals"]["malformed_request"] > 500
+    target.process.process.send_signal(signal.SIGINT)  # Ctrl-C stops it as cleanly as SIGTERM
+    assert target.process.process.wait(timeout=15) == 0

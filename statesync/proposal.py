@@ -9,8 +9,10 @@ compute the same E and so the same header:
     and, if the range (parent.number, E] holds more than max_events events, E is moved back to
     the last block before the first event that does not fit.
 
-A range without events yields no header (nothing to prove); a single block with more events
-than fit a header cannot be proposed (ProposalError: the tree depth is too small for that chain).
+A confirmed range without events yields no header (nothing to prove) until it is max_range
+blocks long: then an empty header ends at P + max_range, so the next header's range can reach
+later events (the cap would otherwise leave them out of reach for ever). A single block with
+more events than fit a header cannot be proposed (ProposalError: the tree is too small for it).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ class PendingEvent:
 def select_range_end(
     parent_number: int, head: int, pending: Sequence[PendingEvent], rules: ProposalRules
 ) -> int | None:
-    """E for the next header, or None when the confirmed range holds no event yet.
+    """E for the next header, or None while the confirmed range holds no event and is shorter than max_range.
 
     `pending` are the events after the parent's block, in id order (blocks ascending).
     """
@@ -69,7 +71,7 @@ def select_range_end(
         return None
     in_range = [p for p in pending if parent_number < p.block_number <= end]
     if not in_range:
-        return None
+        return end if end == parent_number + rules.max_range else None
     if len(in_range) > rules.max_events:
         overflow_block = in_range[rules.max_events].block_number
         end = overflow_block - 1

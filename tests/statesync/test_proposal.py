@@ -38,6 +38,14 @@ def test_the_end_is_the_last_confirmed_block_within_the_range() -> None:
     assert select_range_end(10, 40, [], RULES) is None
 
 
+def test_a_quiet_window_of_max_range_blocks_gets_an_empty_header() -> None:
+    # Without it an event past P + max_range could never be covered: the chain would stall.
+    assert select_range_end(10, 122, pending(200), RULES) == 110
+    assert select_range_end(10, 121, pending(200), RULES) is None  # not yet a whole window
+    empty = derive_header(PARENT, block(110), [], RULES, 7)
+    assert empty.event_root == build_event_tree([], RULES.depth).root and empty.number == 110
+
+
 def test_the_end_moves_back_so_the_events_fit() -> None:
     # Six events in blocks 11, 11, 12, 13, 13, 14: four fit, the fifth is in block 13, so E = 12.
     assert select_range_end(10, 100, pending(11, 11, 12, 13, 13, 14), RULES) == 12

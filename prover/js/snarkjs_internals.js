@@ -55,15 +55,32 @@ function checkVersion(pkg, installed, pinned, where = "") {
     }
 }
 
-// snarkjs's build/main.cjs; its package root is the folder above build/.
+// The folder of an installed package: snarkjs as node finds it from here (NODE_PATH included),
+// the others as snarkjs's own src/ finds them, so that they are the very copies snarkjs uses.
+// (Both packages' CommonJS entry is build/main.cjs, one level below the package root.)
 function packageRoot(pkg) {
     let entry;
     try {
-        entry = require.resolve(pkg);
+        if (pkg === "snarkjs") {
+            entry = require.resolve("snarkjs");
+        } else {
+            entry = createRequire(path.join(packageRoot("snarkjs"), "src", "misc.js")).resolve(pkg);
+        }
     } catch (err) {
         throw new SnarkjsVersionError(`${pkg} is not installed (${err.message}); run \`make install\``);
     }
     return path.resolve(path.dirname(entry), "..");
+}
+
+// A package's ES module entry, by path: import("name") ignores NODE_PATH, which is how an
+// installed zkstatesync finds its node_modules.
+function esmEntry(pkg) {
+    const root = packageRoot(pkg);
+    const manifest = readJson(path.join(root, "package.json"));
+    const dot = manifest.exports && manifest.exports["."];
+    const rel = (dot && dot.node && dot.node.import) || manifest.module;
+    if (!rel) throw new SnarkjsVersionError(`${pkg} has no ES module entry in ${root}/package.json`);
+    return pathToFileURL(path.join(root, rel)).href;
 }
 
 function readJson(file) {
@@ -119,7 +136,7 @@ function assertPinnedVersions() {
 
 /*
  * The modules the tools use: any of the names of SNARKJS_SOURCES, plus
- *   ffjs          ffjavascript (as snarkjs's src imports it)
+ *   ffjs          ffjavascript (the copy and the ES module snarkjs's src imports)
  *   blake2b       @noble/hashes' blake2b, the very copy snarkjs resolves (misc.toPartialHash
  *                 reads its internal state)
  *   fastFile      fastfile (in-memory files for snarkjs's writers)
@@ -137,7 +154,7 @@ async function loadInternals(...names) {
                 const mod = await import(pathToFileURL(path.join(src, SNARKJS_SOURCES[name])).href);
                 M[name] = name === "verifyFromInit" ? mod.default : mod;
             } else if (name === "ffjs") {
-                M.ffjs = await import("ffjavascript");
+                M.ffjs = await import(esmEntry("ffjavascript"));
             } else if (name === "blake2b") {
                 M.blake2b = fromSnarkjs("@noble/hashes/blake2b").blake2b;
             } else if (name === "fastFile") {

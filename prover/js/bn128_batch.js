@@ -102,10 +102,11 @@ function windowsFor(bits, c) {
 
 /*
  * A table of scalars for linearCombinations(): value i has nW digits for P (its GLV half k1) and
- * nW digits for phi(P) (half k2), in a flat Int8Array (c <= 8), plus its largest |digit| and
- * whether any phi digit is non-zero.
+ * nW digits for phi(P) (half k2), in a flat Int8Array, plus its largest |digit| and whether any
+ * phi digit is non-zero. Digits reach 2^(c-1), so c <= 7 (c = 8 would wrap 128 to -128).
  */
 function scalarTable(values, c) {
+    if (!(c >= 1 && c <= 7)) throw new Error(`scalarTable: window of ${c} bits (1..7 fit an Int8Array)`);
     const nW = windowsFor(GLV_HALF_BITS, c);
     const n = values.length;
     const digits = new Int8Array(n * 2 * nW);
@@ -169,8 +170,8 @@ const FORMS = ["m29", "plain"];
 const DEFAULT_FORM = "m29";
 
 class Engine {
-    // wasmModule: WebAssembly.Module of curve.tm.code (the plugin included); consts: the module's
-    // pG1gen / pG2gen (curve.tm.pG1gen, ...); opts.batchCap: the largest batch of one kernel
+    // wasmModule, consts: what snarkjs_internals.buildCurve returns for batchWasmPlugin (the
+    // compiled module and the generators' addresses in it); opts.batchCap: the largest batch of one kernel
     // call; opts.form: the point form of linearCombinations(), one of FORMS.
     static async create(wasmModule, consts, opts = {}) {
         const { batchCap = 16384, form = DEFAULT_FORM } = opts;

@@ -62,6 +62,8 @@ const WINDOW_KEY = 4; // window bits for the fixed-scalar multiplications
 const MAX_JOB_TERMS = 1 << 20;
 const HASH_CHUNK = 1 << 14; // zkey_new.js hashHPoints CHUNK_SIZE
 const FR_S = 28; // 2-adicity of BN254's Fr
+const SG1 = 64; // bytes of a G1 point (affine, LEM)
+const SG2 = 128;
 const WORKER = path.join(__dirname, "zkey_worker.js");
 
 const USAGE =
@@ -239,308 +241,192 @@ function readR1csInfo(fdR1cs) {
     return info;
 }
 
+// Distinct coefficient values (32-byte little-endian keys), numbered by first appearance.
+class CoefficientValues {
+    constructor() {
+        this.index = new Map();
+        this.keys = [];
+    }
+
+    of(key) {
+        let v = this.index.get(key);
+        if (v === undefined) {
+            v = this.keys.length;
+            this.index.set(key, v);
+            this.keys.push(key);
+        }
+        return v;
+    }
+
+    values() {
+        return this.keys.map((k) => B.leToBig(Buffer.from(k, "latin1"), 0, 32));
+    }
+}
+
+/*
+ * The terms of the jobs: blocks of constraints, each with its own bases (nb per kind: tau, alpha*tau,
+ * beta*tau Lagrange points in G1, tau in G2), so a G1 term's base is kind * nb + (c - c0).
+ */
+class JobTerms {
+    constructor() {
+        this.jobs = [];
+        this.cur = null;
+    }
+
+    start(c0, nb) {
+        this.cur = { c0, c1: c0, nb, g1: { base: [], val: [], out: [] }, g2: { base: [], val: [], out: [] } };
+        this.jobs.push(this.cur);
+    }
+
+    g1(kind, c, v, out) {
+        const cur = this.cur;
+        cur.g1.base.push(kind * cur.nb + (c - cur.c0));
+        cur.g1.val.push(v);
+        cur.g1.out.push(out);
+    }
+
+    g2(c, v, out) {
+        const cur = this.cur;
+        cur.g2.base.push(c - cur.c0);
+        cur.g2.val.push(v);
+        cur.g2.out.push(out);
+    }
+}
+
 // Parse the constraints: distinct coefficients, the coefficient section's entries, and the terms of
-// the jobs (blocks of `chunk` constraints; the nPublic+1 extra rows of A at the end).
+// the jobs (blocks of `chunk` constraints; the nPublic+1 extra rows of A at the end). The outputs
+// of G1 sums: A[s] at s, B1[s] at nVars + s, C / IC[s] at 2*nVars + s; of G2 sums: B2[s] at s.
 function parseConstraints(buf, r1cs, nPublic, chunk) {
     const { nConstraints: nC, nVars } = r1cs;
     const n8 = 32;
-    const valueIdx = new Map();
-    const valueKeys = [];
-    const valueOf = (pos) => {
-        const key = buf.toString("latin1", pos, pos + n8);
-        let v = valueIdx.get(key);
-        if (v === undefined) {
-            v = valueKeys.length;
-            valueIdx.set(key, v);
-            valueKeys.push(key);
-        }
-        return v;
-    };
-    const oneKey = Buffer.from(B.bigToLE(1n, n8)).toString("latin1");
-    // coefficient section entries (matrix, constraint, signal, value)
-    const coef = { m: [], c: [], s: [], v: [] };
-    const jobs = [];
-    let cur = null;
-    const newJob = (c0, nbJob) => {
-        nb = nbJob;
-        cur = { c0, c1: c0, nb, g1: { base: [], val: [], out: [] }, g2: { base: [], val: [], out: [] } };
-        jobs.push(cur);
-    };
-    const C_OFF = 2 * nVars;
+    const TAU = 0; // kinds of G1 bases; alpha*tau = 1, beta*tau = 2
     const B1_OFF = nVars;
-    const TAU = 0;
-    let nb = 0; // bases per kind in the current job: chunk
-    const g1 = (kind, c, v, out) => {
-        cur.g1.base.push(kind * nb + (c - cur.c0));
-        cur.g1.val.push(v);
-        cur.g1.out.push(out);
+    const C_OFF = 2 * nVars;
+    const values = new CoefficientValues();
+    const coef = { m: [], c: [], s: [], v: [] }; // coefficient section entries (matrix, constraint, signal, value)
+    const addCoef = (m, c, s, v) => {
+        coef.m.push(m);
+        coef.c.push(c);
+        coef.s.push(s);
+        coef.v.push(v);
     };
+    const jobs = new JobTerms();
     let pos = r1cs.sections[2][0].p;
     const end = pos + r1cs.sections[2][0].size;
-    const rd = () => {
-        const x = buf.readUInt32LE(pos);
+    let c = 0;
+    // one linear combination of constraint c: its (signal, value) terms, each given to onTerm
+    const readLC = (onTerm) => {
+        const n = buf.readUInt32LE(pos);
         pos += 4;
-        return x;
+        for (let i = 0; i < n; i++) {
+            const s = buf.readUInt32LE(pos);
+            const v = values.of(buf.toString("latin1", pos + 4, pos + 4 + n8));
+            pos += 4 + n8;
+            if (s >= nVars) throw new InputError(`r1cs constraint ${c} uses signal ${s} >= nVars`);
+            onTerm(s, v);
+        }
     };
-    for (let c = 0; c < nC; c++) {
-        if (!cur || c - cur.c0 >= chunk || cur.g1.base.length >= MAX_JOB_TERMS) {
-            newJob(c, chunk);
-        }
-        cur.c1 = c + 1;
-        const nA = rd();
-        for (let i = 0; i < nA; i++) {
-            const s = rd();
-            const v = valueOf(pos);
-            pos += n8;
-            if (s >= nVars) throw new InputError(`r1cs constraint ${c} uses signal ${s} >= nVars`);
-            g1(TAU, c, v, s); // A
-            g1(2, c, v, C_OFF + s); // beta*tau -> IC / C
-            coef.m.push(0);
-            coef.c.push(c);
-            coef.s.push(s);
-            coef.v.push(v);
-        }
-        const nB = rd();
-        for (let i = 0; i < nB; i++) {
-            const s = rd();
-            const v = valueOf(pos);
-            pos += n8;
-            if (s >= nVars) throw new InputError(`r1cs constraint ${c} uses signal ${s} >= nVars`);
-            g1(TAU, c, v, B1_OFF + s); // B1
-            g1(1, c, v, C_OFF + s); // alpha*tau -> IC / C
-            cur.g2.base.push(c - cur.c0);
-            cur.g2.val.push(v);
-            cur.g2.out.push(s);
-            coef.m.push(1);
-            coef.c.push(c);
-            coef.s.push(s);
-            coef.v.push(v);
-        }
-        const nCc = rd();
-        for (let i = 0; i < nCc; i++) {
-            const s = rd();
-            const v = valueOf(pos);
-            pos += n8;
-            if (s >= nVars) throw new InputError(`r1cs constraint ${c} uses signal ${s} >= nVars`);
-            g1(TAU, c, v, C_OFF + s);
-        }
+    const termA = (s, v) => {
+        jobs.g1(TAU, c, v, s); // A
+        jobs.g1(2, c, v, C_OFF + s); // beta*tau -> IC / C
+        addCoef(0, c, s, v);
+    };
+    const termB = (s, v) => {
+        jobs.g1(TAU, c, v, B1_OFF + s); // B1
+        jobs.g1(1, c, v, C_OFF + s); // alpha*tau -> IC / C
+        jobs.g2(c, v, s); // B2
+        addCoef(1, c, s, v);
+    };
+    const termC = (s, v) => jobs.g1(TAU, c, v, C_OFF + s);
+    for (c = 0; c < nC; c++) {
+        if (!jobs.cur || c - jobs.cur.c0 >= chunk || jobs.cur.g1.base.length >= MAX_JOB_TERMS) jobs.start(c, chunk);
+        jobs.cur.c1 = c + 1;
+        readLC(termA);
+        readLC(termB);
+        readLC(termC);
         if (pos > end) throw new InputError("r1cs constraints section is truncated");
     }
     // A[s] += L_{nC+s}, IC[s] += beta*L_{nC+s} for s = 0..nPublic
-    const one = (() => {
-        let v = valueIdx.get(oneKey);
-        if (v === undefined) {
-            v = valueKeys.length;
-            valueIdx.set(oneKey, v);
-            valueKeys.push(oneKey);
-        }
-        return v;
-    })();
-    if (!cur || cur.c1 - cur.c0 + nPublic + 1 > cur.nb) newJob(nC, Math.max(chunk, nPublic + 1));
+    const one = values.of(Buffer.from(B.bigToLE(1n, n8)).toString("latin1"));
+    const cur = jobs.cur;
+    if (!cur || cur.c1 - cur.c0 + nPublic + 1 > cur.nb) jobs.start(nC, Math.max(chunk, nPublic + 1));
     for (let s = 0; s <= nPublic; s++) {
-        const c = nC + s;
-        cur.c1 = c + 1;
-        g1(TAU, c, one, s);
-        g1(2, c, one, C_OFF + s);
-        coef.m.push(0);
-        coef.c.push(c);
-        coef.s.push(s);
-        coef.v.push(one);
+        c = nC + s;
+        jobs.cur.c1 = c + 1;
+        jobs.g1(TAU, c, one, s);
+        jobs.g1(2, c, one, C_OFF + s);
+        addCoef(0, c, s, one);
     }
-    const values = valueKeys.map((k) => B.leToBig(Buffer.from(k, "latin1"), 0, n8));
-    return { values, coef, jobs, chunk };
+    return { values: values.values(), coef, jobs: jobs.jobs, chunk };
 }
 
-// The initial zkey's bytes (a list of parts) and its circuit hash.
-async function buildInitialZkey(env, r1csPath, ptauPath) {
-    const { log, opts } = env;
-    const t0 = Date.now();
-    const fdPtau = fs.openSync(ptauPath, "r");
-    const fdR1cs = fs.openSync(r1csPath, "r");
-    try {
-        const ptau = readPtauInfo(fdPtau);
-        const r1cs = readR1csInfo(fdR1cs);
-        if (r1cs.n8 !== 32) throw new InputError(`r1cs field size ${r1cs.n8} is not BN254's`);
-        if (r1cs.prime !== B.R) throw new InputError("r1cs curve does not match powers of tau ceremony curve");
-        const nPublic = r1cs.nOutputs + r1cs.nPubInputs;
-        const cirPower = log2(r1cs.nConstraints + r1cs.nPubInputs + r1cs.nOutputs + 1 - 1) + 1;
-        if (cirPower > ptau.power) {
-            throw new InputError(
-                `circuit too big for this powers of tau ceremony: ${r1cs.nConstraints} constraints + ` +
-                    `${nPublic} public signals need 2^${cirPower}, the ptau has 2^${ptau.power}`
-            );
-        }
-        if (!ptau.sections[12]) throw new InputError("Powers of tau is not prepared (no phase 2 sections).");
-        if (cirPower >= FR_S) throw new InputError("circuit too big for zkey_fast (2^28 domain)");
-        for (const s of [2, 4, 5, 6, 13, 14, 15]) {
-            if (!ptau.sections[s]) throw new InputError(`ptau file lacks section ${s}`);
-        }
-        const D = 2 ** cirPower;
-        const { nVars, nConstraints: nC } = r1cs;
-        if (nVars < nPublic + 1) throw new InputError("r1cs has fewer signals than public signals");
-        const sG1 = 64;
-        const sG2 = 128;
-
-        const pool = env.startPool();
-        const chunk = opts.chunk || DEFAULT_CHUNK;
-
-        // ---------------------------------------------------------------- inputs
-        const r1csBuf = fs.readFileSync(r1csPath);
-        const lag = (sec, sz, size) => readAt(fdPtau, ptau.sections[sec][0].p + (size - 1) * sz, size * sz);
-        const sTauG1 = lag(12, sG1, D);
-        const sTauG2 = lag(13, sG2, D);
-        const sAlphaTauG1 = lag(14, sG1, D);
-        const sBetaTauG1 = lag(15, sG1, D);
-        const parsed = parseConstraints(r1csBuf, r1cs, nPublic, chunk);
-        const nValues = parsed.values.length;
-        log(
-            `r1cs: ${nC} constraints, ${nVars} signals, ${nPublic} public, domain 2^${cirPower}; ` +
-                `${nValues} distinct coefficients, ${parsed.jobs.length} blocks`
+// The checks snarkjs's newZKey makes (same messages); the circuit's domain.
+function checkCircuit(r1cs, ptau) {
+    if (r1cs.n8 !== 32) throw new InputError(`r1cs field size ${r1cs.n8} is not BN254's`);
+    if (r1cs.prime !== B.R) throw new InputError("r1cs curve does not match powers of tau ceremony curve");
+    const nPublic = r1cs.nOutputs + r1cs.nPubInputs;
+    const cirPower = log2(r1cs.nConstraints + r1cs.nPubInputs + r1cs.nOutputs + 1 - 1) + 1;
+    if (cirPower > ptau.power) {
+        throw new InputError(
+            `circuit too big for this powers of tau ceremony: ${r1cs.nConstraints} constraints + ` +
+                `${nPublic} public signals need 2^${cirPower}, the ptau has 2^${ptau.power}`
         );
-        const table = B.scalarTable(parsed.values, WINDOW_LC);
-        await pool.ready;
-        pool.broadcast({ cmd: "table", ctx: "lc", table });
+    }
+    if (!ptau.sections[12]) throw new InputError("Powers of tau is not prepared (no phase 2 sections).");
+    if (cirPower >= FR_S) throw new InputError("circuit too big for zkey_fast (2^28 domain)");
+    for (const s of [2, 4, 5, 6, 13, 14, 15]) {
+        if (!ptau.sections[s]) throw new InputError(`ptau file lacks section ${s}`);
+    }
+    if (r1cs.nVars < nPublic + 1) throw new InputError("r1cs has fewer signals than public signals");
+    return { nPublic, cirPower, D: 2 ** cirPower };
+}
 
-        // ---------------------------------------------------------------- jobs
-        const eng = await env.engine();
-        const mk = eng.mark();
-        const outG1 = eng.alloc(3 * nVars * sG1);
-        const outG2 = eng.alloc(nVars * sG2);
-        eng.u8.fill(0, outG1, outG1 + 3 * nVars * sG1);
-        eng.u8.fill(0, outG2, outG2 + nVars * sG2);
-        const has1 = new Uint8Array(3 * nVars);
-        const has2 = new Uint8Array(nVars);
-        const pending = { 1: [], 2: [] };
-        const merge = (g, res) => {
-            const sz = g === 1 ? sG1 : sG2;
-            const outBase = g === 1 ? outG1 : outG2;
-            const has = g === 1 ? has1 : has2;
-            const { outs, pts } = res;
-            for (let r = 0; r < outs.length; r++) {
-                const src = pts.subarray(r * sz, (r + 1) * sz);
-                let zero = true;
-                for (let i = 0; i < sz; i++) {
-                    if (src[i]) {
-                        zero = false;
-                        break;
-                    }
-                }
-                if (zero) continue;
-                const o = outs[r];
-                if (!has[o]) {
-                    eng.u8.set(src, outBase + o * sz);
-                    has[o] = 1;
-                } else {
-                    pending[g].push([o, src.slice()]);
-                }
-            }
-        };
-        const promises = [];
-        let nDone = 0;
-        let lastLog = Date.now();
-        const nJobs = parsed.jobs.length * 2;
-        const progress = () => {
-            nDone++;
-            if (Date.now() - lastLog > 2000) {
-                lastLog = Date.now();
-                log(`linear combinations ${((100 * nDone) / nJobs).toFixed(0)}%`);
-            }
-        };
-        // G2 jobs first: they are the heavier ones, best not left for the end
-        for (const g of [2, 1]) {
-            for (const job of parsed.jobs) {
-                const nb = job.nb;
-                let bases;
-                if (g === 1) {
-                    bases = new Uint8Array(3 * nb * sG1);
-                    bases.set(sTauG1.subarray(job.c0 * sG1, job.c1 * sG1), 0);
-                    bases.set(sAlphaTauG1.subarray(job.c0 * sG1, job.c1 * sG1), nb * sG1);
-                    bases.set(sBetaTauG1.subarray(job.c0 * sG1, job.c1 * sG1), 2 * nb * sG1);
-                } else {
-                    bases = new Uint8Array(nb * sG2);
-                    bases.set(sTauG2.subarray(job.c0 * sG2, job.c1 * sG2), 0);
-                }
-                const t = g === 1 ? job.g1 : job.g2;
-                const base = Int32Array.from(t.base);
-                const val = Int32Array.from(t.val);
-                const out = Int32Array.from(t.out);
-                promises.push(
-                    pool
-                        .run(
-                            { cmd: "lc", ctx: "lc", g, nBases: g === 1 ? 3 * nb : nb, bases: bases.buffer, base, val, out, groupSize: GROUP_SIZE },
-                            [bases.buffer, base.buffer, val.buffer, out.buffer]
-                        )
-                        .then((res) => {
-                            merge(g, res);
-                            progress();
-                        })
-                );
+/*
+ * The key's A, B1, C/IC (G1, 3 * nVars points) and B2 (G2, nVars) points, in the main thread's
+ * engine, as the workers' partial sums come in. A point summed in several blocks (a signal used
+ * in several blocks of constraints) is kept aside and added in at the end.
+ */
+class KeyPoints {
+    constructor(eng, nVars) {
+        this.eng = eng;
+        this.outG1 = eng.alloc(3 * nVars * SG1);
+        this.outG2 = eng.alloc(nVars * SG2);
+        eng.u8.fill(0, this.outG1, this.outG1 + 3 * nVars * SG1);
+        eng.u8.fill(0, this.outG2, this.outG2 + nVars * SG2);
+        this.has = { 1: new Uint8Array(3 * nVars), 2: new Uint8Array(nVars) };
+        this.pending = { 1: [], 2: [] };
+    }
+
+    base(g) {
+        return g === 1 ? this.outG1 : this.outG2;
+    }
+
+    merge(g, res) {
+        const sz = g === 1 ? SG1 : SG2;
+        const has = this.has[g];
+        const { outs, pts } = res;
+        for (let r = 0; r < outs.length; r++) {
+            const src = pts.subarray(r * sz, (r + 1) * sz);
+            if (src.every((b) => b === 0)) continue;
+            const o = outs[r];
+            if (!has[o]) {
+                this.eng.u8.set(src, this.base(g) + o * sz);
+                has[o] = 1;
+            } else {
+                this.pending[g].push([o, src.slice()]);
             }
         }
-        parsed.jobs.length = 0;
+    }
 
-        // ---------------------------------------------------------------- meanwhile: coefficients, H
-        // section 4: (matrix, constraint, signal, value * R^2 mod r) in r1cs order
-        const Rr = (1n << 256n) % B.R;
-        const R2r = (Rr * Rr) % B.R;
-        const valR2 = new Uint8Array(nValues * 32);
-        for (let v = 0; v < nValues; v++) valR2.set(B.bigToLE((parsed.values[v] * R2r) % B.R, 32), v * 32);
-        const { coef } = parsed;
-        const nCoef = coef.m.length;
-        const sec4 = Buffer.alloc(4 + nCoef * 44);
-        sec4.writeUInt32LE(nCoef, 0);
-        for (let i = 0; i < nCoef; i++) {
-            const o = 4 + i * 44;
-            sec4.writeUInt32LE(coef.m[i], o);
-            sec4.writeUInt32LE(coef.c[i], o + 4);
-            sec4.writeUInt32LE(coef.s[i], o + 8);
-            sec4.set(valR2.subarray(coef.v[i] * 32, coef.v[i] * 32 + 32), o + 12);
-        }
-        parsed.coef = null;
-
-        // section 9: the odd points of the 2D Lagrange block of section 12
-        const sec9 = Buffer.alloc(D * sG1);
-        {
-            const blk = readAt(fdPtau, ptau.sections[12][0].p + (2 * D - 1) * sG1, 2 * D * sG1);
-            for (let i = 0; i < D; i++) blk.copy(sec9, i * sG1, (2 * i + 1) * sG1, (2 * i + 2) * sG1);
-        }
-
-        // the H points as hashed (hashHPoints): (tau^(D+i) - tau^i)*G1 read from section 2
-        const nHash = D - 1 <= HASH_CHUNK ? D - 1 : Math.ceil((D - 1) / HASH_CHUNK) * HASH_CHUNK;
-        const hHashU = Buffer.alloc(nHash * sG1);
-        {
-            const p2 = ptau.sections[2][0].p;
-            const step = 1 << 14;
-            const mk2 = eng.mark();
-            const pa = eng.alloc(step * sG1);
-            const pb = eng.alloc(step * sG1);
-            const pj = eng.alloc(step * 96);
-            const subAffine = eng.ex.g1m_subAffine;
-            for (let i0 = 0; i0 < nHash; i0 += step) {
-                const n = Math.min(step, nHash - i0);
-                eng.u8.set(readAt(fdPtau, p2 + (i0 + D) * sG1, n * sG1), pa);
-                eng.u8.set(readAt(fdPtau, p2 + i0 * sG1, n * sG1), pb);
-                for (let i = 0; i < n; i++) subAffine(pa + i * sG1, pb + i * sG1, pj + i * 96);
-                eng.ex.g1m_batchToAffine(pj, n, pj);
-                eng.ex.g1m_batchLEMtoU(pj, n, pj);
-                hHashU.set(eng.u8.subarray(pj, pj + n * sG1), i0 * sG1);
-            }
-            eng.release(mk2);
-        }
-        log("coefficients and H points ready");
-
-        await Promise.race([Promise.all(promises), pool.failPromise]);
-        await logProfiles(pool, log);
-        log(`linear combinations done (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-
-        // outputs that got several partial sums (blocks sharing a signal): add them up
+    // The partial sums kept aside, added in rounds of distinct outputs.
+    addPending() {
+        const eng = this.eng;
         for (const g of [1, 2]) {
             const G = eng.groups[g];
             const sz = G.sz;
-            const outBase = g === 1 ? outG1 : outG2;
-            let list = pending[g];
+            const list = this.pending[g];
             if (!list.length) continue;
-            const mk3 = eng.mark();
+            const mk = eng.mark();
             const pp = eng.alloc(list.length * sz);
             list.forEach(([, src], i) => eng.u8.set(src, pp + i * sz));
             let idx = list.map((_, i) => i);
@@ -555,7 +441,7 @@ async function buildInitialZkey(env, r1csPath, ptauPath) {
                         continue;
                     }
                     used.add(o);
-                    const dst = outBase + o * sz;
+                    const dst = this.base(g) + o * sz;
                     if (G.isZeroAffine(dst)) {
                         eng.u8.copyWithin(dst, pp + i * sz, pp + (i + 1) * sz);
                         continue;
@@ -568,96 +454,231 @@ async function buildInitialZkey(env, r1csPath, ptauPath) {
                 eng.batchAdd(G, m, true);
                 idx = next;
             }
-            eng.release(mk3);
-            list = null;
+            eng.release(mk);
+            this.pending[g] = [];
         }
+    }
+}
 
-        // ---------------------------------------------------------------- file and circuit hash
-        const hasher = crypto.createHash("blake2b512");
-        const toU = (g, p, n) => {
-            const sz = g === 1 ? sG1 : sG2;
-            const mk4 = eng.mark();
-            const t = eng.alloc(n * sz);
-            eng.groups[g].batchLEMtoU(p, n, t);
-            const u = Buffer.from(eng.u8.subarray(t, t + n * sz));
-            eng.release(mk4);
-            return u;
-        };
-        const lem = (p, n) => Buffer.from(eng.u8.subarray(p, p + n));
-        const alpha1 = readAt(fdPtau, ptau.sections[4][0].p, sG1);
-        const beta1 = readAt(fdPtau, ptau.sections[5][0].p, sG1);
-        const beta2 = readAt(fdPtau, ptau.sections[6][0].p, sG2);
-        const mk5 = eng.mark();
-        const tmp = eng.alloc(sG1 + sG2);
-        const enc = (g, bytes) => {
-            eng.u8.set(bytes, tmp);
-            return toU(g, tmp, 1);
-        };
-        const g1 = lem(env.consts.pG1gen, sG1); // z = 1: x, y are the affine coordinates
-        const g2 = lem(env.consts.pG2gen, sG2);
-        hasher.update(enc(1, alpha1));
-        hasher.update(enc(1, beta1));
-        hasher.update(enc(2, beta2));
-        hasher.update(enc(2, g2)); // gamma2
-        hasher.update(enc(1, g1)); // delta1
-        hasher.update(enc(2, g2)); // delta2
-        eng.release(mk5);
+// The linear combinations of every block, G2 first (the heavier jobs, best not left for the
+// end); resolves when all have been merged into points.
+function runLinearCombinations(pool, jobs, lag, points, log) {
+    const promises = [];
+    let nDone = 0;
+    let lastLog = Date.now();
+    const nJobs = jobs.length * 2;
+    const progress = () => {
+        nDone++;
+        if (Date.now() - lastLog > 2000) {
+            lastLog = Date.now();
+            log(`linear combinations ${((100 * nDone) / nJobs).toFixed(0)}%`);
+        }
+    };
+    for (const g of [2, 1]) {
+        for (const job of jobs) {
+            const nb = job.nb;
+            let bases;
+            if (g === 1) {
+                bases = new Uint8Array(3 * nb * SG1);
+                bases.set(lag.tauG1.subarray(job.c0 * SG1, job.c1 * SG1), 0);
+                bases.set(lag.alphaTauG1.subarray(job.c0 * SG1, job.c1 * SG1), nb * SG1);
+                bases.set(lag.betaTauG1.subarray(job.c0 * SG1, job.c1 * SG1), 2 * nb * SG1);
+            } else {
+                bases = new Uint8Array(nb * SG2);
+                bases.set(lag.tauG2.subarray(job.c0 * SG2, job.c1 * SG2), 0);
+            }
+            const t = g === 1 ? job.g1 : job.g2;
+            const base = Int32Array.from(t.base);
+            const val = Int32Array.from(t.val);
+            const out = Int32Array.from(t.out);
+            const msg = { cmd: "lc", ctx: "lc", g, nBases: g === 1 ? 3 * nb : nb, bases: bases.buffer, base, val, out, groupSize: GROUP_SIZE };
+            const done = pool.run(msg, [bases.buffer, base.buffer, val.buffer, out.buffer]).then((res) => {
+                points.merge(g, res);
+                progress();
+            });
+            promises.push(done);
+        }
+    }
+    return Promise.race([Promise.all(promises), pool.failPromise]);
+}
 
-        const sec2 = Buffer.concat([
-            u32(32),
-            Buffer.from(B.bigToLE(B.Q, 32)),
-            u32(32),
-            Buffer.from(B.bigToLE(B.R, 32)),
-            u32(nVars),
-            u32(nPublic),
-            u32(D),
-            alpha1,
-            beta1,
-            beta2,
-            g2,
-            g1,
-            g2,
-        ]);
-        const pA = outG1;
-        const pB1 = outG1 + nVars * sG1;
-        const pC = outG1 + 2 * nVars * sG1;
-        const sec3 = lem(pC, (nPublic + 1) * sG1);
-        const sec8 = lem(pC + (nPublic + 1) * sG1, (nVars - nPublic - 1) * sG1);
-        const sec5 = lem(pA, nVars * sG1);
-        const sec6 = lem(pB1, nVars * sG1);
-        const sec7 = lem(outG2, nVars * sG2);
+// Section 4: (matrix, constraint, signal, value * R^2 mod r) in r1cs order.
+function coefficientSection(parsed) {
+    const Rr = (1n << 256n) % B.R;
+    const R2r = (Rr * Rr) % B.R;
+    const nValues = parsed.values.length;
+    const valR2 = new Uint8Array(nValues * 32);
+    for (let v = 0; v < nValues; v++) valR2.set(B.bigToLE((parsed.values[v] * R2r) % B.R, 32), v * 32);
+    const { coef } = parsed;
+    const nCoef = coef.m.length;
+    const sec4 = Buffer.alloc(4 + nCoef * 44);
+    sec4.writeUInt32LE(nCoef, 0);
+    for (let i = 0; i < nCoef; i++) {
+        const o = 4 + i * 44;
+        sec4.writeUInt32LE(coef.m[i], o);
+        sec4.writeUInt32LE(coef.c[i], o + 4);
+        sec4.writeUInt32LE(coef.s[i], o + 8);
+        sec4.set(valR2.subarray(coef.v[i] * 32, coef.v[i] * 32 + 32), o + 12);
+    }
+    return sec4;
+}
 
-        hasher.update(u32be(nPublic + 1));
-        hasher.update(toU(1, pC, nPublic + 1));
-        hasher.update(u32be(D - 1));
-        hasher.update(hHashU);
-        hasher.update(u32be(nVars - nPublic - 1));
-        hasher.update(toU(1, pC + (nPublic + 1) * sG1, nVars - nPublic - 1));
-        hasher.update(u32be(nVars));
-        hasher.update(toU(1, pA, nVars));
-        hasher.update(u32be(nVars));
-        hasher.update(toU(1, pB1, nVars));
-        hasher.update(u32be(nVars));
-        hasher.update(toU(2, outG2, nVars));
-        const csHash = hasher.digest();
+// Section 9: the odd points of the 2D Lagrange block of section 12.
+function oddLagrangePoints(fdPtau, ptau, D) {
+    const sec9 = Buffer.alloc(D * SG1);
+    const blk = readAt(fdPtau, ptau.sections[12][0].p + (2 * D - 1) * SG1, 2 * D * SG1);
+    for (let i = 0; i < D; i++) blk.copy(sec9, i * SG1, (2 * i + 1) * SG1, (2 * i + 2) * SG1);
+    return sec9;
+}
+
+// The H points as zkey_new.js's hashHPoints hashes them: (tau^(D+i) - tau^i)*G1, uncompressed,
+// read from section 2 in chunks of HASH_CHUNK points (past D - 1 when the circuit fills the ptau).
+function hashedHPoints(eng, fdPtau, ptau, D) {
+    const nHash = D - 1 <= HASH_CHUNK ? D - 1 : Math.ceil((D - 1) / HASH_CHUNK) * HASH_CHUNK;
+    const hHashU = Buffer.alloc(nHash * SG1);
+    const p2 = ptau.sections[2][0].p;
+    const step = 1 << 14;
+    const mk = eng.mark();
+    const pa = eng.alloc(step * SG1);
+    const pb = eng.alloc(step * SG1);
+    const pj = eng.alloc(step * 96);
+    const subAffine = eng.ex.g1m_subAffine;
+    for (let i0 = 0; i0 < nHash; i0 += step) {
+        const n = Math.min(step, nHash - i0);
+        eng.u8.set(readAt(fdPtau, p2 + (i0 + D) * SG1, n * SG1), pa);
+        eng.u8.set(readAt(fdPtau, p2 + i0 * SG1, n * SG1), pb);
+        for (let i = 0; i < n; i++) subAffine(pa + i * SG1, pb + i * SG1, pj + i * 96);
+        eng.ex.g1m_batchToAffine(pj, n, pj);
+        eng.ex.g1m_batchLEMtoU(pj, n, pj);
+        hHashU.set(eng.u8.subarray(pj, pj + n * SG1), i0 * SG1);
+    }
+    eng.release(mk);
+    return hHashU;
+}
+
+// Section 2 (the header) and the circuit hash over what zkey_new.js hashes, in its order.
+function headerAndHash(env, eng, fdPtau, ptau, shape, points, hHashU) {
+    const { nVars, nPublic, D } = shape;
+    const hasher = crypto.createHash("blake2b512");
+    const toU = (g, p, n) => {
+        const sz = g === 1 ? SG1 : SG2;
+        const mk = eng.mark();
+        const t = eng.alloc(n * sz);
+        eng.groups[g].batchLEMtoU(p, n, t);
+        const u = Buffer.from(eng.u8.subarray(t, t + n * sz));
+        eng.release(mk);
+        return u;
+    };
+    const lem = (p, n) => Buffer.from(eng.u8.subarray(p, p + n));
+    const alpha1 = readAt(fdPtau, ptau.sections[4][0].p, SG1);
+    const beta1 = readAt(fdPtau, ptau.sections[5][0].p, SG1);
+    const beta2 = readAt(fdPtau, ptau.sections[6][0].p, SG2);
+    const mk = eng.mark();
+    const tmp = eng.alloc(SG1 + SG2);
+    const enc = (g, bytes) => {
+        eng.u8.set(bytes, tmp);
+        return toU(g, tmp, 1);
+    };
+    const g1 = lem(env.consts.pG1gen, SG1); // z = 1: x, y are the affine coordinates
+    const g2 = lem(env.consts.pG2gen, SG2);
+    hasher.update(enc(1, alpha1));
+    hasher.update(enc(1, beta1));
+    hasher.update(enc(2, beta2));
+    hasher.update(enc(2, g2)); // gamma2
+    hasher.update(enc(1, g1)); // delta1
+    hasher.update(enc(2, g2)); // delta2
+    eng.release(mk);
+    const sec2 = Buffer.concat([
+        u32(32),
+        Buffer.from(B.bigToLE(B.Q, 32)),
+        u32(32),
+        Buffer.from(B.bigToLE(B.R, 32)),
+        u32(nVars),
+        u32(nPublic),
+        u32(D),
+        alpha1,
+        beta1,
+        beta2,
+        g2,
+        g1,
+        g2,
+    ]);
+    const pA = points.outG1;
+    const pB1 = points.outG1 + nVars * SG1;
+    const pC = points.outG1 + 2 * nVars * SG1;
+    const pIC = pC + (nPublic + 1) * SG1; // C of the private signals (section 8)
+    hasher.update(u32be(nPublic + 1));
+    hasher.update(toU(1, pC, nPublic + 1));
+    hasher.update(u32be(D - 1));
+    hasher.update(hHashU);
+    hasher.update(u32be(nVars - nPublic - 1));
+    hasher.update(toU(1, pIC, nVars - nPublic - 1));
+    hasher.update(u32be(nVars));
+    hasher.update(toU(1, pA, nVars));
+    hasher.update(u32be(nVars));
+    hasher.update(toU(1, pB1, nVars));
+    hasher.update(u32be(nVars));
+    hasher.update(toU(2, points.outG2, nVars));
+    const sections = {
+        2: sec2,
+        3: lem(pC, (nPublic + 1) * SG1),
+        8: lem(pIC, (nVars - nPublic - 1) * SG1),
+        5: lem(pA, nVars * SG1),
+        6: lem(pB1, nVars * SG1),
+        7: lem(points.outG2, nVars * SG2),
+    };
+    return { sections, csHash: hasher.digest() };
+}
+
+// The initial zkey's bytes (a list of parts) and its circuit hash.
+async function buildInitialZkey(env, r1csPath, ptauPath) {
+    const { log, opts } = env;
+    const t0 = Date.now();
+    const fdPtau = fs.openSync(ptauPath, "r");
+    const fdR1cs = fs.openSync(r1csPath, "r");
+    try {
+        const ptau = readPtauInfo(fdPtau);
+        const r1cs = readR1csInfo(fdR1cs);
+        const { nPublic, cirPower, D } = checkCircuit(r1cs, ptau);
+        const { nVars, nConstraints: nC } = r1cs;
+        const pool = env.startPool();
+
+        // the sums' bases: sections 12..15 at the circuit's size
+        const lagAt = (sec, sz) => readAt(fdPtau, ptau.sections[sec][0].p + (D - 1) * sz, D * sz);
+        const lag = { tauG1: lagAt(12, SG1), tauG2: lagAt(13, SG2), alphaTauG1: lagAt(14, SG1), betaTauG1: lagAt(15, SG1) };
+        const parsed = parseConstraints(fs.readFileSync(r1csPath), r1cs, nPublic, opts.chunk || DEFAULT_CHUNK);
+        log(
+            `r1cs: ${nC} constraints, ${nVars} signals, ${nPublic} public, domain 2^${cirPower}; ` +
+                `${parsed.values.length} distinct coefficients, ${parsed.jobs.length} blocks`
+        );
+        const table = B.scalarTable(parsed.values, WINDOW_LC);
+        await pool.ready;
+        pool.broadcast({ cmd: "table", ctx: "lc", table });
+
+        const eng = await env.engine();
+        const mk = eng.mark();
+        const points = new KeyPoints(eng, nVars);
+        const sums = runLinearCombinations(pool, parsed.jobs, lag, points, log);
+        sums.catch(() => {}); // awaited below, after the work done meanwhile
+        parsed.jobs.length = 0;
+
+        // meanwhile, in this thread
+        const sec4 = coefficientSection(parsed);
+        parsed.coef = null;
+        const sec9 = oddLagrangePoints(fdPtau, ptau, D);
+        const hHashU = hashedHPoints(eng, fdPtau, ptau, D);
+        log("coefficients and H points ready");
+
+        await sums;
+        await logProfiles(pool, log);
+        log(`linear combinations done (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        points.addPending();
+        const { sections, csHash } = headerAndHash(env, eng, fdPtau, ptau, { nVars, nPublic, D }, points, hHashU);
         eng.release(mk);
 
-        const sec10 = Buffer.concat([csHash, u32(0)]);
         const parts = [binHeader("zkey", 1, 10)];
-        for (const [id, data] of [
-            [1, u32(1)],
-            [2, sec2],
-            [4, sec4],
-            [3, sec3],
-            [9, sec9],
-            [8, sec8],
-            [5, sec5],
-            [6, sec6],
-            [7, sec7],
-            [10, sec10],
-        ]) {
-            parts.push(sectionHeader(id, data.length), data);
-        }
+        const all = { ...sections, 1: u32(1), 4: sec4, 9: sec9, 10: Buffer.concat([csHash, u32(0)]) };
+        for (const id of [1, 2, 4, 3, 9, 8, 5, 6, 7, 10]) parts.push(sectionHeader(id, all[id].length), all[id]);
         return { parts, csHash, nConstraints: nC, nVars, nPublic, power: cirPower };
     } finally {
         fs.closeSync(fdPtau);
@@ -710,13 +731,9 @@ async function scaleSection(env, data, k, ctx) {
     return out;
 }
 
-// Apply contributions (in order) to the key at inPath and write the result to outPath. Each is
-// what zkey_contribute.js (type 0) or zkey_beacon.js (type 1) does; applying several at once gives
-// the file the last of them would write, with the L and H sections scaled once, by the product of
-// the 1/delta's, instead of once per contribution.
-async function applyContribution(env, inPath, outPath, contributions, temps) {
-    const { M, curve, log } = env;
-    const { zkeyUtils, keyPair, blake2b, binFileUtils } = M;
+// The key's header and MPC parameters (section 10), as snarkjs reads them.
+async function readKeyParams(M, curve, inPath) {
+    const { zkeyUtils, binFileUtils } = M;
     const { fd, sections } = await binFileUtils.readBinFile(inPath, "zkey", 2);
     let zkey;
     let mpcParams;
@@ -731,47 +748,56 @@ async function applyContribution(env, inPath, outPath, contributions, temps) {
     for (const s of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) {
         if (!sections[s]) throw new InputError(`zkey lacks section ${s}`);
     }
-    const results = [];
-    let scale = 1n;
-    for (const contribution of contributions) {
-        const rng = await contribution.rng();
-        const transcriptHasher = blake2b.create({ dkLen: 64 });
-        transcriptHasher.update(mpcParams.csHash);
-        for (let i = 0; i < mpcParams.contributions.length; i++) {
-            zkeyUtils.hashPubKey(transcriptHasher, curve, mpcParams.contributions[i]);
-        }
-        const cur = { delta: {} };
-        cur.delta.prvKey = curve.Fr.fromRng(rng);
-        cur.delta.g1_s = curve.G1.toAffine(curve.G1.fromRng(rng));
-        cur.delta.g1_sx = curve.G1.toAffine(curve.G1.timesFr(cur.delta.g1_s, cur.delta.prvKey));
-        zkeyUtils.hashG1(transcriptHasher, curve, cur.delta.g1_s);
-        zkeyUtils.hashG1(transcriptHasher, curve, cur.delta.g1_sx);
-        cur.transcript = transcriptHasher.digest();
-        cur.delta.g2_sp = keyPair.hashToG2(curve, cur.transcript);
-        cur.delta.g2_spx = curve.G2.toAffine(curve.G2.timesFr(cur.delta.g2_sp, cur.delta.prvKey));
-        zkey.vk_delta_1 = curve.G1.timesFr(zkey.vk_delta_1, cur.delta.prvKey);
-        zkey.vk_delta_2 = curve.G2.timesFr(zkey.vk_delta_2, cur.delta.prvKey);
-        cur.deltaAfter = zkey.vk_delta_1;
-        cur.type = contribution.type;
-        if (contribution.type === 1) {
-            cur.numIterationsExp = contribution.numIterationsExp;
-            cur.beaconHash = contribution.beaconHash;
-        }
-        if (contribution.name) cur.name = contribution.name;
-        mpcParams.contributions.push(cur);
-        scale = (scale * curve.Fr.toObject(curve.Fr.inv(cur.delta.prvKey))) % B.R;
-        cur.delta.prvKey.fill(0); // the toxic waste: only its inverse, folded into `scale`, lives on
-        delete cur.delta.prvKey;
-        const contributionHasher = blake2b.create({ dkLen: 64 });
-        zkeyUtils.hashPubKey(contributionHasher, curve, cur);
-        results.push({
-            type: cur.type === 1 ? "beacon" : "contribution",
-            name: cur.name || "",
-            hash: Buffer.from(contributionHasher.digest()).toString("hex"),
-        });
-    }
+    return { zkey, mpcParams, sections };
+}
 
-    // header (zkey_utils.writeHeader)
+/*
+ * One contribution, as zkey_contribute.js / zkey_beacon.js make it: the random delta, the
+ * transcript and proof of knowledge, delta applied to the key's vk_delta. Appended to
+ * mpcParams.contributions; returns 1/delta (for L and H) and the contribution's hash.
+ */
+async function addContribution(M, curve, zkey, mpcParams, contribution) {
+    const { zkeyUtils, keyPair, blake2b } = M;
+    const rng = await contribution.rng();
+    const transcriptHasher = blake2b.create({ dkLen: 64 });
+    transcriptHasher.update(mpcParams.csHash);
+    for (let i = 0; i < mpcParams.contributions.length; i++) {
+        zkeyUtils.hashPubKey(transcriptHasher, curve, mpcParams.contributions[i]);
+    }
+    const cur = { delta: {} };
+    cur.delta.prvKey = curve.Fr.fromRng(rng);
+    cur.delta.g1_s = curve.G1.toAffine(curve.G1.fromRng(rng));
+    cur.delta.g1_sx = curve.G1.toAffine(curve.G1.timesFr(cur.delta.g1_s, cur.delta.prvKey));
+    zkeyUtils.hashG1(transcriptHasher, curve, cur.delta.g1_s);
+    zkeyUtils.hashG1(transcriptHasher, curve, cur.delta.g1_sx);
+    cur.transcript = transcriptHasher.digest();
+    cur.delta.g2_sp = keyPair.hashToG2(curve, cur.transcript);
+    cur.delta.g2_spx = curve.G2.toAffine(curve.G2.timesFr(cur.delta.g2_sp, cur.delta.prvKey));
+    zkey.vk_delta_1 = curve.G1.timesFr(zkey.vk_delta_1, cur.delta.prvKey);
+    zkey.vk_delta_2 = curve.G2.timesFr(zkey.vk_delta_2, cur.delta.prvKey);
+    cur.deltaAfter = zkey.vk_delta_1;
+    cur.type = contribution.type;
+    if (contribution.type === 1) {
+        cur.numIterationsExp = contribution.numIterationsExp;
+        cur.beaconHash = contribution.beaconHash;
+    }
+    if (contribution.name) cur.name = contribution.name;
+    mpcParams.contributions.push(cur);
+    const invDelta = curve.Fr.toObject(curve.Fr.inv(cur.delta.prvKey));
+    cur.delta.prvKey.fill(0); // the toxic waste: only its inverse lives on, in the caller's scale
+    delete cur.delta.prvKey;
+    const contributionHasher = blake2b.create({ dkLen: 64 });
+    zkeyUtils.hashPubKey(contributionHasher, curve, cur);
+    const result = {
+        type: cur.type === 1 ? "beacon" : "contribution",
+        name: cur.name || "",
+        hash: Buffer.from(contributionHasher.digest()).toString("hex"),
+    };
+    return { invDelta, result };
+}
+
+// Section 2 as zkey_utils.writeHeader writes it.
+function keyHeader(curve, zkey) {
     const lemG1 = (p) => {
         const b = new Uint8Array(64);
         curve.G1.toRprLEM(b, 0, p);
@@ -782,7 +808,7 @@ async function applyContribution(env, inPath, outPath, contributions, temps) {
         curve.G2.toRprLEM(b, 0, p);
         return b;
     };
-    const sec2 = Buffer.concat([
+    return Buffer.concat([
         u32(32),
         Buffer.from(B.bigToLE(B.Q, 32)),
         u32(32),
@@ -797,6 +823,23 @@ async function applyContribution(env, inPath, outPath, contributions, temps) {
         lemG1(zkey.vk_delta_1),
         lemG2(zkey.vk_delta_2),
     ]);
+}
+
+// Apply contributions (in order) to the key at inPath and write the result to outPath. Each is
+// what zkey_contribute.js (type 0) or zkey_beacon.js (type 1) does; applying several at once gives
+// the file the last of them would write, with the L and H sections scaled once, by the product of
+// the 1/delta's, instead of once per contribution.
+async function applyContribution(env, inPath, outPath, contributions, temps) {
+    const { M, curve, log } = env;
+    const { zkey, mpcParams, sections } = await readKeyParams(M, curve, inPath);
+    const results = [];
+    let scale = 1n;
+    for (const contribution of contributions) {
+        const { invDelta, result } = await addContribution(M, curve, zkey, mpcParams, contribution);
+        scale = (scale * invDelta) % B.R;
+        results.push(result);
+    }
+    const sec2 = keyHeader(curve, zkey);
     const fdIn = fs.openSync(inPath, "r");
     const raw = (s) => readAt(fdIn, sections[s][0].p, sections[s][0].size);
     let parts;
@@ -809,7 +852,7 @@ async function applyContribution(env, inPath, outPath, contributions, temps) {
         const scaled = await scaleSection(env, both, scale, `key${Date.now()}`);
         scale = 0n;
         log(`L and H sections scaled (${both.length / 64} points, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-        const sec10 = await SJ.memBytes(M.fastFile, (f) => zkeyUtils.writeMPCParams(f, curve, mpcParams));
+        const sec10 = await SJ.memBytes(M.fastFile, (f) => M.zkeyUtils.writeMPCParams(f, curve, mpcParams));
         parts = [binHeader("zkey", 1, 10), sectionHeader(1, 4), u32(1), sectionHeader(2, sec2.length), sec2];
         for (const s of [3, 4, 5, 6, 7]) {
             const d = raw(s);

@@ -405,6 +405,51 @@ def ceremony_status_command(directory: Path = typer.Argument(..., help="the cere
     _report_trust(transcript.trust)
 
 
+# The validator node (bridge/validator). Thin wrappers: aiohttp and web3 load only when one runs.
+
+
+@app.command("validator")
+def validator_run(config: Path = typer.Option(..., "--config", help="the validator's TOML")) -> None:
+    """Run one validator: HTTP API on loopback (/status, /sign, /metrics), slashing protection on disk."""
+    from .validator.cli import validator_command
+
+    validator_command(config)
+
+
+@app.command("validator-keygen")
+def validator_keygen(
+    keystore: Path = typer.Option(..., "--keystore", help="the keystore file to create (never overwritten)"),
+    password_env: str = typer.Option(..., "--password-env", help="the environment variable holding the password"),
+) -> None:
+    """Create a validator key in an encrypted (scrypt) keystore and print its public key."""
+    from .keystore import DEFAULT_WORK_FACTOR
+    from .validator.cli import keygen_command
+
+    keygen_command(keystore, password_env, DEFAULT_WORK_FACTOR)
+
+
+@app.command("validator-export-slashing")
+def validator_export(
+    config: Path = typer.Option(..., "--config", help="the validator's TOML"),
+    out: Path = typer.Option(..., "--out", help="where to write the interchange JSON"),
+) -> None:
+    """Export the slashing-protection records (EIP-3076-style interchange JSON)."""
+    from .validator.cli import export_slashing_command
+
+    export_slashing_command(config, out)
+
+
+@app.command("validator-import-slashing")
+def validator_import(
+    config: Path = typer.Option(..., "--config", help="the validator's TOML"),
+    source: Path = typer.Option(..., "--file", help="interchange JSON to merge (conflicts are refused)"),
+) -> None:
+    """Merge slashing-protection records from another node; a conflict refuses the whole file."""
+    from .validator.cli import import_slashing_command
+
+    import_slashing_command(config, source)
+
+
 def main() -> None:
     app()
 

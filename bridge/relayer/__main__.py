@@ -1,0 +1,5 @@
+"""`python -m bridge.relayer run --config FILE`."""
+
+from .cli import app
+
+app()

@@ -1,0 +1,312 @@
+"""What the relayer reads from the two chains, and the one ChainView it decides from.
+
+The rootchain side reads StateSender's logs and counter and the blocks headers commit to; a range
+is read consistently (the validator's rule, bridge/validator/rootchain.py: the counter before and
+after accounts for exactly the logs returned, and the last block's hash is read again at the end).
+The child side reads ZkStateReceiver at one block (checkpoint, lastNumber, lastExecutedId) and its
+HeaderAccepted logs, cached and extended incrementally, and checks the two agree.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from eth_typing import ChecksumAddress
+from eth_utils.crypto import keccak
+
+from statesync.model import Header, compute_header_hash
+from statesync.proposal import ProposalRules, RootBlock
+
+from ..chain.deploy import decode_output, encode_call
+from ..chain.solc import Abi
+from ..validator.rootchain import (
+    COUNTER_SELECTOR,
+    STATE_SYNCED_TOPIC,
+    RangeView,
+    RootchainInconsistent,
+    SeenLog,
+    parse_block,
+    parse_state_synced,
+    validate_completeness,
+)
+from ..validator.rpc import RpcAnswerError, parse_data, parse_quantity
+from .plan import (
+    AcceptedHeader,
+    ChainView,
+    HeaderRange,
+    PlanError,
+    ReceiverState,
+    check_range_events,
+    reconstruct_header,
+)
+from .rpc import RelayerRpc
+
+HEADER_ACCEPTED_TOPIC: Final = keccak(text="HeaderAccepted(uint256,uint256,uint256)")
+CALL_GAS: Final = 1_000_000
+DEFAULT_LOG_CHUNK: Final = 5_000
+
+log = logging.getLogger("zkstatesync.relayer.chain")
+
+__all__ = ["ChainObserver", "Receiver", "Rootchain", "RootchainInconsistent"]
+
+
+def _hex(value: int) -> str:
+    return hex(value)
+
+
+def _block_ref(block: int | str) -> Any:
+    return _hex(block) if isinstance(block, int) else block
+
+
+class Rootchain:
+    def __init__(self, rpc: RelayerRpc, state_sender: ChecksumAddress, log_chunk: int = DEFAULT_LOG_CHUNK) -> None:
+        self.rpc = rpc
+        self.state_sender = state_sender
+        self.log_chunk = log_chunk
+
+    def head(self) -> int:
+        return parse_quantity(self.rpc.request("eth_blockNumber", []), "eth_blockNumber")
+
+    def block(self, number: int) -> RootBlock:
+        answer = self.rpc.request("eth_getBlockByNumber", [_hex(number), False])
+        if answer is None:
+            raise RootchainInconsistent(f"the node has no block {number}")
+        return parse_block(answer, number)
+
+    def counter(self, block: int | str) -> int:
+        """StateSender.counter() at a block (number, or an EIP-1898 {"blockHash"}); 0 before it was deployed."""
+        at: Any = _hex(block) if isinstance(block, int) else {"blockHash": block}
+        data = {"to": self.state_sender, "data": "0x" + COUNTER_SELECTOR.hex(), "gas": _hex(CALL_GAS)}
+        raw = parse_data(self.rpc.request("eth_call", [data, at]), "StateSender.counter()")
+        if not raw:
+            return 0
+        if len(raw) != 32:
+            raise RpcAnswerError(f"StateSender.counter() returned {len(raw)} bytes")
+        return int.from_bytes(raw, "big")
+
+    def state_synced(self, first_block: int, last_block: int) -> tuple[SeenLog, ...]:
+        """StateSynced logs of blocks first_block..last_block in id order, read in chunks of log_chunk blocks."""
+        logs: list[SeenLog] = []
+        start = first_block
+        while start <= last_block:
+            stop = min(start + self.log_chunk - 1, last_block)
+            query = {
+                "address": self.state_sender,
+                "fromBlock": _hex(start),
+                "toBlock": _hex(stop),
+                "topics": ["0x" + STATE_SYNCED_TOPIC.hex()],
+            }
+            answer = self.rpc.request("eth_getLogs", [query])
+            if not isinstance(answer, list):
+                raise RpcAnswerError("eth_getLogs did not return a list")
+            logs += [parse_state_synced(entry, self.state_sender, start, stop) for entry in answer]
+            start = stop + 1
+        return tuple(sorted(logs, key=lambda seen: seen.pending.event.id))
+
+    def read_range(self, parent_number: int, end_number: int) -> RangeView:
+        """(parent_number, end_number] read consistently, as a validator reads it before signing."""
+        end = self.block(end_number)
+        end_hash = "0x" + end.hash.to_bytes(32, "big").hex()
+        logs = self.state_synced(parent_number + 1, end_number)
+        for seen in logs:
+            if seen.pending.block_number == end_number and seen.block_hash != end.hash:
+                raise RootchainInconsistent(f"a log of block {end_number} names another block hash (a reorganisation)")
+        pending = tuple(seen.pending for seen in logs)
+        validate_completeness(pending, self.counter(parent_number), self.counter(end_hash))
+        if self.block(end_number).hash != end.hash:
+            raise RootchainInconsistent(f"block {end_number} changed while the range was read (a reorganisation)")
+        return RangeView(end, pending)
+
+
+class Receiver:
+    """ZkStateReceiver on the child chain: calls at a block, HeaderAccepted logs, calldata."""
+
+    def __init__(self, rpc: RelayerRpc, address: ChecksumAddress, abi: Abi, log_chunk: int = DEFAULT_LOG_CHUNK) -> None:
+        self.rpc = rpc
+        self.address = address
+        self.abi = abi
+        self.log_chunk = log_chunk
+
+    def block_number(self) -> int:
+        return parse_quantity(self.rpc.request("eth_blockNumber", []), "eth_blockNumber")
+
+    def encode(self, function: str, *args: Any) -> bytes:
+        return encode_call(self.abi, function, args)
+
+    def call(self, function: str, *args: Any, block: int | str = "latest") -> Any:
+        data = {"to": self.address, "data": "0x" + self.encode(function, *args).hex(), "gas": _hex(CALL_GAS)}
+        raw = parse_data(self.rpc.request("eth_call", [data, _block_ref(block)]), f"ZkStateReceiver.{function}()")
+        if not raw:
+            raise RpcAnswerError(f"ZkStateReceiver.{function}() returned nothing: no receiver at {self.address}?")
+        try:
+            return decode_output(self.abi, function, raw)
+        except Exception as exc:  # eth_abi's decoding errors: the node's answer is not this function's
+            raise RpcAnswerError(f"ZkStateReceiver.{function}() answered undecodable data: {exc}") from exc
+
+    def state(self, block: int) -> ReceiverState:
+        return ReceiverState(
+            trusted_hash=int(self.call("trustedHeaderHash", block=block)),
+            last_number=int(self.call("lastNumber", block=block)),
+            last_executed_id=int(self.call("lastExecutedId", block=block)),
+            block=block,
+        )
+
+    def event_root_of(self, number: int) -> int:
+        return int(self.call("eventRootOf", number))
+
+    def accepted_logs(self, first_block: int, last_block: int) -> list[AcceptedHeader]:
+        found: list[AcceptedHeader] = []
+        start = first_block
+        while start <= last_block:
+            stop = min(start + self.log_chunk - 1, last_block)
+            query = {
+                "address": self.address,
+                "fromBlock": _hex(start),
+                "toBlock": _hex(stop),
+                "topics": ["0x" + HEADER_ACCEPTED_TOPIC.hex()],
+            }
+            answer = self.rpc.request("eth_getLogs", [query])
+            if not isinstance(answer, list):
+                raise RpcAnswerError("eth_getLogs did not return a list")
+            found += [parse_header_accepted(entry, self.address) for entry in answer]
+            start = stop + 1
+        return found
+
+
+def parse_header_accepted(entry: object, receiver: ChecksumAddress) -> AcceptedHeader:
+    if not isinstance(entry, dict):
+        raise RpcAnswerError("a log is not an object")
+    if entry.get("removed") is True:
+        raise RpcAnswerError("a removed HeaderAccepted log (the child chain reorganised)")
+    if str(entry.get("address", "")).lower() != receiver.lower():
+        raise RpcAnswerError(f"a log of {entry.get('address')!r}, not the receiver's")
+    topics = entry.get("topics")
+    if not isinstance(topics, list) or len(topics) != 2:
+        raise RpcAnswerError("a HeaderAccepted log without exactly 2 topics")
+    if parse_data(topics[0], "log topic", 32) != HEADER_ACCEPTED_TOPIC:
+        raise RpcAnswerError("a log that is not HeaderAccepted")
+    data = parse_data(entry.get("data"), "HeaderAccepted data", 64)
+    return AcceptedHeader(
+        number=int.from_bytes(parse_data(topics[1], "log topic", 32), "big"),
+        header_hash=int.from_bytes(data[:32], "big"),
+        event_root=int.from_bytes(data[32:], "big"),
+    )
+
+
+@dataclass(frozen=True)
+class NetworkFacts:
+    """What the configuration fixes: the genesis, the rules, the sets headers may name."""
+
+    genesis: Header
+    rules: ProposalRules
+    set_hashes: tuple[int, ...]  # candidates for an accepted header's validator_set_hash
+    next_set_hash: int  # every proposal's next_validator_set_hash (the configured set)
+    receiver_from_block: int  # where HeaderAccepted logs start
+
+    @property
+    def genesis_hash(self) -> int:
+        return compute_header_hash(self.genesis)
+
+
+class ChainObserver:
+    """Builds the ChainView. `lookup` finds a full header by hash (the store); `remember` keeps one."""
+
+    def __init__(
+        self,
+        rootchain: Rootchain,
+        receiver: Receiver,
+        facts: NetworkFacts,
+        lookup: Callable[[int], Header | None],
+        remember: Callable[[Header], None],
+    ) -> None:
+        self.rootchain = rootchain
+        self.receiver = receiver
+        self.facts = facts
+        self._lookup = lookup
+        self._remember = remember
+        self._accepted: list[AcceptedHeader] = []
+        self._next_log_block = facts.receiver_from_block
+
+    def observe(self) -> ChainView:
+        facts = self.facts
+        child_block = self.receiver.block_number()
+        state = self.receiver.state(child_block)
+        accepted = self.accepted_headers(state)
+        trusted = self.trusted_header(state, accepted)
+        head = self.rootchain.head()
+        sent_total = self.rootchain.counter(head)
+        open_range = None
+        if self.rootchain.counter(state.last_number) > state.last_executed_id:
+            open_range = self.open_range(state, accepted)
+        window_end = min(head, state.last_number + facts.rules.max_range)
+        seen = self.rootchain.state_synced(state.last_number + 1, window_end) if window_end > state.last_number else ()
+        return ChainView(
+            receiver=state,
+            trusted=trusted,
+            accepted=tuple(accepted),
+            head=head,
+            open_range=open_range,
+            pending=tuple(s.pending for s in seen),
+            sent_total=sent_total,
+        )
+
+    def accepted_headers(self, state: ReceiverState) -> list[AcceptedHeader]:
+        """Every HeaderAccepted log up to the state's block, agreeing with its checkpoint."""
+        for attempt in range(2):
+            if self._next_log_block <= state.block:
+                self._accepted += self.receiver.accepted_logs(self._next_log_block, state.block)
+                self._next_log_block = state.block + 1
+            accepted = [a for a in self._accepted if a.number <= state.last_number]
+            last_hash = accepted[-1].header_hash if accepted else self.facts.genesis_hash
+            numbers = [a.number for a in accepted]
+            if last_hash == state.trusted_hash and numbers == sorted(set(numbers)):
+                return accepted
+            # The child chain reorganised, or the cache missed logs: read them all once more.
+            log.warning("chain.accepted_logs_reread", extra={"fields": {"attempt": attempt, "block": state.block}})
+            self._accepted, self._next_log_block = [], self.facts.receiver_from_block
+        raise PlanError(
+            f"the receiver trusts {state.trusted_hash} at number {state.last_number}, "
+            "but its HeaderAccepted logs end with another header"
+        )
+
+    def trusted_header(self, state: ReceiverState, accepted: Sequence[AcceptedHeader]) -> Header:
+        """The checkpoint's full fields: the genesis, a stored header, or one rebuilt from the chains."""
+        if state.trusted_hash == self.facts.genesis_hash:
+            return self.facts.genesis
+        stored = self._lookup(state.trusted_hash)
+        if stored is not None and compute_header_hash(stored) == state.trusted_hash:
+            return stored
+        index = next(i for i, a in enumerate(accepted) if a.header_hash == state.trusted_hash)
+        parent_hash = accepted[index - 1].header_hash if index else self.facts.genesis_hash
+        header = reconstruct_header(
+            accepted[index],
+            parent_hash=parent_hash,
+            block=self.rootchain.block(accepted[index].number),
+            chain_id=self.facts.genesis.chain_id,
+            set_hashes=self.facts.set_hashes,
+            next_set_hash=self.facts.next_set_hash,
+        )
+        self._remember(header)
+        log.info(
+            "chain.header_reconstructed", extra={"fields": {"number": header.number, "hash": str(state.trusted_hash)}}
+        )
+        return header
+
+    def open_range(self, state: ReceiverState, accepted: Sequence[AcceptedHeader]) -> HeaderRange:
+        """The accepted header whose range holds event last_executed_id + 1, with all its events."""
+        index = len(accepted) - 1
+        while index >= 0:
+            parent_number = accepted[index - 1].number if index else self.facts.genesis.number
+            if self.rootchain.counter(parent_number) <= state.last_executed_id:
+                break
+            index -= 1
+        if index < 0:
+            raise PlanError(f"event {state.last_executed_id + 1} is in no accepted header's range")
+        header = accepted[index]
+        parent_number = accepted[index - 1].number if index else self.facts.genesis.number
+        view = self.rootchain.read_range(parent_number, header.number)
+        check_range_events(header, [p.event for p in view.events], self.facts.rules.depth)
+        return HeaderRange(header, parent_number, tuple(view.events))

@@ -1,0 +1,658 @@
+"""The relayer's loop: observe both chains, reconcile the store with them, take the one next step.
+
+    observe (chain.py) -> reconcile (the store follows the receiver) -> plan (plan.py) -> act
+
+Acting on a ProposeHeader: read the range consistently, derive the header, record it, collect a
+quorum of verified signatures (signing.py; stored as they arrive), prove the first batch with the
+header (StateSync; HeaderUpdate for an empty gap header) in a bounded worker (proving.py), check
+the proof with the Python light client, and submit it (submit.py): syncState, or executeStateSync
+when someone else's submitHeader got the header in first. Acting on an ExecuteEvents: prove the
+batch (EventInclusion, or reuse a StateSync proof of that header and batch), check, executeEvents.
+
+Every step is recorded before and after it happens, so a restart (kill -9 included) resumes
+instead of repeating: stored signatures are reused, a published proof is adopted, a transaction
+recorded before it was broadcast is looked up by its hash. Whatever the store says, the receiver
+decides: a batch whose ids the receiver has executed is done, by whichever transaction; a
+proposal whose parent is no longer the checkpoint is superseded. Another relayer finishing the
+same work first is therefore a lost race, reconciled and counted, not an error.
+
+Errors are retried for ever with a bounded exponential backoff (RPC outages, validators down,
+a proof that failed); only configuration errors stop the relayer at start.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+
+from prover.inputs import (
+    build_event_inclusion_inputs,
+    build_header_update_inputs,
+    build_state_sync_inputs,
+    event_shape,
+)
+from prover.witness import CircuitInputs
+from statesync.eddsa import Signature
+from statesync.errors import ZkStateSyncError
+from statesync.model import Commit, Header, StateSyncEvent, compute_header_hash
+from verifier.light_client import (
+    LightClientError,
+    LightClientState,
+    apply_events_proof,
+    apply_header_proof,
+    apply_state_sync_proof,
+)
+from verifier.signals import EventSignals, HeaderSignals, StateSyncSignals
+
+from ..chain.solc import compile_directory
+from ..chain.stack import encode_proof_argument, event_argument
+from ..config import build_proposal_rules, build_validator_set, compute_configured_set_hash
+from ..proving import CheckedProof, ProofCheckError
+from ..validator.rpc import RpcError
+from .chain import ChainObserver, NetworkFacts, Receiver, Rootchain
+from .metrics import RelayerMetrics
+from .plan import Action, ChainView, ExecuteEvents, ProposeHeader, Wait, build_proposal, measure_lag, plan_next_action
+from .proving import ProofRunner, ProvingStopped, is_published
+from .rpc import RelayerRpc
+from .settings import RelayerConfig
+from .signing import SignatureCollector, SigningError, ValidatorEndpoint, build_commit
+from .store import (
+    OPEN_BATCHES,
+    OPEN_TRANSACTIONS,
+    BatchKey,
+    BatchRecord,
+    BatchStatus,
+    ProposalStatus,
+    RelayerStore,
+    TxStatus,
+)
+from .submit import SubmissionPending, SubmissionReverted, TransactionSender, TxReceipt, event_ids
+
+STATE_SYNC_RESULT_TOPIC: Final = keccak(text="StateSyncResult(uint256,bool,bytes)")
+HEADER_UPDATE_GAS: Final = 600_000
+BATCH_BASE_GAS: Final = 600_000  # the verifier's 300k, calldata, the commitment, bookkeeping
+PER_EVENT_GAS: Final = 60_000  # besides the stipend: the call's overhead, the result log, storage
+MAX_GAS: Final = 30_000_000
+FIRST_BACKOFF: Final = 0.5
+# Receiver errors that mean "someone else moved the receiver first", when the chain confirms it.
+RACE_REASONS: Final = frozenset(
+    {
+        "ZkStateReceiver__NumberNotRising",
+        "ZkStateReceiver__UnexpectedId",
+        "ZkStateReceiver__InvalidProof",
+        "ZkStateReceiver__UnknownHeader",
+    }
+)
+
+log = logging.getLogger("zkstatesync.relayer")
+
+
+class RelayerError(ZkStateSyncError):
+    """A step could not be completed (the message says which and why); the loop retries it."""
+
+
+class RaceLost(ZkStateSyncError):
+    """The receiver moved past this work meanwhile (another relayer's transaction)."""
+
+
+def compute_batch_gas(events: int, receiver_gas: int) -> int:
+    """Enough gas that every receiver call gets its whole stipend (the contract reverts otherwise)."""
+    return min(BATCH_BASE_GAS + events * (receiver_gas * 64 // 63 + PER_EVENT_GAS), MAX_GAS)
+
+
+@dataclass(frozen=True)
+class Proven:
+    batch: BatchRecord
+    checked: CheckedProof
+
+
+class Relayer:
+    def __init__(
+        self,
+        config: RelayerConfig,
+        *,
+        account: LocalAccount,
+        store: RelayerStore,
+        metrics: RelayerMetrics,
+        stopping: threading.Event,
+    ) -> None:
+        network, node = config.network, config.node
+        if network.genesis is None or network.rootchain.state_sender is None or config.child.receiver is None:
+            raise RelayerError("the network lacks its genesis, state_sender or receiver (load_relayer_config checks)")
+        self.config = config
+        self.store = store
+        self.metrics = metrics
+        self.stopping = stopping
+        self.genesis = network.genesis
+        self.rules = build_proposal_rules(network)
+        self.validator_set = build_validator_set(network)
+        self.set_hash = compute_configured_set_hash(network)
+        self.preset = network.circuits.preset
+        self.shape = event_shape(self.preset)
+        self.batch_size = network.circuits.batch_size
+        root, child = network.rootchain, config.child
+        root_rpc = RelayerRpc("rootchain", root.rpc, root.chain_id, root.rpc_timeout, on_error=self._rpc_error)
+        child_rpc = RelayerRpc("child", child.rpc, child.chain_id, child.rpc_timeout, on_error=self._rpc_error)
+        abi = compile_directory().get("ZkStateReceiver").abi
+        self.rootchain = Rootchain(root_rpc, network.rootchain.state_sender, node.log_chunk)
+        self.receiver = Receiver(child_rpc, config.child.receiver, abi, node.log_chunk)
+        facts = NetworkFacts(
+            genesis=self.genesis,
+            rules=self.rules,
+            set_hashes=(self.genesis.next_validator_set_hash, self.set_hash),
+            next_set_hash=self.set_hash,
+            receiver_from_block=node.receiver_from_block,
+        )
+        self.observer = ChainObserver(
+            self.rootchain, self.receiver, facts, lookup=store.header, remember=lambda h: store.save_header(h, "chain")
+        )
+        self.endpoints = tuple(
+            ValidatorEndpoint(slot, v.name, v.url, v.power, v.public_key) for slot, v in enumerate(network.validators)
+        )
+        self.collector = SignatureCollector(
+            self.endpoints,
+            request_timeout=node.sign_timeout,
+            deadline=node.sign_deadline,
+            attempts=node.sign_attempts,
+            stopping=stopping,
+        )
+        self.prover = ProofRunner(
+            self.preset,
+            keys=node.keys,
+            timeout=node.prove_timeout,
+            attempts=node.prove_attempts,
+            should_stop=stopping.is_set,
+        )
+        self.sender = TransactionSender(
+            child_rpc,
+            account,
+            store,
+            abis=[abi],
+            receipt_timeout=node.receipt_timeout,
+            should_stop=stopping.is_set,
+        )
+        self.proofs_dir = node.data_dir / "proofs"
+        self.receiver_gas = 0
+        self.started_at = time.time()
+        self._last_action = ""
+        self._status: dict[str, Any] = {}
+        self._status_lock = threading.Lock()
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def check_deployment(self) -> None:
+        """The receiver's parameters against the configuration; RelayerError on a mismatch."""
+        batch_size = int(self.receiver.call("batchSize"))
+        if batch_size != self.batch_size:
+            raise RelayerError(
+                f"the receiver executes batches of {batch_size}, preset {self.preset!r} proves {self.batch_size}"
+            )
+        self.receiver_gas = int(self.receiver.call("receiverGas"))
+        for circuit in ("state_sync", "event_inclusion", "header_update"):
+            self.prover.prover(circuit)  # compile and keys (cached) before the first proof is needed
+
+    def run(self, max_steps: int | None = None) -> None:
+        """Step until stopped (or for max_steps steps); errors are logged and retried with backoff."""
+        failures = 0
+        steps = 0
+        while not self.stopping.is_set() and (max_steps is None or steps < max_steps):
+            steps += 1
+            try:
+                if self.receiver_gas == 0:
+                    self.check_deployment()
+                progressed = self.step()
+                failures = 0
+            except (RaceLost, ProvingStopped) as exc:
+                if isinstance(exc, RaceLost):
+                    self.metrics.races_lost.inc()
+                    log.info("relay.race_lost", extra={"fields": {"reason": str(exc)[:500]}})
+                continue
+            except (ZkStateSyncError, OSError) as exc:
+                failures += 1
+                pause = min(FIRST_BACKOFF * 2 ** (failures - 1), self.config.node.max_backoff)
+                kind = type(exc).__name__
+                self.metrics.errors.labels(kind=kind).inc()
+                self._note_status(last_error={"at": time.time(), "kind": kind, "message": str(exc)[:1000]})
+                log.warning(
+                    "relay.step_failed",
+                    extra={"fields": {"kind": kind, "error": str(exc)[:2000], "retry_in": pause, "failures": failures}},
+                )
+                self.stopping.wait(pause)
+                continue
+            if not progressed:
+                self.stopping.wait(self.config.node.poll_interval)
+
+    def step(self) -> bool:
+        """One observation, reconciliation and action; False when there was nothing to do."""
+        view = self.observer.observe()
+        self.reconcile(view)
+        self._observe_metrics(view)
+        action = plan_next_action(view, self.rules, self.batch_size, self._in_flight(view))
+        self._log_action(action)
+        if isinstance(action, Wait):
+            return False
+        if isinstance(action, ExecuteEvents):
+            self.execute_events(view, action)
+        else:
+            self.propose(view, action)
+        return True
+
+    def _in_flight(self, view: ChainView) -> list[Header]:
+        headers = []
+        for record in self.store.open_proposals():
+            if record.parent_hash == view.receiver.trusted_hash:
+                header = self.store.header(record.header_hash)
+                if header is not None:
+                    headers.append(header)
+        return headers
+
+    # --- reconciliation ------------------------------------------------------------------------
+
+    def reconcile(self, view: ChainView) -> None:
+        """Make the store agree with the receiver (the source of truth); see the module docstring."""
+        accepted = {a.header_hash for a in view.accepted} | {compute_header_hash(self.genesis)}
+        trusted, last_id = view.receiver.trusted_hash, view.receiver.last_executed_id
+        for proposal in self.store.open_proposals():
+            if proposal.header_hash in accepted:
+                self.store.set_proposal_status(proposal.header_hash, ProposalStatus.ACCEPTED)
+            elif proposal.parent_hash != trusted:
+                self.store.set_proposal_status(
+                    proposal.header_hash, ProposalStatus.SUPERSEDED, "the receiver moved to another header"
+                )
+        for record in self.store.transactions(statuses=OPEN_TRANSACTIONS):
+            receipt = self.sender.resolve(record)
+            if receipt is None:
+                raise SubmissionPending(f"0x{record.tx_hash.hex()} ({record.method}) is still pending")
+            status = TxStatus.SUCCEEDED if receipt.success else TxStatus.REVERTED
+            self.store.set_transaction_status(record.tx_hash, status, block=receipt.block, gas_used=receipt.gas_used)
+            log.info(
+                "reconcile.transaction",
+                extra={"fields": {"tx": "0x" + record.tx_hash.hex(), "status": status.value, "block": receipt.block}},
+            )
+        for batch in self.store.find_batches(OPEN_BATCHES):
+            self._reconcile_batch(batch, accepted, trusted, last_id)
+
+    def _reconcile_batch(self, batch: BatchRecord, accepted: set[int], trusted: int, last_id: int) -> None:
+        key = batch.key
+        transactions = self.store.transactions(batch_id=batch.id)
+        done = key.last_id <= last_id if key.event_count else key.header_hash in accepted
+        if done:
+            ours = any(t.status == TxStatus.SUCCEEDED for t in transactions)
+            status = BatchStatus.EXECUTED if ours else BatchStatus.EXECUTED_ELSEWHERE
+            self.store.set_batch_status(
+                batch.id, status, "" if ours else "the receiver executed it by another transaction"
+            )
+            if not ours:
+                self.metrics.races_lost.inc()
+            return
+        if key.event_count and key.first_id <= last_id:
+            self.store.set_batch_status(batch.id, BatchStatus.OBSOLETE, "some of its ids were executed meanwhile")
+            return
+        if key.circuit != "event_inclusion" and key.header_hash not in accepted and key.trusted_hash != trusted:
+            self.store.set_batch_status(batch.id, BatchStatus.OBSOLETE, "the checkpoint it links to is gone")
+            return
+        if batch.status == BatchStatus.PROVING:
+            # No proof runs while reconciling (one thread): this one was interrupted. Adopt it if published.
+            if is_published(batch.proof_dir):
+                try:
+                    self.prover.load_checked(key.circuit, batch.proof_dir)
+                except ProofCheckError as exc:
+                    self.store.set_batch_status(batch.id, BatchStatus.FAILED, str(exc))
+                    return
+                self.store.set_batch_status(batch.id, BatchStatus.PROVEN, "adopted after a restart")
+                log.info("reconcile.proof_adopted", extra={"fields": {"batch": batch.id, "dir": str(batch.proof_dir)}})
+            else:
+                self.store.set_batch_status(batch.id, BatchStatus.FAILED, "interrupted before its proof was published")
+            return
+        if batch.status == BatchStatus.SENT and not any(t.status in OPEN_TRANSACTIONS for t in transactions):
+            # Its transaction reverted or was dropped, and the receiver has not run it: the proof may serve again.
+            self.store.set_batch_status(batch.id, BatchStatus.PROVEN, "its transaction did not execute it")
+
+    # --- proposals -----------------------------------------------------------------------------
+
+    def propose(self, view: ChainView, action: ProposeHeader) -> None:
+        parent = action.parent
+        found = self.rootchain.read_range(parent.number, action.end)
+        events = tuple(p.event for p in found.events)
+        if events != action.events:
+            raise RelayerError(f"the rootchain's range ({parent.number}, {action.end}] changed between two reads")
+        header = build_proposal(parent, found.end, events, self.rules, self.set_hash)
+        header_hash = compute_header_hash(header)
+        for record in self.store.open_proposals():
+            if record.number == header.number and record.header_hash != header_hash:
+                self.store.set_proposal_status(record.header_hash, ProposalStatus.ABANDONED, "block changed (reorg)")
+        batch = action.batch
+        self.store.record_proposal(header, batch[0].id if batch else 0, len(events))
+        log.info(
+            "relay.propose",
+            extra={
+                "fields": {
+                    "number": header.number,
+                    "parent": parent.number,
+                    "events": len(events),
+                    "batch": [e.id for e in batch],
+                    "header_hash": str(header_hash),
+                    "resumed": action.resumed,
+                }
+            },
+        )
+        commit = self.sign(header, parent)
+        trusted_hash = compute_header_hash(parent)
+        if batch:
+            key = BatchKey("state_sync", header_hash, header.number, trusted_hash, batch[0].id, len(batch))
+            inputs: CircuitInputs = build_state_sync_inputs(
+                shape=self.shape,
+                trusted=parent,
+                commit=commit,
+                validator_set=self.validator_set,
+                header_events=events,
+                batch=batch,
+            )
+        else:
+            key = BatchKey("header_update", header_hash, header.number, trusted_hash, 0, 0)
+            inputs = build_header_update_inputs(trusted=parent, commit=commit, validator_set=self.validator_set)
+        proven = self.ensure_proof(key, inputs)
+        self.metrics.last_header_proven.set(header.number)
+        self.check_with_light_client(view, proven, header, batch)
+        self.submit_header(view, proven, header, batch)
+
+    def sign(self, header: Header, parent: Header) -> Commit:
+        header_hash = compute_header_hash(header)
+
+        def keep(endpoint: ValidatorEndpoint, signature: Signature) -> None:
+            self.store.add_signature(header_hash, endpoint.slot, endpoint.name, signature)
+            self.metrics.signatures.labels(validator=endpoint.name, outcome="signed").inc()
+
+        try:
+            signed = self.collector.collect(header, parent, self.store.signatures(header_hash), keep)
+        except SigningError as exc:
+            for name in exc.refusals:
+                self.metrics.signatures.labels(validator=name, outcome="refused").inc()
+            if exc.final:
+                self.store.set_proposal_status(header_hash, ProposalStatus.ABANDONED, str(exc))
+            raise
+        for name in signed.refusals:
+            self.metrics.signatures.labels(validator=name, outcome="refused").inc()
+        self.store.set_proposal_status(header_hash, ProposalStatus.SIGNED)
+        log.info(
+            "relay.signed",
+            extra={
+                "fields": {
+                    "number": header.number,
+                    "signers": sorted(e.name for e in self.endpoints if e.slot in signed.signatures),
+                    "refusals": dict(signed.refusals),
+                }
+            },
+        )
+        return build_commit(header, signed.signatures, len(self.endpoints))
+
+    # --- proofs --------------------------------------------------------------------------------
+
+    def ensure_proof(self, key: BatchKey, inputs: CircuitInputs) -> Proven:
+        """A checked proof for `key`: a stored one that still verifies, else a new one."""
+        reusable = self.reusable_proof(key)
+        if reusable is not None:
+            return reusable
+        name = f"{key.circuit}-{key.number}-{key.first_id}-{secrets.token_hex(4)}"
+        batch = self.store.start_batch(key, self.proofs_dir / name)
+        log.info(
+            "prove.start",
+            extra={
+                "fields": {"circuit": key.circuit, "number": key.number, "first_id": key.first_id, "batch": batch.id}
+            },
+        )
+        try:
+            checked, timing = self.prover.prove(key.circuit, inputs, batch.proof_dir)
+        except ProvingStopped:
+            self.store.set_batch_status(batch.id, BatchStatus.FAILED, "the relayer stopped")
+            raise
+        except ZkStateSyncError as exc:
+            self.store.set_batch_status(batch.id, BatchStatus.FAILED, str(exc))
+            self.metrics.proofs.labels(circuit=key.circuit, outcome="failed").inc()
+            raise
+        self.store.set_batch_status(batch.id, BatchStatus.PROVEN, seconds=timing.seconds)
+        self.metrics.proofs.labels(circuit=key.circuit, outcome="proven").inc()
+        self.metrics.proof_seconds.labels(circuit=key.circuit).observe(timing.seconds)
+        log.info(
+            "prove.done",
+            extra={
+                "fields": {
+                    "circuit": key.circuit,
+                    "batch": batch.id,
+                    "seconds": round(timing.seconds, 2),
+                    "attempts": timing.attempts,
+                }
+            },
+        )
+        return Proven(self.store.batch(batch.id) or batch, checked)
+
+    def reusable_proof(self, key: BatchKey) -> Proven | None:
+        candidates = self.store.find_batches(
+            [BatchStatus.PROVEN],
+            circuit=key.circuit,
+            header_hash=key.header_hash,
+            trusted_hash=key.trusted_hash,
+            first_id=key.first_id,
+            event_count=key.event_count,
+        )
+        for batch in candidates:
+            try:
+                checked = self.prover.load_checked(key.circuit, batch.proof_dir)
+            except ProofCheckError as exc:
+                self.store.set_batch_status(batch.id, BatchStatus.FAILED, str(exc))
+                continue
+            log.info("prove.reused", extra={"fields": {"circuit": key.circuit, "batch": batch.id}})
+            return Proven(batch, checked)
+        return None
+
+    def check_with_light_client(
+        self, view: ChainView, proven: Proven, header: Header | None, batch: Sequence[StateSyncEvent]
+    ) -> None:
+        """The proof against the Python light client holding the receiver's state; a proof it refuses is obsolete."""
+        state = LightClientState(
+            checkpoint=view.trusted,
+            proven_roots={a.header_hash: (a.number, a.event_root) for a in view.accepted},
+            last_executed_id=view.receiver.last_executed_id,
+        )
+        checked = proven.checked
+        signals = checked.signals
+        try:
+            if isinstance(signals, StateSyncSignals) and header is not None:
+                apply_state_sync_proof(state, checked.key, checked.proof, signals, header, batch)
+            elif isinstance(signals, HeaderSignals) and header is not None:
+                apply_header_proof(state, checked.key, checked.proof, signals, header)
+            elif isinstance(signals, EventSignals):
+                apply_events_proof(state, checked.key, checked.proof, signals, batch)
+            else:
+                raise LightClientError(f"no rule for a {checked.key.circuit} proof here")
+        except LightClientError as exc:
+            self.store.set_batch_status(proven.batch.id, BatchStatus.OBSOLETE, f"the light client refuses it: {exc}")
+            raise
+
+    # --- submission ----------------------------------------------------------------------------
+
+    def submit_header(self, view: ChainView, proven: Proven, header: Header, batch: Sequence[StateSyncEvent]) -> None:
+        """syncState or submitHeader; executeStateSync when the header is accepted already."""
+        checked = proven.checked
+        signals = checked.signals
+        argument = encode_proof_argument(checked.proof, signals.values())
+        accepted_first = self.receiver.event_root_of(header.number) == header.event_root
+        if isinstance(signals, HeaderSignals):
+            if accepted_first:
+                self.store.set_batch_status(proven.batch.id, BatchStatus.EXECUTED_ELSEWHERE, "accepted by another")
+                raise RaceLost(f"header {header.number} was accepted by another transaction")
+            data = self.receiver.encode(
+                "submitHeader", argument, signals.header_hash, signals.number, signals.event_root
+            )
+            self._send(view, proven, "submitHeader", data, HEADER_UPDATE_GAS, ())
+            return
+        if not isinstance(signals, StateSyncSignals):
+            raise RelayerError(f"a {checked.key.circuit} proof cannot carry a header")
+        if accepted_first:
+            self.execute_state_sync(view, proven, signals, batch)
+            return
+        data = self.receiver.encode(
+            "syncState",
+            argument,
+            signals.header_hash,
+            signals.number,
+            signals.event_root,
+            [event_argument(e) for e in batch],
+        )
+        try:
+            self._send(view, proven, "syncState", data, compute_batch_gas(len(batch), self.receiver_gas), batch)
+        except SubmissionReverted as exc:
+            # Lost the header to a submitHeader between the check and the call: its events still run here.
+            if (
+                exc.reason.name != "ZkStateReceiver__NumberNotRising"
+                or self.receiver.event_root_of(header.number) != header.event_root
+            ):
+                raise
+            self.execute_state_sync(view, proven, signals, batch)
+
+    def execute_state_sync(
+        self, view: ChainView, proven: Proven, signals: StateSyncSignals, batch: Sequence[StateSyncEvent]
+    ) -> None:
+        argument = encode_proof_argument(proven.checked.proof, signals.values())
+        data = self.receiver.encode(
+            "executeStateSync",
+            argument,
+            signals.header_hash,
+            signals.number,
+            signals.event_root,
+            signals.trusted_header_hash,
+            [event_argument(e) for e in batch],
+        )
+        self._send(view, proven, "executeStateSync", data, compute_batch_gas(len(batch), self.receiver_gas), batch)
+
+    def execute_events(self, view: ChainView, action: ExecuteEvents) -> None:
+        header, batch = action.header, action.batch
+        log.info(
+            "relay.execute",
+            extra={
+                "fields": {"number": header.number, "batch": [e.id for e in batch], "events": len(action.header_events)}
+            },
+        )
+        # A StateSync proof of this header and batch (ours, from before someone else's submitHeader) serves as is.
+        for stored in self.store.find_batches(
+            [BatchStatus.PROVEN],
+            circuit="state_sync",
+            header_hash=header.header_hash,
+            first_id=batch[0].id,
+            event_count=len(batch),
+        ):
+            full = self.store.header(header.header_hash)
+            reused = self.reusable_proof(stored.key)
+            if full is not None and reused is not None and isinstance(reused.checked.signals, StateSyncSignals):
+                self.check_with_light_client(view, reused, full, batch)
+                self.execute_state_sync(view, reused, reused.checked.signals, batch)
+                return
+        key = BatchKey("event_inclusion", header.header_hash, header.number, 0, batch[0].id, len(batch))
+        inputs = build_event_inclusion_inputs(shape=self.shape, header_events=action.header_events, batch=batch)
+        proven = self.ensure_proof(key, inputs)
+        self.check_with_light_client(view, proven, None, batch)
+        argument = encode_proof_argument(proven.checked.proof, proven.checked.signals.values())
+        data = self.receiver.encode("executeEvents", argument, header.number, [event_argument(e) for e in batch])
+        self._send(view, proven, "executeEvents", data, compute_batch_gas(len(batch), self.receiver_gas), batch)
+
+    def _send(
+        self, view: ChainView, proven: Proven, method: str, data: bytes, gas: int, batch: Sequence[StateSyncEvent]
+    ) -> TxReceipt:
+        try:
+            receipt = self.sender.send(proven.batch.id, method, self.receiver.address, data, gas)
+        except SubmissionReverted as exc:
+            self.metrics.transactions.labels(method=method, outcome="reverted").inc()
+            self.store.set_batch_status(proven.batch.id, BatchStatus.PROVEN, f"{method} reverted: {exc.reason}")
+            if method == "syncState" and exc.reason.name == "ZkStateReceiver__NumberNotRising":
+                raise  # submit_header turns it into executeStateSync when the header is accepted
+            now = self.receiver.state(self.receiver.block_number())
+            planned = view.receiver
+            moved = (now.trusted_hash, now.last_executed_id) != (planned.trusted_hash, planned.last_executed_id)
+            if exc.reason.name in RACE_REASONS and moved:
+                raise RaceLost(f"{method}: {exc.reason} (the receiver moved since this step began)") from exc
+            raise
+        results = event_ids(receipt.logs, self.receiver.address, STATE_SYNC_RESULT_TOPIC)
+        self.store.set_batch_status(proven.batch.id, BatchStatus.EXECUTED)
+        if proven.batch.key.circuit != "event_inclusion":
+            self.store.set_proposal_status(proven.batch.key.header_hash, ProposalStatus.ACCEPTED)
+        self.metrics.transactions.labels(method=method, outcome="succeeded").inc()
+        self.metrics.events_executed.inc(len(results))
+        if [i for i, _ in results] != [e.id for e in batch]:
+            log.error("relay.unexpected_results", extra={"fields": {"expected": [e.id for e in batch], "got": results}})
+        log.info(
+            "relay.executed",
+            extra={
+                "fields": {
+                    "method": method,
+                    "tx": "0x" + receipt.tx_hash.hex(),
+                    "block": receipt.block,
+                    "gas_used": receipt.gas_used,
+                    "events": [i for i, _ in results],
+                    "failed_receivers": [i for i, ok in results if not ok],
+                }
+            },
+        )
+        return receipt
+
+    # --- observability -------------------------------------------------------------------------
+
+    def _rpc_error(self, error: RpcError) -> None:
+        self.metrics.rpc_errors.labels(chain=error.chain, node=error.node).inc()
+
+    def _observe_metrics(self, view: ChainView) -> None:
+        lag = measure_lag(view)
+        seconds = 0.0
+        if lag.oldest_block is not None:
+            seconds = max(time.time() - self.rootchain.block(lag.oldest_block).timestamp, 0.0)
+        m = self.metrics
+        m.rootchain_head.set(view.head)
+        m.last_header_accepted.set(view.receiver.last_number)
+        m.last_executed_id.set(view.receiver.last_executed_id)
+        m.pending_events.set(lag.pending_events)
+        m.lag_blocks.set(lag.blocks)
+        m.lag_seconds.set(seconds)
+        self._note_status(
+            rootchain_head=view.head,
+            checkpoint={"number": view.receiver.last_number, "hash": str(view.receiver.trusted_hash)},
+            last_executed_id=view.receiver.last_executed_id,
+            pending_events=lag.pending_events,
+            lag_blocks=lag.blocks,
+            lag_seconds=round(seconds, 3),
+            observed_at=time.time(),
+        )
+
+    def _log_action(self, action: Action) -> None:
+        if isinstance(action, Wait):
+            text = f"wait: {action.reason}"
+        elif isinstance(action, ExecuteEvents):
+            text = f"execute {action.batch[0].id}..{action.batch[-1].id} of header {action.header.number}"
+        else:
+            text = f"propose ({action.parent.number}, {action.end}] with {len(action.events)} events"
+        self._note_status(action=text)
+        if text != self._last_action:
+            log.info("plan.action", extra={"fields": {"action": text}})
+            self._last_action = text
+
+    def _note_status(self, **values: Any) -> None:
+        with self._status_lock:
+            self._status.update(values)
+
+    def status(self) -> dict[str, Any]:
+        with self._status_lock:
+            snapshot = dict(self._status)
+        return {
+            **snapshot,
+            "account": self.sender.address,
+            "receiver": self.receiver.address,
+            "rpc": {"rootchain": self.rootchain.rpc.node_in_use, "child": self.receiver.rpc.node_in_use},
+            "store": self.store.summary(),
+            "uptime_seconds": round(time.time() - self.started_at, 3),
+        }

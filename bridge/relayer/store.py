@@ -1,0 +1,554 @@
+"""The relayer's durable record: proposals, signatures, proofs, transactions, each with an explicit status.
+
+SQLite in WAL mode with synchronous=FULL: a row is on disk when its transaction commits, so
+after kill -9 the store says everything up to the last completed step. It saves work (a
+proposal's signatures, a proof that is still usable) and remembers what was sent; it never
+decides what is executed: the receiver does (service.py reconciles the store with it on start
+and after every error).
+
+Statuses (the transitions are the only ones the code makes):
+
+    proposal   proposed -> signed -> accepted        (the receiver accepted this header)
+                       \\-> superseded               (the receiver moved to another header)
+                       \\-> abandoned                (its block changed, or validators refuse it)
+    batch      proving -> proven -> sent -> executed (our transaction executed it)
+                     \\        \\<-/    \\-> executed_elsewhere (the receiver ran it by another transaction)
+                      \\-> failed               obsolete (can never be used: the checkpoint moved)
+    tx         signed -> sent -> succeeded | reverted | dropped (never mined, the node forgot it)
+
+A transaction is recorded as `signed`, with its hash and raw bytes, before it is broadcast, so
+a crash between the two leaves a hash to look up, never a transaction nobody knows of.
+Numbers that may pass 2^63 (uint64 block numbers, event ids, field elements) are stored as
+decimal text, uint64 ones zero-padded to 20 digits so that they sort.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+from statesync.eddsa import Signature
+from statesync.errors import ZkStateSyncError
+from statesync.model import Header, compute_header_hash
+
+SCHEMA_VERSION: Final = "1"
+DB_NAME: Final = "relayer.sqlite"
+LOCK_NAME: Final = "relayer.lock"
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS headers (
+    hash TEXT PRIMARY KEY,
+    number TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS proposals (
+    hash TEXT PRIMARY KEY,
+    parent_hash TEXT NOT NULL,
+    number TEXT NOT NULL,
+    first_id TEXT NOT NULL,
+    event_count INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    note TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signatures (
+    proposal_hash TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    validator TEXT NOT NULL,
+    r8x TEXT NOT NULL,
+    r8y TEXT NOT NULL,
+    s TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (proposal_hash, slot)
+);
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    circuit TEXT NOT NULL,
+    header_hash TEXT NOT NULL,
+    number TEXT NOT NULL,
+    trusted_hash TEXT NOT NULL,
+    first_id TEXT NOT NULL,
+    event_count INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    proof_dir TEXT NOT NULL,
+    seconds REAL,
+    note TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_by_status ON batches (status);
+CREATE TABLE IF NOT EXISTS transactions (
+    hash TEXT PRIMARY KEY,
+    batch_id INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    nonce INTEGER NOT NULL,
+    raw TEXT NOT NULL,
+    status TEXT NOT NULL,
+    block INTEGER,
+    gas_used INTEGER,
+    note TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transactions_by_status ON transactions (status);
+"""
+
+
+class StoreError(ZkStateSyncError):
+    """The relayer's database cannot be used (another network's, another process holds it, corrupted)."""
+
+
+class ProposalStatus(StrEnum):
+    PROPOSED = "proposed"
+    SIGNED = "signed"
+    ACCEPTED = "accepted"
+    SUPERSEDED = "superseded"
+    ABANDONED = "abandoned"
+
+
+class BatchStatus(StrEnum):
+    PROVING = "proving"
+    PROVEN = "proven"
+    SENT = "sent"
+    EXECUTED = "executed"
+    EXECUTED_ELSEWHERE = "executed_elsewhere"
+    OBSOLETE = "obsolete"
+    FAILED = "failed"
+
+
+class TxStatus(StrEnum):
+    SIGNED = "signed"
+    SENT = "sent"
+    SUCCEEDED = "succeeded"
+    REVERTED = "reverted"
+    DROPPED = "dropped"
+
+
+OPEN_PROPOSALS: Final = (ProposalStatus.PROPOSED, ProposalStatus.SIGNED)
+OPEN_BATCHES: Final = (BatchStatus.PROVING, BatchStatus.PROVEN, BatchStatus.SENT)
+OPEN_TRANSACTIONS: Final = (TxStatus.SIGNED, TxStatus.SENT)
+
+
+@dataclass(frozen=True)
+class StoreIdentity:
+    """The network a store belongs to: a store of another network is refused, never mixed in."""
+
+    rootchain_chain_id: int
+    child_chain_id: int
+    receiver: str
+    genesis_hash: int
+
+    def items(self) -> dict[str, str]:
+        return {
+            "rootchain_chain_id": str(self.rootchain_chain_id),
+            "child_chain_id": str(self.child_chain_id),
+            "receiver": self.receiver.lower(),
+            "genesis_hash": str(self.genesis_hash),
+        }
+
+
+@dataclass(frozen=True)
+class ProposalRecord:
+    header_hash: int
+    parent_hash: int
+    number: int
+    first_id: int
+    event_count: int
+    status: ProposalStatus
+    note: str
+
+
+@dataclass(frozen=True)
+class BatchKey:
+    """What a proof proves. header_hash: the proven header (state_sync, header_update) or the accepted
+    header the events are under (event_inclusion); trusted_hash: the checkpoint it links to (0 for events)."""
+
+    circuit: str
+    header_hash: int
+    number: int
+    trusted_hash: int
+    first_id: int
+    event_count: int
+
+    @property
+    def last_id(self) -> int:
+        return self.first_id + self.event_count - 1
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    id: int
+    key: BatchKey
+    status: BatchStatus
+    proof_dir: Path
+    seconds: float | None
+    note: str
+
+
+@dataclass(frozen=True)
+class TransactionRecord:
+    tx_hash: bytes
+    batch_id: int
+    method: str
+    sender: str
+    nonce: int
+    raw: bytes
+    status: TxStatus
+    block: int | None
+    note: str
+
+
+def _pad(value: int) -> str:
+    return f"{value:020d}"
+
+
+class DataDirLock:
+    """One relayer process per data directory (flock: released by the kernel when the process dies)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = data_dir / LOCK_NAME
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(self._fd)
+            raise StoreError(f"another relayer process holds {self.path}") from exc
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class RelayerStore:
+    """The database at `path`, bound to one network (`identity`)."""
+
+    def __init__(self, path: Path, identity: StoreIdentity) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock = threading.Lock()
+        try:
+            # The status server reads from another thread; every use holds self._lock.
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the relayer database {self.path}: {exc}") from exc
+        self._bind(identity)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"the relayer database {self.path}: {exc}") from exc
+
+    def _bind(self, identity: StoreIdentity) -> None:
+        with self._transaction() as db:
+            stored = dict(db.execute("SELECT key, value FROM metadata").fetchall())
+            if not stored:
+                db.executemany(
+                    "INSERT INTO metadata VALUES (?, ?)",
+                    [("schema_version", SCHEMA_VERSION), *identity.items().items()],
+                )
+                return
+            if stored.get("schema_version") != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} has schema {stored.get('schema_version')!r}, this relayer reads {SCHEMA_VERSION}"
+                )
+            for key, value in identity.items().items():
+                if stored.get(key) != value:
+                    raise StoreError(
+                        f"{self.path} belongs to another network ({key} {stored.get(key)!r}, configured {value!r}); "
+                        "use another data_dir"
+                    )
+
+    # --- headers ---------------------------------------------------------------------------------
+
+    def save_header(self, header: Header, source: str) -> None:
+        fields = json.dumps([str(v) for v in header.fields()])
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO headers VALUES (?, ?, ?, ?, ?)",
+                (str(compute_header_hash(header)), _pad(header.number), fields, source, time.time()),
+            )
+
+    def header(self, header_hash: int) -> Header | None:
+        with self._lock:
+            row = self._db.execute("SELECT fields FROM headers WHERE hash = ?", (str(header_hash),)).fetchone()
+        if row is None:
+            return None
+        header = Header.from_fields([int(v) for v in json.loads(row[0])])
+        if compute_header_hash(header) != header_hash:
+            raise StoreError(f"{self.path}: the stored header {header_hash} does not hash to its key")
+        return header
+
+    # --- proposals -------------------------------------------------------------------------------
+
+    def record_proposal(self, header: Header, first_id: int, event_count: int) -> ProposalRecord:
+        """Record a proposal (again: an abandoned one becomes proposed, an open one stays as it is)."""
+        header_hash = compute_header_hash(header)
+        self.save_header(header, "proposed")
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO proposals VALUES (?, ?, ?, ?, ?, ?, '', ?, ?)",
+                (
+                    str(header_hash),
+                    str(header.parent_hash),
+                    _pad(header.number),
+                    _pad(first_id),
+                    event_count,
+                    ProposalStatus.PROPOSED.value,
+                    now,
+                    now,
+                ),
+            )
+            db.execute(
+                "UPDATE proposals SET status = ?, updated_at = ? WHERE hash = ? AND status = ?",
+                (ProposalStatus.PROPOSED.value, now, str(header_hash), ProposalStatus.ABANDONED.value),
+            )
+        record = self.proposal(header_hash)
+        if record is None:  # pragma: no cover - the row was written in the transaction above
+            raise StoreError(f"{self.path}: proposal {header_hash} vanished")
+        return record
+
+    def proposal(self, header_hash: int) -> ProposalRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT hash, parent_hash, number, first_id, event_count, status, note FROM proposals WHERE hash = ?",
+                (str(header_hash),),
+            ).fetchone()
+        return None if row is None else _proposal(row)
+
+    def open_proposals(self) -> list[ProposalRecord]:
+        """Proposals still in progress, newest (highest number) first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT hash, parent_hash, number, first_id, event_count, status, note FROM proposals "
+                "WHERE status IN (?, ?) ORDER BY number DESC",
+                tuple(s.value for s in OPEN_PROPOSALS),
+            ).fetchall()
+        return [_proposal(r) for r in rows]
+
+    def set_proposal_status(self, header_hash: int, status: ProposalStatus, note: str = "") -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE proposals SET status = ?, note = ?, updated_at = ? WHERE hash = ?",
+                (status.value, note[:500], time.time(), str(header_hash)),
+            )
+
+    def add_signature(self, header_hash: int, slot: int, validator: str, signature: Signature) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO signatures VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    str(header_hash),
+                    slot,
+                    validator,
+                    str(signature.r8[0]),
+                    str(signature.r8[1]),
+                    str(signature.s),
+                    time.time(),
+                ),
+            )
+
+    def signatures(self, header_hash: int) -> dict[int, Signature]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT slot, r8x, r8y, s FROM signatures WHERE proposal_hash = ?", (str(header_hash),)
+            ).fetchall()
+        return {int(slot): Signature((int(x), int(y)), int(s)) for slot, x, y, s in rows}
+
+    # --- batches ---------------------------------------------------------------------------------
+
+    def start_batch(self, key: BatchKey, proof_dir: Path) -> BatchRecord:
+        now = time.time()
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO batches (circuit, header_hash, number, trusted_hash, first_id, event_count, status, "
+                "proof_dir, seconds, note, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, '', ?, ?)",
+                (
+                    key.circuit,
+                    str(key.header_hash),
+                    _pad(key.number),
+                    str(key.trusted_hash),
+                    _pad(key.first_id),
+                    key.event_count,
+                    BatchStatus.PROVING.value,
+                    str(proof_dir),
+                    now,
+                    now,
+                ),
+            )
+            batch_id = cursor.lastrowid
+        if batch_id is None:  # pragma: no cover - sqlite always sets it after an INSERT
+            raise StoreError(f"{self.path}: no row id for the new batch")
+        return BatchRecord(batch_id, key, BatchStatus.PROVING, proof_dir, None, "")
+
+    def batch(self, batch_id: int) -> BatchRecord | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_BATCH_COLUMNS} FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        return None if row is None else _batch(row)
+
+    def find_batches(self, statuses: Sequence[BatchStatus], **match: int | str) -> list[BatchRecord]:
+        """Batches in `statuses` whose key fields equal `match` (circuit, header_hash, first_id, ...), newest first."""
+        clauses = [f"status IN ({', '.join('?' * len(statuses))})"]
+        values: list[object] = [s.value for s in statuses]
+        for name, value in match.items():
+            encode = _KEY_COLUMNS.get(name)
+            if encode is None:
+                raise StoreError(f"batches have no key field {name!r}")
+            clauses.append(f"{name} = ?")
+            values.append(encode(value))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_BATCH_COLUMNS} FROM batches WHERE {' AND '.join(clauses)} ORDER BY id DESC", values
+            ).fetchall()
+        return [_batch(r) for r in rows]
+
+    def set_batch_status(
+        self, batch_id: int, status: BatchStatus, note: str = "", *, seconds: float | None = None
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE batches SET status = ?, note = ?, seconds = COALESCE(?, seconds), updated_at = ? WHERE id = ?",
+                (status.value, note[:500], seconds, time.time(), batch_id),
+            )
+
+    # --- transactions ----------------------------------------------------------------------------
+
+    def record_transaction(
+        self, batch_id: int, tx_hash: bytes, method: str, sender: str, nonce: int, raw: bytes
+    ) -> None:
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', ?, ?)",
+                (
+                    "0x" + tx_hash.hex(),
+                    batch_id,
+                    method,
+                    sender,
+                    nonce,
+                    "0x" + raw.hex(),
+                    TxStatus.SIGNED.value,
+                    now,
+                    now,
+                ),
+            )
+            db.execute(
+                "UPDATE batches SET status = ?, updated_at = ? WHERE id = ?", (BatchStatus.SENT.value, now, batch_id)
+            )
+
+    def set_transaction_status(
+        self, tx_hash: bytes, status: TxStatus, note: str = "", *, block: int | None = None, gas_used: int | None = None
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE transactions SET status = ?, note = ?, block = COALESCE(?, block), "
+                "gas_used = COALESCE(?, gas_used), updated_at = ? WHERE hash = ?",
+                (status.value, note[:500], block, gas_used, time.time(), "0x" + tx_hash.hex()),
+            )
+
+    def transactions(
+        self, *, batch_id: int | None = None, statuses: Sequence[TxStatus] = ()
+    ) -> list[TransactionRecord]:
+        clauses: list[str] = []
+        values: list[object] = []
+        if batch_id is not None:
+            clauses.append("batch_id = ?")
+            values.append(batch_id)
+        if statuses:
+            clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
+            values += [s.value for s in statuses]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT hash, batch_id, method, sender, nonce, raw, status, block, note FROM transactions "
+                f"{where} ORDER BY created_at",
+                values,
+            ).fetchall()
+        return [
+            TransactionRecord(
+                tx_hash=bytes.fromhex(h[2:]),
+                batch_id=int(b),
+                method=str(m),
+                sender=str(s),
+                nonce=int(n),
+                raw=bytes.fromhex(r[2:]),
+                status=TxStatus(st),
+                block=None if blk is None else int(blk),
+                note=str(note),
+            )
+            for h, b, m, s, n, r, st, blk, note in rows
+        ]
+
+    # --- reporting -------------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Rows per status, per table (the status page)."""
+        result: dict[str, dict[str, int]] = {}
+        with self._lock:
+            for table in ("proposals", "batches", "transactions"):
+                rows = self._db.execute(f"SELECT status, COUNT(*) FROM {table} GROUP BY status").fetchall()
+                result[table] = {str(status): int(count) for status, count in rows}
+        return result
+
+
+def _encode_uint64(value: int | str) -> str:
+    return _pad(int(value))
+
+
+# How each key field is stored (what find_batches compares with).
+_KEY_COLUMNS: Final[dict[str, Callable[[int | str], object]]] = {
+    "circuit": str,
+    "header_hash": str,
+    "number": _encode_uint64,
+    "trusted_hash": str,
+    "first_id": _encode_uint64,
+    "event_count": int,
+}
+_BATCH_COLUMNS: Final = (
+    "id, circuit, header_hash, number, trusted_hash, first_id, event_count, status, proof_dir, seconds, note"
+)
+
+
+def _proposal(row: tuple[str, str, str, str, int, str, str]) -> ProposalRecord:
+    header_hash, parent_hash, number, first_id, count, status, note = row
+    return ProposalRecord(
+        int(header_hash), int(parent_hash), int(number), int(first_id), int(count), ProposalStatus(status), note
+    )
+
+
+def _batch(row: tuple[int, str, str, str, str, str, int, str, str, float | None, str]) -> BatchRecord:
+    batch_id, circuit, header_hash, number, trusted, first_id, count, status, proof_dir, seconds, note = row
+    key = BatchKey(circuit, int(header_hash), int(number), int(trusted), int(first_id), int(count))
+    return BatchRecord(int(batch_id), key, BatchStatus(status), Path(proof_dir), seconds, note)

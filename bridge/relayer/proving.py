@@ -179,5 +179,16 @@ def _remove_partial(out_dir: Path) -> None:
         shutil.rmtree(out_dir, ignore_errors=True)
 
 
+def remove_leftovers(proofs_dir: Path) -> None:
+    """What workers killed with a previous relayer process left in its proofs directory (one relayer
+    per data directory: nothing else writes there): the prover's work directories and input files."""
+    if not proofs_dir.is_dir():
+        return
+    for leftover in proofs_dir.glob(".zkss-proof-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for inputs in proofs_dir.glob("*.inputs.json"):
+        inputs.unlink(missing_ok=True)
+
+
 def is_published(directory: Path) -> bool:
     return (directory / "record.json").is_file() and (directory / "proof.json").is_file()

@@ -60,7 +60,7 @@ from ..validator.rpc import RpcError
 from .chain import ChainObserver, NetworkFacts, Receiver, Rootchain
 from .metrics import RelayerMetrics
 from .plan import Action, ChainView, ExecuteEvents, ProposeHeader, Wait, build_proposal, measure_lag, plan_next_action
-from .proving import ProofRunner, ProvingStopped, is_published
+from .proving import ProofRunner, ProvingStopped, is_published, remove_leftovers
 from .rpc import RelayerRpc
 from .settings import RelayerConfig
 from .signing import SignatureCollector, SigningError, ValidatorEndpoint, build_commit
@@ -74,7 +74,14 @@ from .store import (
     RelayerStore,
     TxStatus,
 )
-from .submit import SubmissionPending, SubmissionReverted, TransactionSender, TxReceipt, event_ids
+from .submit import (
+    SubmissionDropped,
+    SubmissionPending,
+    SubmissionReverted,
+    TransactionSender,
+    TxReceipt,
+    event_ids,
+)
 
 STATE_SYNC_RESULT_TOPIC: Final = keccak(text="StateSyncResult(uint256,bool,bytes)")
 HEADER_UPDATE_GAS: Final = 600_000
@@ -196,6 +203,7 @@ class Relayer:
                 f"the receiver executes batches of {batch_size}, preset {self.preset!r} proves {self.batch_size}"
             )
         self.receiver_gas = int(self.receiver.call("receiverGas"))
+        remove_leftovers(self.proofs_dir)
         for circuit in ("state_sync", "event_inclusion", "header_update"):
             self.prover.prover(circuit)  # compile and keys (cached) before the first proof is needed
 
@@ -210,10 +218,13 @@ class Relayer:
                     self.check_deployment()
                 progressed = self.step()
                 failures = 0
-            except (RaceLost, ProvingStopped) as exc:
-                if isinstance(exc, RaceLost):
-                    self.metrics.races_lost.inc()
-                    log.info("relay.race_lost", extra={"fields": {"reason": str(exc)[:500]}})
+            except ProvingStopped:
+                continue
+            except RaceLost as exc:
+                self.metrics.races_lost.inc()
+                log.info("relay.race_lost", extra={"fields": {"reason": str(exc)[:500]}})
+                # The next step is ready at once; the short pause only keeps a pathological case from spinning.
+                self.stopping.wait(min(self.config.node.poll_interval, 0.5))
                 continue
             except (ZkStateSyncError, OSError) as exc:
                 failures += 1
@@ -268,7 +279,11 @@ class Relayer:
                     proposal.header_hash, ProposalStatus.SUPERSEDED, "the receiver moved to another header"
                 )
         for record in self.store.transactions(statuses=OPEN_TRANSACTIONS):
-            receipt = self.sender.resolve(record)
+            try:
+                receipt = self.sender.resolve(record)
+            except SubmissionDropped as exc:
+                log.warning("reconcile.transaction_dropped", extra={"fields": {"reason": str(exc)}})
+                continue
             if receipt is None:
                 raise SubmissionPending(f"0x{record.tx_hash.hex()} ({record.method}) is still pending")
             status = TxStatus.SUCCEEDED if receipt.success else TxStatus.REVERTED

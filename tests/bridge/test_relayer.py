@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
+import sys
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,15 +25,26 @@ from typing import Any
 
 import pytest
 import tomli_w
+from eth_abi.abi import decode
 from eth_account import Account
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
+from web3 import Web3
 from web3.types import RPCEndpoint, Wei
 
 from bridge.chain.chains import Chain, find_free_port, run_anvil
 from bridge.chain.deploy import call, transact
-from bridge.chain.stack import VERIFIER_CIRCUITS, ChildStack, RootStack, deploy_bridge
-from bridge.config import ChildConfig, CircuitsConfig, RootchainConfig, save_network_config
+from bridge.chain.stack import VERIFIER_CIRCUITS, ChildStack, RootStack, deploy_bridge, read_state_synced
+from bridge.config import (
+    ChildConfig,
+    CircuitsConfig,
+    ConfigError,
+    NetworkConfig,
+    RootchainConfig,
+    ValidatorEntry,
+    render_network_config,
+    save_network_config,
+)
 from bridge.relayer.plan import (
     AcceptedHeader,
     ChainView,
@@ -48,6 +62,8 @@ from bridge.relayer.plan import (
     select_batch,
 )
 from bridge.relayer.process import RelayerProcess, kill_relayer, spawn_relayer, stop_relayer, wait_until_ready
+from bridge.relayer.proving import ProofRunner, ProvingError
+from bridge.relayer.settings import load_relayer_config
 from bridge.relayer.signing import SignatureCollector, SigningError, ValidatorEndpoint, build_commit
 from bridge.relayer.store import (
     OPEN_BATCHES,
@@ -65,6 +81,7 @@ from bridge.validator.local import LocalNetwork, make_local_network
 from bridge.validator.process import ValidatorProcess, spawn_validator, stop_validator
 from bridge.validator.process import wait_until_ready as wait_until_validator_ready
 from bridge.validator.wire import SignResponse, encode_error, encode_sign_response, parse_sign_request
+from prover.inputs import build_event_inclusion_inputs, event_shape
 from prover.prove import load_prover
 from prover.setup import export_solidity_verifier
 from statesync.circuits import load_manifest
@@ -81,6 +98,13 @@ from statesync.model import (
 from statesync.proposal import PendingEvent, ProposalRules, RootBlock
 
 PRESET = "test"
+CONFIRMATIONS = 3
+CHILD_CHAIN_ID = 1002
+POWERS = (4, 3, 2, 1)  # 10 in all: a quorum needs 7, so the 3 may be down, but not the 4
+WORK_FACTOR = 2**10
+RELAYER_KEY_ENV = "ZKSTATESYNC_RELAYER_KEY"
+STATE_SYNC_RESULT = "0x" + keccak(text="StateSyncResult(uint256,bool,bytes)").hex()
+WAIT_SECONDS = 300.0  # the most a step of the scenario may take (proofs run beside other builds)
 PARAMS = load_manifest().preset(PRESET)
 DEPTH, BATCH = PARAMS["D"], PARAMS["B"]
 RULES = ProposalRules(confirmations=3, max_range=20, max_events=2**DEPTH, depth=DEPTH)
@@ -340,15 +364,77 @@ def test_stored_signatures_are_reused_and_nobody_is_asked_again() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The bridge, in processes
+# Proofs and configuration
 
-CONFIRMATIONS = 3
-CHILD_CHAIN_ID = 1002
-POWERS = (4, 3, 2, 1)  # 10 in all: any three but {1, 2, 3}... see test_one_validator_down_...
-WORK_FACTOR = 2**10
-RELAYER_KEY_ENV = "ZKSTATESYNC_RELAYER_KEY"
-STATE_SYNC_RESULT = "0x" + keccak(text="StateSyncResult(uint256,bool,bytes)").hex()
-WAIT_SECONDS = 300.0  # the most a step of the scenario may take (proofs run beside other builds)
+
+def test_a_proof_that_takes_too_long_is_stopped_and_retried_a_bounded_number_of_times(tmp_path: Path) -> None:
+    runner = ProofRunner(PRESET, keys={}, timeout=0.5, attempts=2, should_stop=lambda: False)
+    runner.prover("event_inclusion")  # compiled and keyed (cached) before the clock starts
+    inputs = build_event_inclusion_inputs(shape=event_shape(PRESET), header_events=[event(1)], batch=[event(1)])
+    out = tmp_path / "proofs" / "p"
+    started = time.monotonic()
+    with pytest.raises(ProvingError, match=r"2 attempts: the proof took more than 0.5 s"):
+        runner.prove("event_inclusion", inputs, out)
+    assert time.monotonic() - started < 20  # two bounded attempts, each worker group killed
+    assert not out.exists() and not list(out.parent.iterdir())  # no half proof, no work directory, no inputs
+
+
+def network_document(**child: object) -> dict[str, Any]:
+    entries = tuple(
+        ValidatorEntry(f"v{i}", f"http://127.0.0.1:{9100 + i}", v.power, v.public_key)
+        for i, v in enumerate(COMMITTEE.validator_set.validators)
+    )
+    config = NetworkConfig(
+        rootchain=RootchainConfig(
+            chain_id=31337, rpc=("http://127.0.0.1:8545",), state_sender=Web3.to_checksum_address("0x" + "11" * 20)
+        ),
+        circuits=CircuitsConfig(PRESET, validator_slots=PARAMS["V"], depth=DEPTH, batch_size=BATCH),
+        validators=entries,
+        child=ChildConfig(chain_id=CHILD_CHAIN_ID, rpc=("http://127.0.0.1:8546",), **child),  # type: ignore[arg-type]
+        genesis=GENESIS,
+    )
+    return tomllib.loads(render_network_config(config))
+
+
+def test_the_relayer_section_is_read_from_the_network_file_or_a_file_naming_it(tmp_path: Path) -> None:
+    document = network_document(receiver="0x" + "22" * 20)
+    (tmp_path / "network.toml").write_text(tomli_w.dumps(document))
+    (tmp_path / "relayer.toml").write_text(
+        tomli_w.dumps(
+            {"relayer": {"network": "network.toml", "data_dir": "data", "private_key_env": "KEY", "port": 9301}}
+        )
+    )
+    config = load_relayer_config(tmp_path / "relayer.toml")
+    assert config.node.data_dir == tmp_path / "data" and config.node.port == 9301 and config.node.poll_interval == 2.0
+    assert config.network.genesis == GENESIS and config.child.receiver == "0x" + "22" * 20
+    (tmp_path / "all.toml").write_text(
+        tomli_w.dumps({**document, "relayer": {"data_dir": "d", "private_key_env": "K"}})
+    )
+    assert load_relayer_config(tmp_path / "all.toml").node.port is None
+
+
+@pytest.mark.parametrize(
+    ("section", "child", "message"),
+    [
+        ({"private_key_env": "K"}, {"receiver": "0x" + "22" * 20}, r"missing key 'data_dir'"),
+        ({"data_dir": "d", "private_key_env": "K", "pol_interval": 1}, {"receiver": "0x" + "22" * 20}, "unknown key"),
+        ({"data_dir": "d", "private_key_env": "K", "host": "0.0.0.0"}, {"receiver": "0x" + "22" * 20}, "loopback"),
+        ({"data_dir": "d", "private_key_env": "1K"}, {"receiver": "0x" + "22" * 20}, "environment variable"),
+        ({"data_dir": "d", "private_key_env": "K", "keys": {"x": "k"}}, {"receiver": "0x" + "22" * 20}, "not one of"),
+        ({"data_dir": "d", "private_key_env": "K", "prove_timeout": 0}, {"receiver": "0x" + "22" * 20}, "in \\[1.0"),
+        ({"data_dir": "d", "private_key_env": "K"}, {}, r"\[child\] receiver is not set"),
+    ],
+)
+def test_relayer_config_errors_name_the_bad_key(
+    tmp_path: Path, section: dict[str, object], child: dict[str, object], message: str
+) -> None:
+    (tmp_path / "net.toml").write_text(tomli_w.dumps({**network_document(**child), "relayer": section}))
+    with pytest.raises(ConfigError, match=message):
+        load_relayer_config(tmp_path / "net.toml")
+
+
+# ---------------------------------------------------------------------------------------------
+# The bridge, in processes
 
 
 def rpc(chain: Chain, method: str, params: Sequence[object]) -> Any:
@@ -376,6 +462,7 @@ class Bridge:
     deposits: list[tuple[ChecksumAddress, int]] = field(default_factory=list)
     confirmed_at: dict[int, float] = field(default_factory=dict)  # event id -> when it had its confirmations
     relayer_keys: dict[str, str] = field(default_factory=dict)
+    confirmations: int = CONFIRMATIONS
     figures: dict[str, object] = field(default_factory=dict)
 
     # --- the rootchain -----------------------------------------------------------------------
@@ -387,17 +474,20 @@ class Bridge:
             user = self.root.accounts[1 + len(self.deposits) % 8]
             transact(self.root, self.root_stack.bridge, "deposit", user, sender=user, value=amount)
             self.deposits.append((user, amount))
-            ids.append(len(self.deposits))
+            ids.append(self.sent())
         return ids
+
+    def sent(self) -> int:
+        return int(call(self.root, self.root_stack.sender, "counter"))
 
     def mine(self, blocks: int) -> None:
         rpc(self.root, "anvil_mine", [hex(blocks)])
 
     def confirm(self) -> None:
         """Mine past the confirmation depth; the events sent so far count as confirmed from now."""
-        self.mine(CONFIRMATIONS + 1)
+        self.mine(self.confirmations + 1)
         now = time.monotonic()
-        for i in range(1, len(self.deposits) + 1):
+        for i in range(1, self.sent() + 1):
             self.confirmed_at.setdefault(i, now)
 
     # --- the child chain ---------------------------------------------------------------------
@@ -412,15 +502,14 @@ class Bridge:
         )
         return [(int.from_bytes(bytes(log["topics"][1]), "big"), bytes(log["topics"][2])[-1] == 1) for log in logs]
 
-    def balances(self) -> dict[str, int]:
-        users = {u for u, _ in self.deposits}
-        return {u: int(call(self.child, self.child_stack.token, "balanceOf", u)) for u in users}
+    def canonical_deposits(self) -> list[tuple[ChecksumAddress, int]]:
+        """The deposits the rootchain holds now (after any reorganisation), in event id order."""
+        events = read_state_synced(self.root, self.root_stack.sender)
+        assert [e.id for e in events] == list(range(1, len(events) + 1))
+        return [decode_deposit(e.data) for e in events]
 
-    def expected_balances(self) -> dict[str, int]:
-        totals: dict[str, int] = {}
-        for user, amount in self.deposits:
-            totals[user] = totals.get(user, 0) + amount
-        return totals
+    def balances(self, users: Sequence[ChecksumAddress]) -> dict[str, int]:
+        return {u: int(call(self.child, self.child_stack.token, "balanceOf", u)) for u in set(users)}
 
     def wait_for_executed(self, last_id: int, timeout: float = WAIT_SECONDS) -> dict[int, float]:
         """Block until the receiver executed up to last_id; seconds from confirmation to execution, per id."""
@@ -442,9 +531,13 @@ class Bridge:
             time.sleep(0.2)
 
     def check_exactly_once_in_order(self) -> None:
-        results = self.results()
-        assert results == [(i, True) for i in range(1, len(self.deposits) + 1)]
-        assert self.balances() == self.expected_balances()
+        """Every rootchain event executed once, in id order, successfully; the mints are the deposits."""
+        deposits = self.canonical_deposits()
+        assert self.results() == [(i, True) for i in range(1, len(deposits) + 1)]
+        expected: dict[str, int] = {}
+        for user, amount in deposits:
+            expected[user] = expected.get(user, 0) + amount
+        assert self.balances([u for u, _ in deposits]) == expected
 
     # --- processes ---------------------------------------------------------------------------
 
@@ -518,6 +611,12 @@ class Bridge:
         self.validators.clear()
 
 
+def decode_deposit(data: bytes) -> tuple[ChecksumAddress, int]:
+    """RootBridge's StateSynced data: abi.encode(to, amount)."""
+    to, amount = decode(["address", "uint256"], data)
+    return Web3.to_checksum_address(to), int(amount)
+
+
 def verifier_sources() -> dict[str, Path]:
     return {c: export_solidity_verifier(load_prover(c, PRESET).keys) for c in VERIFIER_CIRCUITS}
 
@@ -559,6 +658,7 @@ def open_bridge(directory: Path, *, max_range: int = 64, confirmations: int = CO
         )
         save_network_config(network.path, config)
         bridge = Bridge(root, child, root_stack, child_stack, replace(network, config=config), directory)
+        bridge.confirmations = confirmations
         try:
             for index in range(len(POWERS)):
                 bridge.start_validator(index)
@@ -591,17 +691,21 @@ def wait_until_settled(store: RelayerStore, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def metric(relayer: RelayerProcess, name: str) -> float:
-    """The sum of a metric's samples (over its labels) from /metrics."""
+def metric(relayer: RelayerProcess, name: str, **labels: str) -> float:
+    """The sum of a metric's samples from /metrics, over those with the given label values."""
     code, body = relayer.get("/metrics")
     assert code == 200
-    values = [
-        float(line.rsplit(" ", 1)[1])
-        for line in body.decode().splitlines()
-        if line.startswith(name) and (line[len(name)] in " {")
-    ]
-    assert values, f"{name} is not in /metrics"
-    return sum(values)
+    total, seen = 0.0, False
+    for line in body.decode().splitlines():
+        sample, _, value = line.rpartition(" ")
+        metric_name, _, label_text = sample.partition("{")
+        if line.startswith("#") or metric_name != name:
+            continue
+        found = dict(part.split("=", 1) for part in label_text.rstrip("}").split(",") if part)
+        if all(found.get(k) == f'"{v}"' for k, v in labels.items()):
+            total, seen = total + float(value), True
+    assert seen, f"{name} {labels} is not in /metrics"
+    return total
 
 
 @pytest.mark.anvil
@@ -613,9 +717,9 @@ def test_deposits_become_mints_each_event_executed_once_in_order(bridge: Bridge)
     seconds = time.monotonic() - started
     bridge.check_exactly_once_in_order()
     relayer = bridge.relayers["relayer"]
-    # The relayer records and counts after the chain has it: wait for its books to catch up.
+    # The relayer records and counts after the chain has it, and observes it on its next step.
     wait_for(lambda: metric(relayer, "zkstatesync_relayer_events_executed_total") == 3)
-    assert metric(relayer, "zkstatesync_relayer_last_executed_id") == 3
+    wait_for(lambda: metric(relayer, "zkstatesync_relayer_last_executed_id") == 3)
     assert metric(relayer, "zkstatesync_relayer_proofs_total") == 2  # StateSync (1, 2), EventInclusion (3)
     assert metric(relayer, "zkstatesync_relayer_rpc_errors_total") >= 1  # the dead first node of each chain
     status = relayer.status()
@@ -653,3 +757,18 @@ def test_a_kill_9_mid_run_loses_and_repeats_nothing_and_one_validator_down_does_
         store.close()
     wait_for(lambda: metric(restarted, "zkstatesync_relayer_last_executed_id") == 6)
     bridge.start_validator(1)
+
+
+@pytest.mark.anvil
+def test_status_shows_the_relayer_caught_up_and_sigterm_stops_it_cleanly(bridge: Bridge) -> None:
+    relayer = bridge.relayers["relayer"]
+    command = [sys.executable, "-m", "bridge.relayer", "status", "--config", str(bridge.directory / "relayer.toml")]
+    answer = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert answer.returncode == 0, answer.stderr
+    status = json.loads(answer.stdout)
+    assert status["last_executed_id"] == 6 and status["pending_events"] == 0 and status["action"].startswith("wait")
+    assert status["account"] == Account.from_key(bridge.relayer_keys["relayer"]).address
+    assert metric(relayer, "zkstatesync_relayer_lag_blocks") == 0
+    assert metric(relayer, "zkstatesync_relayer_last_header_accepted") == status["checkpoint"]["number"]
+    assert stop_relayer(bridge.relayers.pop("relayer")) == 0
+    assert relayer.log_events()[-1]["event"] == "relayer.stopped"

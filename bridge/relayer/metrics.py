@@ -43,6 +43,11 @@ class RelayerMetrics:
         self.lag_seconds = Gauge(
             f"{PREFIX}_lag_seconds", "Seconds since the oldest unexecuted event's block (its timestamp)", registry=r
         )
+        self.account_balance = Gauge(
+            f"{PREFIX}_account_balance_wei",
+            "The relayer account's child-chain balance (it pays the gas)",
+            registry=r,
+        )
         self.proofs = Counter(
             f"{PREFIX}_proofs", "Proofs made, by circuit and outcome", ["circuit", "outcome"], registry=r
         )

@@ -585,14 +585,20 @@ class Relayer:
             receipt = self.sender.send(proven.batch.id, method, self.receiver.address, data, gas)
         except SubmissionReverted as exc:
             self.metrics.transactions.labels(method=method, outcome="reverted").inc()
-            self.store.set_batch_status(proven.batch.id, BatchStatus.PROVEN, f"{method} reverted: {exc.reason}")
+            note = f"{method} reverted: {exc.reason}"
             if method == "syncState" and exc.reason.name == "ZkStateReceiver__NumberNotRising":
-                raise  # submit_header turns it into executeStateSync when the header is accepted
+                # submit_header runs the same proof through executeStateSync when the header is accepted.
+                self.store.set_batch_status(proven.batch.id, BatchStatus.PROVEN, note)
+                raise
             now = self.receiver.state(self.receiver.block_number())
             planned = view.receiver
             moved = (now.trusted_hash, now.last_executed_id) != (planned.trusted_hash, planned.last_executed_id)
             if exc.reason.name in RACE_REASONS and moved:
+                # Reconciliation files the batch as executed elsewhere or obsolete on the next step.
+                self.store.set_batch_status(proven.batch.id, BatchStatus.PROVEN, note)
                 raise RaceLost(f"{method}: {exc.reason} (the receiver moved since this step began)") from exc
+            # The receiver refuses this proof on a state that did not move: never send it again.
+            self.store.set_batch_status(proven.batch.id, BatchStatus.FAILED, note)
             raise
         results = event_ids(receipt.logs, self.receiver.address, STATE_SYNC_RESULT_TOPIC)
         self.store.set_batch_status(proven.batch.id, BatchStatus.EXECUTED)
@@ -634,6 +640,7 @@ class Relayer:
         m.pending_events.set(lag.pending_events)
         m.lag_blocks.set(lag.blocks)
         m.lag_seconds.set(seconds)
+        m.account_balance.set(self.sender.balance())
         self._note_status(
             rootchain_head=view.head,
             checkpoint={"number": view.receiver.last_number, "hash": str(view.receiver.trusted_hash)},

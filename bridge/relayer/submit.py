@@ -201,6 +201,9 @@ class TransactionSender:
         """The node has the transaction (pending or mined)."""
         return self.rpc.request("eth_getTransactionByHash", ["0x" + tx_hash.hex()]) is not None
 
+    def balance(self) -> int:
+        return parse_quantity(self.rpc.request("eth_getBalance", [self.address, "latest"]), "eth_getBalance")
+
     def confirmed_nonce(self) -> int:
         return parse_quantity(
             self.rpc.request("eth_getTransactionCount", [self.address, "latest"]), "eth_getTransactionCount"

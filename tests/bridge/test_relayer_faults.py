@@ -117,7 +117,14 @@ def deposit_transaction(bridge: Bridge, account: int, amount: int) -> dict[str, 
     """A RootBridge.deposit as a transaction request (for anvil_reorg to include in the new blocks)."""
     user = bridge.root.accounts[account]
     data = encode_call(bridge.root_stack.bridge.abi, "deposit", [user])
-    return {"from": user, "to": bridge.root_stack.bridge.address, "value": hex(amount), "data": "0x" + data.hex()}
+    # anvil_reorg does not estimate gas (its default runs out in StateSender): give it explicitly.
+    return {
+        "from": user,
+        "to": bridge.root_stack.bridge.address,
+        "value": hex(amount),
+        "data": "0x" + data.hex(),
+        "gas": hex(300_000),
+    }
 
 
 def test_rootchain_reorganisations_below_the_confirmation_depth_relay_only_the_canonical_chain(
@@ -178,6 +185,9 @@ class Proxy:
     def cut(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            # close() alone does not wake a thread blocked in accept() (Linux keeps accepting): shutdown does.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             connections, self._connections = self._connections, set()

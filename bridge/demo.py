@@ -181,7 +181,7 @@ def run_demo(chain_kind: ChainKind = "pyevm", preset: str = "default", console: 
         report.constraints = {c: p.circuit.non_linear_constraints for c, p in provers.items()}
         trust = provers["state_sync"].keys.trust
         if trust.development_only:
-            console.print(f"  [yellow]{trust.label}: {trust.warning}[/]")
+            console.print(f"  [yellow]{trust.warning}[/]")
 
     with open_chain(chain_kind) as root, open_chain(chain_kind) as child:
         with _stage(

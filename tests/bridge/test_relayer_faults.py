@@ -46,6 +46,7 @@ FAULT_EVENTS = int(os.environ.get("ZKSTATESYNC_FAULT_EVENTS", "200"))
 FAULT_SEED = int(os.environ.get("ZKSTATESYNC_FAULT_SEED", "20261201"))
 KILLS = 10
 OUTAGE_SECONDS = 30.0
+KILL_PHASES = ("tx.sent", "prove.start", "relay.signed", "prove.done", "relay.executed", "relay.propose", "tx.sent")
 SECONDS_PER_EVENT = 30.0  # the kill test's bound: generous for B = 2 proofs beside other builds
 
 
@@ -70,10 +71,25 @@ def check_batches_partition(batches: list[tuple[int, int]], total: int) -> None:
     assert ids == list(range(1, total + 1))
 
 
+def count_events(bridge: Bridge, name: str, event: str) -> int:
+    return sum(e.get("event") == event for e in bridge.relayers[name].log_events())
+
+
+def kill_at_phase(bridge: Bridge, phase: str, timeout: float = 120.0) -> str:
+    """kill -9 the relayer the moment its log shows the next `phase` event (or after `timeout`)."""
+    seen = count_events(bridge, "relayer", phase)
+    deadline = time.monotonic() + timeout
+    while count_events(bridge, "relayer", phase) == seen and time.monotonic() < deadline:
+        time.sleep(0.01)
+    last = str(bridge.relayers["relayer"].log_events()[-1].get("event"))
+    assert bridge.kill_relayer("relayer") == -9
+    return last
+
+
 def test_ten_kills_over_many_events_lose_nothing_and_repeat_nothing(tmp_path: Path) -> None:
     rng = random.Random(FAULT_SEED)
     total = FAULT_EVENTS
-    kill_at = sorted(rng.sample(range(1, total), KILLS))
+    kill_at = sorted(rng.sample(range(1, total - 4), KILLS))
     deadline = time.monotonic() + total * SECONDS_PER_EVENT
     with open_bridge(tmp_path) as bridge:
         bridge.start_relayer("relayer")
@@ -86,10 +102,10 @@ def test_ten_kills_over_many_events_lose_nothing_and_repeat_nothing(tmp_path: Pa
                 bridge.deposit([rng.randint(1, 10**18) for _ in range(min(8, total - sent))])
                 bridge.confirm()
             if len(kills) < KILLS and executed >= kill_at[len(kills)]:
-                time.sleep(rng.uniform(0.0, 3.0))  # anywhere in a step: signing, proving, sending, recording
-                last = bridge.relayers["relayer"].log_events()[-1].get("event")
-                assert bridge.kill_relayer("relayer") == -9
-                kills.append({"executed": bridge.last_executed_id(), "after": last})
+                # Each kill lands at another point of a step: signed, proving, proven, sent, executed...
+                phase = KILL_PHASES[len(kills) % len(KILL_PHASES)]
+                last = kill_at_phase(bridge, phase)
+                kills.append({"executed": bridge.last_executed_id(), "phase": phase, "last_logged": last})
                 bridge.start_relayer("relayer")
             relayer = bridge.relayers["relayer"]
             assert relayer.process.poll() is None, relayer.read_log()[-4000:]
@@ -101,10 +117,14 @@ def test_ten_kills_over_many_events_lose_nothing_and_repeat_nothing(tmp_path: Pa
         elapsed = time.monotonic() - started
         bridge.check_exactly_once_in_order()
         check_batches_partition(executed_batches(bridge, "relayer"), total)
+        assert len(kills) == KILLS
         values = sorted(latency.values())
         figures = {
             "events": total,
             "kills": kills,
+            "reconciled_transactions": count_events(bridge, "relayer", "reconcile.transaction"),
+            "proofs_adopted": count_events(bridge, "relayer", "reconcile.proof_adopted"),
+            "proofs_reused": count_events(bridge, "relayer", "prove.reused"),
             "minutes": round(elapsed / 60, 2),
             "events_per_minute": round(total / (elapsed / 60), 1),
             "latency_median_s": round(values[len(values) // 2], 1) if values else None,

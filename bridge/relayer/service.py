@@ -4,10 +4,11 @@
 
 Acting on a ProposeHeader: read the range consistently, derive the header, record it, collect a
 quorum of verified signatures (signing.py; stored as they arrive), prove the first batch with the
-header (StateSync; HeaderUpdate for an empty gap header) in a bounded worker (proving.py), check
-the proof with the Python light client, and submit it (submit.py): syncState, or executeStateSync
-when someone else's submitHeader got the header in first. Acting on an ExecuteEvents: prove the
-batch (EventInclusion, or reuse a StateSync proof of that header and batch), check, executeEvents.
+header (StateSync; HeaderUpdate for the empty header of a quiet window) in a bounded worker
+(proving.py), check the proof with the Python light client, and submit it (submit.py): syncState,
+or executeStateSync when someone else's submitHeader got the header in first. Acting on an
+ExecuteEvents: prove the batch (EventInclusion, or reuse a StateSync proof of that header and
+batch), check, executeEvents.
 
 Every step is recorded before and after it happens, so a restart (kill -9 included) resumes
 instead of repeating: stored signatures are reused, a published proof is adopted, a transaction
@@ -17,7 +18,8 @@ proposal whose parent is no longer the checkpoint is superseded. Another relayer
 same work first is therefore a lost race, reconciled and counted, not an error.
 
 Errors are retried for ever with a bounded exponential backoff (RPC outages, validators down,
-a proof that failed); only configuration errors stop the relayer at start.
+a proof that failed); only configuration errors stop the relayer (ConfigError: a receiver that
+does not fit the configured preset).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from verifier.signals import EventSignals, HeaderSignals, StateSyncSignals
 
 from ..chain.solc import compile_directory
 from ..chain.stack import encode_proof_argument, event_argument
-from ..config import build_proposal_rules, build_validator_set, compute_configured_set_hash
+from ..config import ConfigError, build_proposal_rules, build_validator_set, compute_configured_set_hash
 from ..proving import CheckedProof, ProofCheckError
 from ..validator.rpc import RpcError
 from .chain import ChainObserver, NetworkFacts, Receiver, Rootchain
@@ -161,6 +163,11 @@ class Relayer:
         self.observer = ChainObserver(
             self.rootchain, self.receiver, facts, lookup=store.header, remember=lambda h: store.save_header(h, "chain")
         )
+        for validator in network.validators:
+            if not validator.url.startswith("http://"):
+                raise ConfigError(
+                    f"validator {validator.name}'s url {validator.url} is not http:// (the API is loopback HTTP)"
+                )
         self.endpoints = tuple(
             ValidatorEndpoint(slot, v.name, v.url, v.power, v.public_key) for slot, v in enumerate(network.validators)
         )
@@ -199,7 +206,7 @@ class Relayer:
         """The receiver's parameters against the configuration; RelayerError on a mismatch."""
         batch_size = int(self.receiver.call("batchSize"))
         if batch_size != self.batch_size:
-            raise RelayerError(
+            raise ConfigError(
                 f"the receiver executes batches of {batch_size}, preset {self.preset!r} proves {self.batch_size}"
             )
         self.receiver_gas = int(self.receiver.call("receiverGas"))
@@ -218,6 +225,8 @@ class Relayer:
                     self.check_deployment()
                 progressed = self.step()
                 failures = 0
+            except ConfigError:
+                raise  # waiting cannot fix the configuration
             except ProvingStopped:
                 continue
             except RaceLost as exc:
@@ -226,14 +235,17 @@ class Relayer:
                 # The next step is ready at once; the short pause only keeps a pathological case from spinning.
                 self.stopping.wait(min(self.config.node.poll_interval, 0.5))
                 continue
-            except (ZkStateSyncError, OSError) as exc:
+            except Exception as exc:  # a bug or an answer nobody foresaw: logged, and retried like any error
                 failures += 1
+                expected = isinstance(exc, ZkStateSyncError | OSError)
                 pause = min(FIRST_BACKOFF * 2 ** (failures - 1), self.config.node.max_backoff)
                 kind = type(exc).__name__
                 self.metrics.errors.labels(kind=kind).inc()
                 self._note_status(last_error={"at": time.time(), "kind": kind, "message": str(exc)[:1000]})
-                log.warning(
+                log.log(
+                    logging.WARNING if expected else logging.ERROR,
                     "relay.step_failed",
+                    exc_info=not expected,
                     extra={"fields": {"kind": kind, "error": str(exc)[:2000], "retry_in": pause, "failures": failures}},
                 )
                 self.stopping.wait(pause)

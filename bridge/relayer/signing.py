@@ -200,6 +200,9 @@ class SignatureCollector:
             except BadSignature as exc:
                 log.error("sign.bad_signature", extra={"fields": {"validator": endpoint.name, "reason": str(exc)}})
                 return Answer(endpoint, None, f"bad signature: {exc}", final=True)
+            except Exception as exc:  # one validator's unforeseen answer must not end the round for the others
+                log.exception("sign.failed", extra={"fields": {"validator": endpoint.name}})
+                return Answer(endpoint, None, f"error: {type(exc).__name__}: {exc}", final=False)
             return Answer(endpoint, signature, "", final=False)
         log.warning("sign.no_signature", extra={"fields": {"validator": endpoint.name, "last": last}})
         return Answer(endpoint, None, last or "not asked", final=False)

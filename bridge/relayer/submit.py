@@ -70,6 +70,13 @@ class TxReceipt:
 
 
 def parse_receipt(answer: Mapping[str, Any]) -> TxReceipt:
+    try:
+        return _parse_receipt(answer)
+    except (KeyError, TypeError) as exc:
+        raise RpcAnswerError(f"a transaction receipt without {exc}") from exc
+
+
+def _parse_receipt(answer: Mapping[str, Any]) -> TxReceipt:
     logs = tuple(
         ReceiptLog(
             address=str(entry["address"]),

@@ -760,6 +760,23 @@ def test_a_kill_9_mid_run_loses_and_repeats_nothing_and_one_validator_down_does_
 
 
 @pytest.mark.anvil
+def test_a_relayer_joining_late_rebuilds_the_checkpoint_from_the_chains(bridge: Bridge) -> None:
+    late = bridge.start_relayer("late")  # an empty store: it proposed none of the accepted headers
+    wait_for(lambda: str(late.status().get("action", "")).startswith("wait"), 60)
+    trusted = int(call(bridge.child, bridge.child_stack.receiver, "trustedHeaderHash"))
+    assert late.status()["checkpoint"]["hash"] == str(trusted)
+    assert any(e.get("event") == "chain.header_reconstructed" for e in late.log_events())
+    assert stop_relayer(bridge.relayers.pop("late")) == 0
+    store = bridge.open_store("late")
+    try:
+        header = store.header(trusted)  # number, root, parent from the receiver; block from the rootchain
+        assert header is not None and compute_header_hash(header) == trusted
+        assert store.summary() == {"proposals": {}, "batches": {}, "transactions": {}}
+    finally:
+        store.close()
+
+
+@pytest.mark.anvil
 def test_status_shows_the_relayer_caught_up_and_sigterm_stops_it_cleanly(bridge: Bridge) -> None:
     relayer = bridge.relayers["relayer"]
     command = [sys.executable, "-m", "bridge.relayer", "status", "--config", str(bridge.directory / "relayer.toml")]

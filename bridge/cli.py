@@ -450,6 +450,24 @@ def validator_import(
     import_slashing_command(config, source)
 
 
+@app.command("relay")
+def relay_run(
+    config: Path = typer.Option(..., "--config", help="the relayer's TOML ([relayer], and the network)"),
+) -> None:
+    """Run a relayer: propose headers, collect signatures, prove, submit; resumes from the chains after a crash."""
+    from .relayer.cli import relay_command
+
+    relay_command(config)
+
+
+@app.command("relay-status")
+def relay_status(config: Path = typer.Option(..., "--config", help="the relayer's TOML")) -> None:
+    """Print a running relayer's /status as JSON."""
+    from .relayer.cli import relay_status_command
+
+    relay_status_command(config)
+
+
 def main() -> None:
     app()
 

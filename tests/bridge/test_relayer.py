@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -431,6 +432,21 @@ def test_relayer_config_errors_name_the_bad_key(
     (tmp_path / "net.toml").write_text(tomli_w.dumps({**network_document(**child), "relayer": section}))
     with pytest.raises(ConfigError, match=message):
         load_relayer_config(tmp_path / "net.toml")
+
+
+def test_a_relayer_without_its_key_does_not_start_and_says_why_in_one_json_line(tmp_path: Path) -> None:
+    document = {
+        **network_document(receiver="0x" + "22" * 20),
+        "relayer": {"data_dir": "d", "private_key_env": "NO_KEY"},
+    }
+    (tmp_path / "network.toml").write_text(tomli_w.dumps(document))
+    command = [sys.executable, "-m", "bridge.relayer", "run", "--config", str(tmp_path / "network.toml")]
+    env = {k: v for k, v in os.environ.items() if k != "NO_KEY"}
+    answer = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert answer.returncode == 1
+    (line,) = [json.loads(text) for text in answer.stderr.splitlines() if text.startswith("{")]
+    assert line["event"] == "relayer.failed" and "$NO_KEY, which is not set" in line["message"]
+    assert not (tmp_path / "d").exists()  # refused before anything was created
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """What the relayer reads from the two chains, and the one ChainView it decides from.
 
-The rootchain side reads StateSender's logs and counter and the blocks headers commit to; a range
-is read consistently (the validator's rule, bridge/validator/rootchain.py: the counter before and
-after accounts for exactly the logs returned, and the last block's hash is read again at the end).
-The child side reads ZkStateReceiver at one block (checkpoint, lastNumber, lastExecutedId) and its
-HeaderAccepted logs, cached and extended incrementally, and checks the two agree.
+The rootchain side is bridge/rootchain.py's reader, the validators' own (a range is read
+consistently: the counter before and after accounts for exactly the logs returned, and the last
+block's hash is read again at the end). The child side reads ZkStateReceiver at one block
+(checkpoint, lastNumber, lastExecutedId) and its HeaderAccepted logs, cached and extended
+incrementally, and checks the two agree.
 """
 
 from __future__ import annotations
@@ -18,21 +18,12 @@ from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
 from statesync.model import Header, compute_header_hash
-from statesync.proposal import ProposalRules, RootBlock
+from statesync.proposal import ProposalRules
 
 from ..chain.deploy import decode_output, encode_call
 from ..chain.solc import Abi
-from ..validator.rootchain import (
-    COUNTER_SELECTOR,
-    STATE_SYNCED_TOPIC,
-    RangeView,
-    RootchainInconsistent,
-    SeenLog,
-    parse_block,
-    parse_state_synced,
-    validate_completeness,
-)
-from ..validator.rpc import RpcAnswerError, parse_data, parse_quantity
+from ..rootchain import DEFAULT_LOG_CHUNK, RootchainInconsistent, RootchainReader
+from ..rpc import FailoverRpc, RpcAnswerError, parse_data, parse_quantity
 from .plan import (
     AcceptedHeader,
     ChainView,
@@ -42,15 +33,13 @@ from .plan import (
     check_range_events,
     reconstruct_header,
 )
-from .rpc import RelayerRpc
 
 HEADER_ACCEPTED_TOPIC: Final = keccak(text="HeaderAccepted(uint256,uint256,uint256)")
 CALL_GAS: Final = 1_000_000
-DEFAULT_LOG_CHUNK: Final = 5_000
 
 log = logging.getLogger("zkstatesync.relayer.chain")
 
-__all__ = ["ChainObserver", "Receiver", "Rootchain", "RootchainInconsistent"]
+__all__ = ["ChainObserver", "Receiver", "RootchainInconsistent"]
 
 
 def _hex(value: int) -> str:
@@ -61,70 +50,12 @@ def _block_ref(block: int | str) -> Any:
     return _hex(block) if isinstance(block, int) else block
 
 
-class Rootchain:
-    def __init__(self, rpc: RelayerRpc, state_sender: ChecksumAddress, log_chunk: int = DEFAULT_LOG_CHUNK) -> None:
-        self.rpc = rpc
-        self.state_sender = state_sender
-        self.log_chunk = log_chunk
-
-    def head(self) -> int:
-        return parse_quantity(self.rpc.request("eth_blockNumber", []), "eth_blockNumber")
-
-    def block(self, number: int) -> RootBlock:
-        answer = self.rpc.request("eth_getBlockByNumber", [_hex(number), False])
-        if answer is None:
-            raise RootchainInconsistent(f"the node has no block {number}")
-        return parse_block(answer, number)
-
-    def counter(self, block: int | str) -> int:
-        """StateSender.counter() at a block (number, or an EIP-1898 {"blockHash"}); 0 before it was deployed."""
-        at: Any = _hex(block) if isinstance(block, int) else {"blockHash": block}
-        data = {"to": self.state_sender, "data": "0x" + COUNTER_SELECTOR.hex(), "gas": _hex(CALL_GAS)}
-        raw = parse_data(self.rpc.request("eth_call", [data, at]), "StateSender.counter()")
-        if not raw:
-            return 0
-        if len(raw) != 32:
-            raise RpcAnswerError(f"StateSender.counter() returned {len(raw)} bytes")
-        return int.from_bytes(raw, "big")
-
-    def state_synced(self, first_block: int, last_block: int) -> tuple[SeenLog, ...]:
-        """StateSynced logs of blocks first_block..last_block in id order, read in chunks of log_chunk blocks."""
-        logs: list[SeenLog] = []
-        start = first_block
-        while start <= last_block:
-            stop = min(start + self.log_chunk - 1, last_block)
-            query = {
-                "address": self.state_sender,
-                "fromBlock": _hex(start),
-                "toBlock": _hex(stop),
-                "topics": ["0x" + STATE_SYNCED_TOPIC.hex()],
-            }
-            answer = self.rpc.request("eth_getLogs", [query])
-            if not isinstance(answer, list):
-                raise RpcAnswerError("eth_getLogs did not return a list")
-            logs += [parse_state_synced(entry, self.state_sender, start, stop) for entry in answer]
-            start = stop + 1
-        return tuple(sorted(logs, key=lambda seen: seen.pending.event.id))
-
-    def read_range(self, parent_number: int, end_number: int) -> RangeView:
-        """(parent_number, end_number] read consistently, as a validator reads it before signing."""
-        end = self.block(end_number)
-        end_hash = "0x" + end.hash.to_bytes(32, "big").hex()
-        logs = self.state_synced(parent_number + 1, end_number)
-        for seen in logs:
-            if seen.pending.block_number == end_number and seen.block_hash != end.hash:
-                raise RootchainInconsistent(f"a log of block {end_number} names another block hash (a reorganisation)")
-        pending = tuple(seen.pending for seen in logs)
-        validate_completeness(pending, self.counter(parent_number), self.counter(end_hash))
-        if self.block(end_number).hash != end.hash:
-            raise RootchainInconsistent(f"block {end_number} changed while the range was read (a reorganisation)")
-        return RangeView(end, pending)
-
-
 class Receiver:
     """ZkStateReceiver on the child chain: calls at a block, HeaderAccepted logs, calldata."""
 
-    def __init__(self, rpc: RelayerRpc, address: ChecksumAddress, abi: Abi, log_chunk: int = DEFAULT_LOG_CHUNK) -> None:
+    def __init__(
+        self, rpc: FailoverRpc, address: ChecksumAddress, abi: Abi, log_chunk: int = DEFAULT_LOG_CHUNK
+    ) -> None:
         self.rpc = rpc
         self.address = address
         self.abi = abi
@@ -216,7 +147,7 @@ class ChainObserver:
 
     def __init__(
         self,
-        rootchain: Rootchain,
+        rootchain: RootchainReader,
         receiver: Receiver,
         facts: NetworkFacts,
         lookup: Callable[[int], Header | None],

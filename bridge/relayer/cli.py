@@ -7,37 +7,29 @@ FILE` prints a running relayer's /status.
 
 from __future__ import annotations
 
-import functools
 import http.client
 import json
 import logging
 import os
 import signal
-import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import ParamSpec, TypeVar
 
 import typer
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from statesync.errors import ZkStateSyncError
 from statesync.model import compute_header_hash
 
 from ..config import ConfigError, compute_configured_set_hash
-from ..validator.logs import configure_logging
+from ..logs import configure_logging, report_failures
 from .metrics import RelayerMetrics, StatusServer
 from .service import Relayer
 from .settings import RelayerConfig, load_relayer_config
-from .store import DB_NAME, DataDirLock, RelayerStore, StoreIdentity
+from .store import DB_NAME, RelayerStore, StoreIdentity, lock_data_dir
 
 log = logging.getLogger("zkstatesync.relayer")
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 def read_account(config: RelayerConfig) -> LocalAccount:
@@ -79,7 +71,7 @@ def run_relayer(config_path: Path) -> None:
         stopping.set()
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    lock = DataDirLock(node.data_dir)
+    lock = lock_data_dir(node.data_dir)
     try:
         store = RelayerStore(node.data_dir / DB_NAME, store_identity(config))
         try:
@@ -118,16 +110,7 @@ def run_relayer(config_path: Path) -> None:
             signal.signal(signum, handler)
 
 
-def _reporting(function: Callable[P, T]) -> Callable[P, T]:
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return function(*args, **kwargs)
-        except (ZkStateSyncError, OSError) as exc:
-            print(json.dumps({"level": "error", "event": "relayer.failed", "message": str(exc)}), file=sys.stderr)
-            raise typer.Exit(1) from exc
-
-    return wrapper
+_reporting = report_failures("relayer.failed")
 
 
 @_reporting

@@ -58,12 +58,12 @@ from ..chain.solc import compile_directory
 from ..chain.stack import encode_proof_argument, event_argument
 from ..config import ConfigError, build_proposal_rules, build_validator_set, compute_configured_set_hash
 from ..proving import CheckedProof, ProofCheckError
-from ..validator.rpc import RpcError
-from .chain import ChainObserver, NetworkFacts, Receiver, Rootchain
+from ..rootchain import RootchainReader
+from ..rpc import FailoverRpc, RpcError
+from .chain import ChainObserver, NetworkFacts, Receiver
 from .metrics import RelayerMetrics
 from .plan import Action, ChainView, ExecuteEvents, ProposeHeader, Wait, build_proposal, measure_lag, plan_next_action
 from .proving import ProofRunner, ProvingStopped, is_published, remove_leftovers
-from .rpc import RelayerRpc
 from .settings import RelayerConfig
 from .signing import SignatureCollector, SigningError, ValidatorEndpoint, build_commit
 from .store import (
@@ -148,10 +148,10 @@ class Relayer:
         self.shape = event_shape(self.preset)
         self.batch_size = network.circuits.batch_size
         root, child = network.rootchain, config.child
-        root_rpc = RelayerRpc("rootchain", root.rpc, root.chain_id, root.rpc_timeout, on_error=self._rpc_error)
-        child_rpc = RelayerRpc("child", child.rpc, child.chain_id, child.rpc_timeout, on_error=self._rpc_error)
+        root_rpc = FailoverRpc("rootchain", root.rpc, root.chain_id, root.rpc_timeout, on_error=self._rpc_error)
+        child_rpc = FailoverRpc("child", child.rpc, child.chain_id, child.rpc_timeout, on_error=self._rpc_error)
         abi = compile_directory().get("ZkStateReceiver").abi
-        self.rootchain = Rootchain(root_rpc, network.rootchain.state_sender, node.log_chunk)
+        self.rootchain = RootchainReader(root_rpc, network.rootchain.state_sender, node.log_chunk)
         self.receiver = Receiver(child_rpc, config.child.receiver, abi, node.log_chunk)
         facts = NetworkFacts(
             genesis=self.genesis,

@@ -24,14 +24,9 @@ decimal text, uint64 ones zero-padded to 20 digits so that they sort.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -40,6 +35,8 @@ from typing import Final
 from statesync.eddsa import Signature
 from statesync.errors import ZkStateSyncError
 from statesync.model import Header, compute_header_hash
+
+from ..db import DataDirLock, DurableSqlite, pad_number
 
 SCHEMA_VERSION: Final = "1"
 DB_NAME: Final = "relayer.sqlite"
@@ -212,63 +209,17 @@ class TransactionRecord:
     note: str
 
 
-def _pad(value: int) -> str:
-    return f"{value:020d}"
+def lock_data_dir(data_dir: Path) -> DataDirLock:
+    """One relayer process per data directory."""
+    return DataDirLock(data_dir, LOCK_NAME, "relayer", StoreError)
 
 
-class DataDirLock:
-    """One relayer process per data directory (flock: released by the kernel when the process dies)."""
-
-    def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.path = data_dir / LOCK_NAME
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(self._fd)
-            raise StoreError(f"another relayer process holds {self.path}") from exc
-
-    def release(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-
-class RelayerStore:
+class RelayerStore(DurableSqlite):
     """The database at `path`, bound to one network (`identity`)."""
 
     def __init__(self, path: Path, identity: StoreIdentity) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._lock = threading.Lock()
-        try:
-            # The status server reads from another thread; every use holds self._lock.
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the relayer database {self.path}: {exc}") from exc
+        super().__init__(path, _SCHEMA, "relayer database", StoreError, timeout=30.0)
         self._bind(identity)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise StoreError(f"the relayer database {self.path}: {exc}") from exc
 
     def _bind(self, identity: StoreIdentity) -> None:
         with self._transaction() as db:
@@ -297,7 +248,7 @@ class RelayerStore:
         with self._transaction() as db:
             db.execute(
                 "INSERT OR IGNORE INTO headers VALUES (?, ?, ?, ?, ?)",
-                (str(compute_header_hash(header)), _pad(header.number), fields, source, time.time()),
+                (str(compute_header_hash(header)), pad_number(header.number), fields, source, time.time()),
             )
 
     def header(self, header_hash: int) -> Header | None:
@@ -323,8 +274,8 @@ class RelayerStore:
                 (
                     str(header_hash),
                     str(header.parent_hash),
-                    _pad(header.number),
-                    _pad(first_id),
+                    pad_number(header.number),
+                    pad_number(first_id),
                     event_count,
                     ProposalStatus.PROPOSED.value,
                     now,
@@ -398,9 +349,9 @@ class RelayerStore:
                 (
                     key.circuit,
                     str(key.header_hash),
-                    _pad(key.number),
+                    pad_number(key.number),
                     str(key.trusted_hash),
-                    _pad(key.first_id),
+                    pad_number(key.first_id),
                     key.event_count,
                     BatchStatus.PROVING.value,
                     str(proof_dir),
@@ -524,7 +475,7 @@ class RelayerStore:
 
 
 def _encode_uint64(value: int | str) -> str:
-    return _pad(int(value))
+    return pad_number(int(value))
 
 
 # How each key field is stored (what find_batches compares with).

@@ -23,8 +23,7 @@ from statesync.errors import ZkStateSyncError
 
 from ..chain.deploy import RevertReason, decode_revert
 from ..chain.solc import Abi
-from ..validator.rpc import RpcAnswerError, parse_data, parse_quantity
-from .rpc import RelayerRpc, RpcErrorAnswer
+from ..rpc import FailoverRpc, RpcAnswerError, RpcErrorAnswer, parse_data, parse_quantity
 from .store import RelayerStore, TransactionRecord, TxStatus
 
 RECEIPT_POLL_SECONDS: Final = 0.25
@@ -97,7 +96,7 @@ def _parse_receipt(answer: Mapping[str, Any]) -> TxReceipt:
 class TransactionSender:
     def __init__(
         self,
-        rpc: RelayerRpc,
+        rpc: FailoverRpc,
         account: LocalAccount,
         store: RelayerStore,
         *,

@@ -18,7 +18,7 @@ from statesync.errors import ZkStateSyncError
 from statesync.model import Header, build_event_tree, compute_header_hash
 from statesync.proposal import ProposalError, ProposalRules, validate_proposal
 
-from .rootchain import RangeView
+from ..rootchain import RangeView
 from .wire import SignRequest
 
 

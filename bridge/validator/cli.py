@@ -8,19 +8,14 @@ key and slashing-protection data. `python -m bridge.validator` runs them all as 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 import typer
 
 from statesync.eddsa import derive_public_key
-from statesync.errors import ZkStateSyncError
 from statesync.storage import write_atomically
 
 from ..config import (
@@ -31,19 +26,17 @@ from ..config import (
     load_validator_config,
 )
 from ..keystore import DEFAULT_WORK_FACTOR, generate_keystore, load_keystore, read_keystore_public_key
+from ..logs import configure_logging, report_failures
+from ..rootchain import RootchainReader
+from ..rpc import FailoverRpc, RpcError
 from .checks import fixed_next_set
-from .logs import configure_logging
 from .metrics import ValidatorMetrics
-from .rootchain import ReceiverReader, RootchainReader
-from .rpc import FailoverRpc, RpcError
+from .receiver import ReceiverReader
 from .server import serve
 from .service import Identity, ValidatorService
-from .slashing import DB_NAME, DataDirLock, SlashingDB, parse_interchange_text
+from .slashing import DB_NAME, SlashingDB, lock_data_dir, parse_interchange_text
 
 log = logging.getLogger("zkstatesync.validator")
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 def read_password(config: ValidatorConfig) -> str:
@@ -105,7 +98,7 @@ def run_validator(config_path: Path) -> None:
             f"keystore {node.keystore} holds another key than validator {node.name!r}'s public_key in "
             f"{config.network_path}"
         )
-    lock = DataDirLock(node.data_dir)
+    lock = lock_data_dir(node.data_dir)
     try:
         db = SlashingDB(node.data_dir / DB_NAME, entry.public_key)
         try:
@@ -135,17 +128,7 @@ def run_validator(config_path: Path) -> None:
 # typer commands
 
 
-def _reporting(function: Callable[P, T]) -> Callable[P, T]:
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return function(*args, **kwargs)
-        except (ZkStateSyncError, OSError) as exc:
-            # One line a person reads and a machine parses, and exit code 1.
-            print(json.dumps({"level": "error", "event": "validator.failed", "message": str(exc)}), file=sys.stderr)
-            raise typer.Exit(1) from exc
-
-    return wrapper
+_reporting = report_failures("validator.failed")
 
 
 @_reporting
@@ -202,7 +185,7 @@ def import_slashing_command(
 ) -> None:
     """Merge slashing-protection records (refusing any conflict); the validator must be stopped."""
     validator_config = load_validator_config(config)
-    lock = DataDirLock(validator_config.node.data_dir)
+    lock = lock_data_dir(validator_config.node.data_dir)
     try:
         _, db = _open_db(config)
         try:

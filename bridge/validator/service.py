@@ -20,6 +20,8 @@ from statesync.errors import ZkStateSyncError
 from statesync.model import Header, StateSyncEvent, build_event_tree, compute_header_hash, compute_signing_message
 from statesync.proposal import ProposalRules
 
+from ..rootchain import RootchainInconsistent, RootchainReader
+from ..rpc import RpcAnswerError, RpcError, RpcUnavailable
 from .checks import (
     CheckContext,
     NextSetPolicy,
@@ -31,8 +33,7 @@ from .checks import (
     is_parent_accepted,
 )
 from .metrics import ValidatorMetrics
-from .rootchain import ReceiverReader, RootchainInconsistent, RootchainReader
-from .rpc import RpcAnswerError, RpcError, RpcUnavailable
+from .receiver import ReceiverReader
 from .slashing import AlreadySignedOther, NotLastSigned, SignedHeader, SlashingDB
 from .wire import SignRequest, SignResponse
 

@@ -23,13 +23,9 @@ The interchange format follows EIP-3076 (Ethereum's slashing-protection intercha
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -40,6 +36,7 @@ from statesync.field import R
 from statesync.model import SigningPurpose
 from statesync.poseidon import poseidon
 
+from ..db import DataDirLock, DurableSqlite, pad_number
 from .wire import MalformedRequest, parse_decimal, parse_json_strictly
 
 SCHEMA_VERSION: Final = "1"
@@ -99,65 +96,18 @@ def compute_header_signing_message(chain_id: int, header_hash: int) -> int:
     return poseidon([int(SigningPurpose.HEADER), chain_id, header_hash])
 
 
-def _pad(value: int) -> str:
-    return f"{value:020d}"
+def lock_data_dir(data_dir: Path) -> DataDirLock:
+    """One validator process per data directory."""
+    return DataDirLock(data_dir, LOCK_NAME, "validator", SlashingError)
 
 
-class DataDirLock:
-    """An exclusive lock on a data directory: two processes never share a slashing database.
-
-    flock is released by the kernel when the process dies, kill -9 included.
-    """
-
-    def __init__(self, data_dir: Path) -> None:
-        data_dir = Path(data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.path = data_dir / LOCK_NAME
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(self._fd)
-            raise SlashingError(f"another validator process holds {self.path}") from exc
-
-    def release(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-
-class SlashingDB:
+class SlashingDB(DurableSqlite):
     """The database at `path`, bound to one public key (refused for another: it protects that key)."""
 
     def __init__(self, path: Path, public_key: Point) -> None:
-        self.path = Path(path)
         self.public_key = public_key
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            # Autocommit mode; every write is an explicit BEGIN IMMEDIATE ... COMMIT.
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise SlashingError(f"cannot open the slashing database {self.path}: {exc}") from exc
-        self._lock = threading.Lock()
+        super().__init__(path, _SCHEMA, "slashing database", SlashingError, timeout=10.0)
         self._bind_key()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def _bind_key(self) -> None:
         key_text = f"{self.public_key[0]},{self.public_key[1]}"
@@ -179,7 +129,7 @@ class SlashingDB:
             row = self._db.execute(
                 "SELECT chain_id, number, header_hash, signing_message FROM signed_headers"
                 " WHERE chain_id = ? AND number = ?",
-                (_pad(chain_id), _pad(number)),
+                (pad_number(chain_id), pad_number(number)),
             ).fetchone()
         return _to_record(row) if row else None
 
@@ -192,7 +142,7 @@ class SlashingDB:
         row = db.execute(
             "SELECT chain_id, number, header_hash, signing_message FROM signed_headers"
             " WHERE chain_id = ? ORDER BY number DESC LIMIT 1",
-            (_pad(chain_id),),
+            (pad_number(chain_id),),
         ).fetchone()
         return _to_record(row) if row else None
 
@@ -216,7 +166,7 @@ class SlashingDB:
             row = db.execute(
                 "SELECT chain_id, number, header_hash, signing_message FROM signed_headers"
                 " WHERE chain_id = ? AND number = ?",
-                (_pad(entry.chain_id), _pad(entry.number)),
+                (pad_number(entry.chain_id), pad_number(entry.number)),
             ).fetchone()
             if row is not None:
                 existing = _to_record(row)
@@ -230,8 +180,8 @@ class SlashingDB:
             db.execute(
                 "INSERT INTO signed_headers VALUES (?, ?, ?, ?, ?)",
                 (
-                    _pad(entry.chain_id),
-                    _pad(entry.number),
+                    pad_number(entry.chain_id),
+                    pad_number(entry.number),
                     str(entry.header_hash),
                     str(entry.signing_message),
                     time.time(),
@@ -269,7 +219,7 @@ class SlashingDB:
                 row = db.execute(
                     "SELECT chain_id, number, header_hash, signing_message FROM signed_headers"
                     " WHERE chain_id = ? AND number = ?",
-                    (_pad(entry.chain_id), _pad(entry.number)),
+                    (pad_number(entry.chain_id), pad_number(entry.number)),
                 ).fetchone()
                 if row is not None:
                     if _to_record(row).header_hash != entry.header_hash:
@@ -282,8 +232,8 @@ class SlashingDB:
                 db.execute(
                     "INSERT INTO signed_headers VALUES (?, ?, ?, ?, ?)",
                     (
-                        _pad(entry.chain_id),
-                        _pad(entry.number),
+                        pad_number(entry.chain_id),
+                        pad_number(entry.number),
                         str(entry.header_hash),
                         str(entry.signing_message),
                         time.time(),

@@ -71,12 +71,12 @@ from bridge.relayer.store import (
     OPEN_TRANSACTIONS,
     BatchKey,
     BatchStatus,
-    DataDirLock,
     ProposalStatus,
     RelayerStore,
     StoreError,
     StoreIdentity,
     TxStatus,
+    lock_data_dir,
 )
 from bridge.validator.local import LocalNetwork, make_local_network
 from bridge.validator.process import ValidatorProcess, spawn_validator, stop_validator
@@ -259,11 +259,11 @@ def test_a_store_of_another_network_and_a_second_process_are_refused(tmp_path: P
     RelayerStore(tmp_path / "db", IDENTITY).close()
     with pytest.raises(StoreError, match="another network"):
         RelayerStore(tmp_path / "db", replace(IDENTITY, receiver="0x" + "cd" * 20))
-    lock = DataDirLock(tmp_path / "data")
+    lock = lock_data_dir(tmp_path / "data")
     with pytest.raises(StoreError, match="another relayer"):
-        DataDirLock(tmp_path / "data")
+        lock_data_dir(tmp_path / "data")
     lock.release()
-    DataDirLock(tmp_path / "data").release()
+    lock_data_dir(tmp_path / "data").release()
 
 
 # ---------------------------------------------------------------------------------------------

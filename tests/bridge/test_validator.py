@@ -41,26 +41,26 @@ from bridge.config import (
     save_network_config,
 )
 from bridge.keystore import KeystoreError, generate_keystore, load_keystore, read_keystore_public_key, write_keystore
+from bridge.procs import build_service_argv
+from bridge.rpc import FailoverRpc, RpcUnavailable
 from bridge.validator.cli import app as cli_app
 from bridge.validator.client import ValidatorClient, ValidatorRefused
 from bridge.validator.local import LocalNetwork, LocalValidator, make_local_network
 from bridge.validator.process import (
     ValidatorProcess,
-    build_validator_argv,
     spawn_validator,
     stop_validator,
     wait_until_ready,
 )
-from bridge.validator.rpc import FailoverRpc, RpcUnavailable
 from bridge.validator.slashing import (
     DB_NAME,
     AlreadySignedOther,
-    DataDirLock,
     NotLastSigned,
     SignedHeader,
     SlashingDB,
     SlashingError,
     compute_header_signing_message,
+    lock_data_dir,
 )
 from bridge.validator.wire import MalformedRequest, SignResponse, parse_sign_request
 from statesync.circuits import load_manifest
@@ -248,11 +248,11 @@ def test_the_interchange_merges_and_refuses_conflicts(tmp_path: Path) -> None:
 
 
 def test_a_data_directory_has_one_validator(tmp_path: Path) -> None:
-    lock = DataDirLock(tmp_path)
+    lock = lock_data_dir(tmp_path)
     with pytest.raises(SlashingError, match="another validator process holds"):
-        DataDirLock(tmp_path)
+        lock_data_dir(tmp_path)
     lock.release()
-    DataDirLock(tmp_path).release()
+    lock_data_dir(tmp_path).release()
 
 
 def test_the_key_and_slashing_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -609,7 +609,7 @@ def test_metrics_count_signatures_and_refusals(scenario: Scenario) -> None:
 @pytest.mark.anvil
 def test_a_second_process_on_the_same_data_does_not_start(scenario: Scenario) -> None:
     result = subprocess.run(
-        build_validator_argv(scenario.me.config_path),
+        build_service_argv("bridge.validator", scenario.me.config_path),
         env={**os.environ, **scenario.me.env},
         capture_output=True,
         text=True,

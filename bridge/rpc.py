@@ -1,11 +1,15 @@
-"""JSON-RPC over a list of nodes for the relayer: failover, bounded backoff, answers kept apart from failures.
+"""JSON-RPC to one chain over a list of nodes: bounded retries, failover in order, the chain id checked.
 
-Like the validator's client (bridge/validator/rpc.py), a node is used only once it said it serves
-the configured chain id, calls stay on the node that answered last, and every call is bounded:
-ATTEMPTS_PER_NODE tries per node with a capped exponential backoff, then RpcUnavailable. Unlike
-it, a JSON-RPC error answer is not a node failure when the caller says so (`answer_errors=True`):
-a reverting eth_call or a refused raw transaction is the chain's verdict, the same on every node,
-and is raised at once as RpcErrorAnswer with the revert data.
+Calls stay on the node that answered last (sticky), so a dead first node costs its retries once,
+not on every call. A node is used only after it has said it serves the configured chain id, and
+is asked again after it failed (it may have been replaced behind its URL). Every call is bounded:
+at most ATTEMPTS_PER_NODE tries on each node with a capped backoff between them, each try within
+the configured timeout; then RpcUnavailable.
+
+A JSON-RPC error answer counts as the node failing, unless the caller says it is the chain's
+verdict (`answer_errors=True`): a reverting eth_call or a refused raw transaction is the same on
+every node, and is raised at once as RpcErrorAnswer with the revert data. The validator never
+asks for that (any error is a reason not to sign); the relayer does when it calls the receiver.
 """
 
 from __future__ import annotations
@@ -16,21 +20,26 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from web3 import Web3
 from web3.types import RPCEndpoint
 
 from statesync.errors import ZkStateSyncError
 
-from ..validator.rpc import RpcAnswerError, RpcError, RpcUnavailable, parse_quantity, redact_url
-
 ATTEMPTS_PER_NODE: Final = 2
-BACKOFF_SECONDS: Final = 0.2
+BACKOFF_SECONDS: Final = 0.1
 MAX_BACKOFF_SECONDS: Final = 2.0
 
-log = logging.getLogger("zkstatesync.relayer.rpc")
+log = logging.getLogger("zkstatesync.rpc")
 
-__all__ = ["RelayerRpc", "RpcAnswerError", "RpcError", "RpcErrorAnswer", "RpcUnavailable"]
+
+class RpcUnavailable(ZkStateSyncError):
+    """No node of the list gave an answer (each failed, or serves another chain)."""
+
+
+class RpcAnswerError(ZkStateSyncError):
+    """A node answered with something that is not what the method returns."""
 
 
 class RpcErrorAnswer(ZkStateSyncError):
@@ -48,14 +57,30 @@ class _NodeFailed(Exception):
     pass
 
 
+def redact_url(url: str) -> str:
+    """scheme://host:port only: paths and queries of RPC URLs often carry API keys."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+@dataclass(frozen=True)
+class RpcError:
+    at: float
+    chain: str
+    node: str
+    message: str
+
+
 @dataclass(frozen=True)
 class _Answer:
     result: Any
     error: dict[str, Any] | None
 
 
-class RelayerRpc:
-    """Thread-safe JSON-RPC over `urls` for chain `chain_id`; `label` names it in logs and metrics."""
+class FailoverRpc:
+    """Thread-safe JSON-RPC over `urls` for the chain `chain_id` (`label` names it in logs and metrics)."""
 
     def __init__(
         self,
@@ -86,8 +111,8 @@ class RelayerRpc:
         return redact_url(self._urls[self._current])
 
     def request(self, method: str, params: Sequence[Any], *, answer_errors: bool = False) -> Any:
-        """`method`'s result from the first node that answers; RpcErrorAnswer for an error answer
-        when `answer_errors`, else an error answer counts as that node failing."""
+        """`method`'s result from the first node (starting at the one in use) that answers;
+        RpcErrorAnswer for an error answer when `answer_errors`, else that node failed."""
         with self._lock:
             start = self._current
         failures: list[str] = []
@@ -162,3 +187,26 @@ def _error_answer(method: str, error: dict[str, Any]) -> RpcErrorAnswer:
         except ValueError:
             raw = b""
     return RpcErrorAnswer(method, code if isinstance(code, int) else None, str(error.get("message", "")), raw)
+
+
+def parse_quantity(value: object, what: str) -> int:
+    """A JSON-RPC QUANTITY: 0x-hex without leading zeros (0x0 for zero), as the spec says."""
+    if not isinstance(value, str) or not value.startswith("0x") or len(value) < 3 or len(value) > 66:
+        raise RpcAnswerError(f"{what}: expected a 0x-hex quantity, got {str(value)[:80]!r}")
+    try:
+        return int(value[2:], 16)
+    except ValueError as exc:
+        raise RpcAnswerError(f"{what}: expected a 0x-hex quantity, got {value[:80]!r}") from exc
+
+
+def parse_data(value: object, what: str, size: int | None = None) -> bytes:
+    """JSON-RPC DATA: 0x-hex bytes (exactly `size` of them if given)."""
+    if not isinstance(value, str) or not value.startswith("0x") or len(value) % 2:
+        raise RpcAnswerError(f"{what}: expected 0x-hex data, got {str(value)[:80]!r}")
+    try:
+        data = bytes.fromhex(value[2:])
+    except ValueError as exc:
+        raise RpcAnswerError(f"{what}: expected 0x-hex data, got {value[:80]!r}") from exc
+    if size is not None and len(data) != size:
+        raise RpcAnswerError(f"{what}: expected {size} bytes, got {len(data)}")
+    return data

@@ -1,4 +1,4 @@
-"""What a validator's own nodes say: the rootchain's blocks and StateSynced logs, the receiver's checkpoint.
+"""What a node says of the rootchain: its blocks, StateSender's counter and StateSynced logs (validators and relayers).
 
 Every answer is parsed strictly (a node is not trusted to be well-formed), and a range is read so
 that it is consistent: the logs of the range's last block carry that block's hash, StateSender's
@@ -26,8 +26,8 @@ from .rpc import FailoverRpc, RpcAnswerError, parse_data, parse_quantity
 
 STATE_SYNCED_TOPIC: Final = keccak(text="StateSynced(uint256,address,address,bytes)")
 COUNTER_SELECTOR: Final = keccak(text="counter()")[:4]
-TRUSTED_HEADER_HASH_SELECTOR: Final = keccak(text="trustedHeaderHash()")[:4]
 CALL_GAS: Final = 1_000_000
+DEFAULT_LOG_CHUNK: Final = 5_000
 
 
 class RootchainInconsistent(ZkStateSyncError):
@@ -53,9 +53,12 @@ def _hex(value: int) -> str:
 
 
 class RootchainReader:
-    def __init__(self, rpc: FailoverRpc, state_sender: ChecksumAddress) -> None:
+    """StateSender's side of the rootchain, read through `rpc`; logs are asked for log_chunk blocks at a time."""
+
+    def __init__(self, rpc: FailoverRpc, state_sender: ChecksumAddress, log_chunk: int = DEFAULT_LOG_CHUNK) -> None:
         self.rpc = rpc
         self.state_sender = state_sender
+        self.log_chunk = log_chunk
 
     def head(self) -> int:
         return parse_quantity(self.rpc.request("eth_blockNumber", []), "eth_blockNumber")
@@ -79,16 +82,21 @@ class RootchainReader:
 
     def state_synced(self, first_block: int, last_block: int) -> tuple[SeenLog, ...]:
         """StateSender's StateSynced logs in blocks first_block..last_block, in id order."""
-        query = {
-            "address": self.state_sender,
-            "fromBlock": _hex(first_block),
-            "toBlock": _hex(last_block),
-            "topics": ["0x" + STATE_SYNCED_TOPIC.hex()],
-        }
-        answer = self.rpc.request("eth_getLogs", [query])
-        if not isinstance(answer, list):
-            raise RpcAnswerError("eth_getLogs did not return a list")
-        logs = [parse_state_synced(log, self.state_sender, first_block, last_block) for log in answer]
+        logs: list[SeenLog] = []
+        start = first_block
+        while start <= last_block:
+            stop = min(start + self.log_chunk - 1, last_block)
+            query = {
+                "address": self.state_sender,
+                "fromBlock": _hex(start),
+                "toBlock": _hex(stop),
+                "topics": ["0x" + STATE_SYNCED_TOPIC.hex()],
+            }
+            answer = self.rpc.request("eth_getLogs", [query])
+            if not isinstance(answer, list):
+                raise RpcAnswerError("eth_getLogs did not return a list")
+            logs += [parse_state_synced(entry, self.state_sender, start, stop) for entry in answer]
+            start = stop + 1
         return tuple(sorted(logs, key=lambda seen: seen.pending.event.id))
 
     def read_range(self, parent_number: int, end_number: int) -> RangeView:
@@ -106,19 +114,6 @@ class RootchainReader:
         if self.block(end_number).hash != end.hash:
             raise RootchainInconsistent(f"block {end_number} changed while the range was read (a reorganisation)")
         return RangeView(end, pending)
-
-
-class ReceiverReader:
-    """The child chain's ZkStateReceiver: the header it trusts now."""
-
-    def __init__(self, rpc: FailoverRpc, receiver: ChecksumAddress) -> None:
-        self.rpc = rpc
-        self.receiver = receiver
-
-    def trusted_header_hash(self) -> int:
-        data = {"to": self.receiver, "data": "0x" + TRUSTED_HEADER_HASH_SELECTOR.hex(), "gas": _hex(CALL_GAS)}
-        raw = parse_data(self.rpc.request("eth_call", [data, "latest"]), "trustedHeaderHash()", 32)
-        return int.from_bytes(raw, "big")
 
 
 def validate_completeness(pending: Sequence[PendingEvent], before: int, after: int) -> None:

@@ -6,11 +6,20 @@ formatter writes {"ts", "level", "logger", "event", ...fields} and the exception
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+
+from statesync.errors import ZkStateSyncError
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
@@ -45,3 +54,21 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
     # aiohttp's access log is replaced by the server's own request records.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def report_failures(event: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """A service command's expected failures as one JSON line on stderr (`event` names it) and exit code 1:
+    a person reads it, a supervisor parses it, and nobody gets a traceback for a wrong password."""
+
+    def decorate(function: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(function)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return function(*args, **kwargs)
+            except (ZkStateSyncError, OSError) as exc:
+                print(json.dumps({"level": "error", "event": event, "message": str(exc)}), file=sys.stderr)
+                raise typer.Exit(1) from exc
+
+        return wrapper
+
+    return decorate

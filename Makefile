@@ -16,7 +16,7 @@ INPUT   ?=
 PY_STAMP  := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: help install compile setup prove verify solidity deploy demo test test-all test-js bench lint typecheck check clean
+.PHONY: help install compile setup prove verify solidity deploy devnet demo test test-all test-js bench lint typecheck check clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,6 +51,9 @@ solidity: install ## Export the generated verifiers for PRESET and compile every
 
 deploy: install ## Deploy both chains' contracts on fresh CHAIN=pyevm|anvil chains (PRESET's verifiers)
 	$(CLI) deploy --chain $(CHAIN) --preset $(PRESET)
+
+devnet: install ## Two anvil chains, the contracts, 4 validators and a relayer as processes; deposits, live (Ctrl-C stops)
+	$(CLI) devnet --preset $(PRESET)
 
 bench: install ## Run the benchmarks (gas on CHAIN): writes bench/results.json and prints tables
 	$(PY) -m bench --chain $(CHAIN)

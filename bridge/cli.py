@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -30,6 +30,9 @@ from statesync.errors import ZkStateSyncError
 from statesync.storage import write_atomically
 
 from .proving import prove_checked, verify_proof_directory
+
+if TYPE_CHECKING:  # the chain modules load web3: only the commands that use them import them
+    from .chain.stack import ChildStack, RootStack
 
 app = typer.Typer(
     help="zkstatesync: zero-knowledge light client for cross-chain StateSync.",
@@ -98,9 +101,13 @@ def _progress(message: str) -> None:
     err.print(f"[dim]-[/] {message}", highlight=False)
 
 
+_warned: set[str] = set()
+
+
 def _report_trust(trust: SetupTrust) -> None:
-    """Every command that hands out keys says what they may be trusted for."""
-    if trust.warning:
+    """Every command that hands out keys says what they may be trusted for (each warning once)."""
+    if trust.warning and trust.warning not in _warned:
+        _warned.add(trust.warning)
         err.print(f"[bold yellow]warning:[/] {trust.warning}", soft_wrap=True, highlight=False)
     out.print(f"  label: {trust.label}", soft_wrap=True, highlight=False)
 
@@ -209,7 +216,7 @@ def demo_command(
     run_demo(parse_chain_kind(chain), preset, out)
 
 
-def _generated_verifiers(preset: str, keys: Sequence[Path] = ()) -> dict[str, Path]:
+def _generated_verifiers(preset: str, keys: Sequence[Path] = (), *, report_all: bool = False) -> dict[str, Path]:
     """The snarkjs Solidity verifiers of the receiver's three circuits (compiled and set up if needed).
 
     Each keys directory in ``keys`` replaces the local keys of the circuit its record names.
@@ -228,8 +235,8 @@ def _generated_verifiers(preset: str, keys: Sequence[Path] = ()) -> dict[str, Pa
     sources: dict[str, Path] = {}
     for c in VERIFIER_CIRCUITS:
         prover = load_prover(c, preset, progress=_progress, keys=chosen.get(c))
-        if c in chosen:
-            out.print(f"{c}: keys from {chosen[c]}", soft_wrap=True, highlight=False)
+        if c in chosen or report_all:
+            out.print(f"{c}: keys from {chosen.get(c, prover.keys.directory)}", soft_wrap=True, highlight=False)
             _report_trust(prover.keys.trust)
         sources[c] = export_solidity_verifier(prover.keys)
     return sources
@@ -264,17 +271,37 @@ def solidity_command(
 @app.command("deploy")
 @reports_errors
 def deploy_command(
-    chain: str = typer.Option("pyevm", help="pyevm (in process) or anvil (two local nodes, started and stopped here)"),
-    preset: str = typer.Option("test", help="parameter preset of the circuits"),
+    config: Path | None = typer.Option(
+        None, "--config", help="a network file: deploy to its chains' RPC URLs and record the addresses in it"
+    ),
+    chain: str = typer.Option("pyevm", help="without --config: pyevm or anvil, two fresh local chains"),
+    preset: str = typer.Option("test", help="without --config: parameter preset of the circuits"),
+    key_env: str | None = typer.Option(
+        None,
+        "--key-env",
+        help="with --config: the variable with the deployer key (0x-hex) [ZKSTATESYNC_DEPLOYER_KEY]",
+    ),
+    keystore: Path | None = typer.Option(None, "--keystore", help="with --config: the deployer's Ethereum keystore"),
+    password_env: str | None = typer.Option(
+        None, "--password-env", help="with --keystore: the variable holding its password"
+    ),
+    keys: list[Path] = typer.Option(
+        [], "--keys", help="a keys directory (`ceremony finish`'s) for its circuit's verifier; repeat"
+    ),
+    redeploy: bool = typer.Option(False, "--redeploy", help="replace a deployment the network file records"),
 ) -> None:
-    """Deploy the rootchain and child-chain contracts on two fresh local chains; print addresses and gas."""
+    """Deploy both sides of the bridge: to the chains a network file names (--config), or to two fresh
+    local chains that are gone when the command ends; print addresses and gas."""
+    if config is not None:
+        _deploy_to_network(config, key_env, keystore, password_env, keys, redeploy)
+        return
     from bridge.chain.chains import open_chain, parse_chain_kind
     from bridge.chain.stack import deploy_bridge
     from prover.samples import build_sample_chain
     from statesync.model import compute_header_hash
 
     kind = parse_chain_kind(chain)
-    sources = _generated_verifiers(preset)  # first: an unknown preset fails here, with the manifest's message
+    sources = _generated_verifiers(preset, keys)  # first: an unknown preset fails here, with the manifest's message
     # The sample rootchain's checkpoint (prover/samples.py), so `make prove`'s sample header links to it.
     sample = build_sample_chain(preset)
     genesis_hash = compute_header_hash(sample.checkpoint)
@@ -286,19 +313,56 @@ def deploy_command(
             genesis=sample.checkpoint,
             batch_size=sample.batch_size,
         )
-        deployed = [
-            ("rootchain", "StateSender", root_stack.sender),
-            ("rootchain", "RootBridge", root_stack.bridge),
-            *(("child", f"{c} verifier", v) for c, v in child_stack.verifiers.items()),
-            ("child", "ZkStateReceiver", child_stack.receiver),
-            ("child", "ChildToken", child_stack.token),
-        ]
-        for side, name, contract in deployed:
-            line = f"{side:<10} {name:<26} {contract.address}  gas {contract.receipt.gas_used:>9,}"
-            out.print(line, soft_wrap=True, highlight=False)
+        _print_deployed(root_stack, child_stack)
     out.print(
         f"two {kind} chains (gone now that the command has ended); receiver batch size {sample.batch_size}, "
         f"genesis: the sample checkpoint, header {sample.checkpoint.number} with hash {genesis_hash}",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+def _print_deployed(root_stack: RootStack, child_stack: ChildStack) -> None:
+    deployed = [
+        ("rootchain", "StateSender", root_stack.sender),
+        ("rootchain", "RootBridge", root_stack.bridge),
+        *(("child", f"{c} verifier", v) for c, v in child_stack.verifiers.items()),
+        ("child", "ZkStateReceiver", child_stack.receiver),
+        ("child", "ChildToken", child_stack.token),
+    ]
+    for side, name, contract in deployed:
+        line = f"{side:<10} {name:<26} {contract.address}  gas {contract.receipt.gas_used:>9,}"
+        out.print(line, soft_wrap=True, highlight=False)
+
+
+def _deploy_to_network(
+    config: Path,
+    key_env: str | None,
+    keystore: Path | None,
+    password_env: str | None,
+    keys: Sequence[Path],
+    redeploy: bool,
+) -> None:
+    from bridge.config import load_network_config
+    from bridge.deployment import DeploymentRefused, deploy_network, describe_recorded_deployment, load_deployer_account
+    from statesync.model import compute_header_hash
+
+    network = load_network_config(config)  # a bad file fails before any key is read or setup is run
+    if network.is_deployed and not redeploy:
+        raise DeploymentRefused(
+            f"{config} already records a deployment ({describe_recorded_deployment(network)}); "
+            "deploying again would leave its services on the old contracts: pass --redeploy to replace it"
+        )
+    account = load_deployer_account(key_env=key_env, keystore=keystore, password_env=password_env)
+    sources = _generated_verifiers(network.circuits.preset, keys, report_all=True)
+    result = deploy_network(config, account, sources, redeploy=redeploy, progress=_progress)
+    _print_deployed(result.root, result.child)
+    genesis = result.config.genesis
+    if genesis is None:  # deploy_network always records one
+        raise DeploymentRefused("the deployment recorded no genesis")
+    out.print(
+        f"recorded in {config}: genesis header {genesis.number} (hash {compute_header_hash(genesis)}), "
+        f"deployer {account.address}",
         soft_wrap=True,
         highlight=False,
     )
@@ -466,6 +530,64 @@ def relay_status(config: Path = typer.Option(..., "--config", help="the relayer'
     from .relayer.cli import relay_status_command
 
     relay_status_command(config)
+
+
+@app.command("status")
+@reports_errors
+def status_command(
+    config: Path = typer.Option(..., "--config", help="the network file (deployed: it names the contracts)"),
+    relayer: Path | None = typer.Option(None, "--relayer", help="a relayer's TOML: its /status is added"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON document instead of tables"),
+) -> None:
+    """The bridge's state: the rootchain's head and events, the receiver's checkpoint and executed events,
+    which validators answer (and whether they hold a quorum), what the relayer is doing."""
+    from .config import load_network_config
+    from .relayer.settings import load_relayer_config
+    from .status import read_bridge_status, render_bridge_status
+
+    network = load_network_config(config)
+    relayer_url = None
+    if relayer is not None:
+        node = load_relayer_config(relayer).node
+        if node.port is None:
+            raise ZkStateSyncError(f"{relayer}: [relayer] port is not set, so the relayer serves no /status")
+        relayer_url = f"http://{node.host}:{node.port}"
+    status = read_bridge_status(network, relayer_url)
+    if as_json:
+        print(json.dumps(status.to_json(), indent=1))
+    else:
+        out.print(render_bridge_status(status, f"bridge of {config}"))
+
+
+@app.command("devnet")
+@reports_errors
+def devnet_command(
+    directory: Path = typer.Option(Path("build/devnet"), "--dir", help="its files (wiped if an earlier devnet's)"),
+    preset: str = typer.Option("test", help="parameter preset of the circuits"),
+    deposits: int = typer.Option(20, min=0, max=100_000, help="deposits to send through the bridge"),
+    interval: float = typer.Option(1.0, min=0.0, max=3600.0, help="seconds between deposits"),
+    confirmations: int = typer.Option(4, min=0, max=1000, help="rootchain blocks before a range is signed"),
+    block_time: int = typer.Option(1, min=1, max=60, help="seconds per rootchain block"),
+    until_executed: bool = typer.Option(False, "--until-executed", help="exit once every deposit is executed"),
+    timeout: float | None = typer.Option(None, min=1.0, help="exit after this many seconds"),
+) -> None:
+    """Two anvil chains, the contracts, 4 validators (powers 4, 3, 2, 1) and a relayer, each its own
+    process; deposits go through and the bridge's state is shown live. Ctrl-C stops everything."""
+    from .devnet import DevnetOptions, run_devnet
+
+    options = DevnetOptions(
+        directory=directory,
+        preset=preset,
+        confirmations=confirmations,
+        block_time=block_time,
+        deposits=deposits,
+        deposit_interval=interval,
+        until_executed=until_executed,
+        timeout=timeout,
+    )
+    code = run_devnet(options, out)
+    if code:
+        sys.exit(code)
 
 
 def main() -> None:

@@ -27,6 +27,15 @@
     next_validator_set_hash = "..."
     block_hash = "0x..."            # 32 bytes, 0x-hex
 
+    [deployment]                    # written by `zkstatesync deploy`: what it deployed, where, when
+    root_bridge = "0x..."           # the sample bridge's two ends
+    child_token = "0x..."
+    verifiers = { header_update = "0x...", state_sync = "0x...", event_inclusion = "0x..." }
+    rootchain_block = 12            # the block StateSender was deployed in
+    child_block = 7                 # the block ZkStateReceiver was deployed in (its logs start there)
+    deployer = "0x..."              # the account that deployed both sides
+    deployed_at = "2026-12-01T23:00:00Z"
+
     [[validators]]                  # the set, in slot order
     name = "alice"
     url = "http://127.0.0.1:9101"
@@ -85,7 +94,7 @@ _DECIMAL: Final = re.compile(r"0|[1-9][0-9]{0,77}")
 _BLOCK_HASH: Final = re.compile(r"0x[0-9a-fA-F]{64}")
 _ADDRESS: Final = re.compile(r"0x[0-9a-fA-F]{40}")
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_NETWORK_SECTIONS: Final = frozenset({"rootchain", "child", "circuits", "genesis", "validators"})
+_NETWORK_SECTIONS: Final = frozenset({"rootchain", "child", "circuits", "genesis", "deployment", "validators"})
 # Sections other programs read from the same file (`validator` here; the relayer's later).
 _OTHER_SECTIONS: Final = frozenset({"validator", "relayer", "devnet"})
 
@@ -132,12 +141,33 @@ class ValidatorEntry:
 
 
 @dataclass(frozen=True)
+class DeploymentRecord:
+    """What `zkstatesync deploy` put on the chains (the addresses the services use are in
+    [rootchain] and [child]; these are the rest, and where to start reading logs)."""
+
+    root_bridge: ChecksumAddress
+    child_token: ChecksumAddress
+    verifiers: Mapping[str, ChecksumAddress]
+    rootchain_block: int
+    child_block: int
+    deployer: ChecksumAddress
+    deployed_at: str
+
+
+@dataclass(frozen=True)
 class NetworkConfig:
     rootchain: RootchainConfig
     circuits: CircuitsConfig
     validators: tuple[ValidatorEntry, ...]
     child: ChildConfig | None = None
     genesis: Header | None = None
+    deployment: DeploymentRecord | None = None
+
+    @property
+    def is_deployed(self) -> bool:
+        """Anything of a deployment is recorded (deploy refuses to go over it unless asked)."""
+        child_receiver = self.child.receiver if self.child is not None else None
+        return any(x is not None for x in (self.rootchain.state_sender, child_receiver, self.deployment))
 
     def validator(self, name: str) -> ValidatorEntry:
         for entry in self.validators:
@@ -229,7 +259,15 @@ def parse_network_config(document: Mapping[str, Any], *, source: str = "the conf
             f"{source}: [genesis] chain_id {genesis.chain_id} is not [rootchain] chain_id {rootchain.chain_id}"
         )
     validators = _parse_validators(document.get("validators"), circuits, source)
-    config = NetworkConfig(rootchain=rootchain, circuits=circuits, validators=validators, child=child, genesis=genesis)
+    deployment = _parse_deployment(_table(document, "deployment", source), source) if "deployment" in document else None
+    config = NetworkConfig(
+        rootchain=rootchain,
+        circuits=circuits,
+        validators=validators,
+        child=child,
+        genesis=genesis,
+        deployment=deployment,
+    )
     try:
         build_validator_set(config)
     except ZkStateSyncError as exc:
@@ -356,6 +394,37 @@ def _parse_genesis(table: Mapping[str, Any], source: str) -> Header:
     if not isinstance(block_hash, str) or not _BLOCK_HASH.fullmatch(block_hash):
         raise ConfigError(f"{source}: {where} block_hash must be 32 bytes as 0x-hex, got {block_hash!r}")
     return Header(**values, block_hash=int(block_hash, 16))
+
+
+_DEPLOYMENT_KEYS: Final = frozenset(
+    {"root_bridge", "child_token", "verifiers", "rootchain_block", "child_block", "deployer", "deployed_at"}
+)
+
+
+def _parse_deployment(table: Mapping[str, Any], source: str) -> DeploymentRecord:
+    where = "[deployment]"
+    _reject_unknown(table, _DEPLOYMENT_KEYS, where, source)
+
+    def address(key: str, value: object) -> ChecksumAddress:
+        parsed = _optional_address(value, f"{where} {key}", source)
+        if parsed is None:
+            raise ConfigError(f"{source}: {where} is missing key {key!r}")
+        return parsed
+
+    verifiers = _required(table, "verifiers", where, source)
+    if not isinstance(verifiers, dict) or not verifiers:
+        raise ConfigError(f"{source}: {where} verifiers must be a table of circuit = address")
+    return DeploymentRecord(
+        root_bridge=address("root_bridge", table.get("root_bridge")),
+        child_token=address("child_token", table.get("child_token")),
+        verifiers={str(k): address(f"verifiers.{k}", v) for k, v in verifiers.items()},
+        rootchain_block=_int(
+            _required(table, "rootchain_block", where, source), f"{where} rootchain_block", source, 0, MAX_UINT64
+        ),
+        child_block=_int(_required(table, "child_block", where, source), f"{where} child_block", source, 0, MAX_UINT64),
+        deployer=address("deployer", table.get("deployer")),
+        deployed_at=_string(_required(table, "deployed_at", where, source), f"{where} deployed_at", source),
+    )
 
 
 def _parse_validators(value: object, circuits: CircuitsConfig, source: str) -> tuple[ValidatorEntry, ...]:
@@ -525,6 +594,17 @@ def render_network_config(config: NetworkConfig) -> str:
             **{name: _toml_int(getattr(genesis, name)) for name in _GENESIS_UINT64},
             **{name: str(getattr(genesis, name)) for name in _GENESIS_FIELDS},
             "block_hash": "0x" + genesis.block_hash.to_bytes(32, "big").hex(),
+        }
+    if config.deployment is not None:
+        record = config.deployment
+        document["deployment"] = {
+            "root_bridge": record.root_bridge,
+            "child_token": record.child_token,
+            "verifiers": dict(record.verifiers),
+            "rootchain_block": _toml_int(record.rootchain_block),
+            "child_block": _toml_int(record.child_block),
+            "deployer": record.deployer,
+            "deployed_at": record.deployed_at,
         }
     document["validators"] = [
         {

@@ -31,15 +31,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
+from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from web3 import Web3
+from web3.middleware import SignAndSendRawMiddlewareBuilder
 from web3.types import RPCEndpoint
 
 from prover.toolchain import node_modules
 from statesync.errors import ToolError, ZkStateSyncError
 
+from ..rpc import redact_url
+
 ChainKind = Literal["pyevm", "anvil"]
 CHAIN_KINDS: Final[tuple[ChainKind, ...]] = get_args(ChainKind)
+RemoteKind = Literal["rpc"]  # a node somebody else runs, reached by URL
 HARDFORK: Final = "prague"
 ANVIL_START_TIMEOUT: Final = 15.0
 ANVIL_ENV: Final = "ZKSTATESYNC_ANVIL"  # an anvil binary to use instead of node_modules'
@@ -67,7 +72,7 @@ class CallOutcome:
 class Chain:
     """A running chain: a web3 handle, its funded accounts, and a revert-aware eth_call."""
 
-    kind: ChainKind
+    kind: ChainKind | RemoteKind
     web3: Web3
     accounts: tuple[ChecksumAddress, ...]
     raw_call: Callable[[Transaction, BlockRef], CallOutcome]
@@ -103,6 +108,25 @@ def open_chain(kind: ChainKind = "pyevm") -> Iterator[Chain]:
             yield chain
     else:
         raise ValueError(f"unknown chain kind {kind!r}; expected one of {CHAIN_KINDS}")
+
+
+def connect_chain(url: str, account: LocalAccount, *, timeout: float = 60.0) -> Chain:
+    """The chain behind `url` (a node the user started, a public testnet), transacting as `account`.
+
+    Transactions are signed here (web3's signing middleware) and sent raw, so the node needs no
+    unlocked account; `accounts` is just the one. The node must answer; ChainError otherwise.
+    """
+    web3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    web3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(account), layer=0)
+    try:
+        web3.eth.chain_id  # noqa: B018 - one round trip: is anything there?
+    except Exception as exc:  # connection refused, DNS, TLS, bad JSON: the URL does not lead to a node
+        raise ChainError(f"no JSON-RPC node answers at {redact_url(url)}: {type(exc).__name__}: {exc}") from exc
+
+    def call(transaction: Transaction, block: BlockRef) -> CallOutcome:
+        return _json_rpc_call(web3, transaction, block)
+
+    return Chain("rpc", web3, (account.address,), call)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,6 +323,6 @@ def _rpc(web3: Web3, method: str, params: list[Any]) -> Any:
     return response.get("result")
 
 
-def _snapshot_param(kind: ChainKind, snapshot: str) -> Any:
+def _snapshot_param(kind: ChainKind | RemoteKind, snapshot: str) -> Any:
     # eth-tester numbers snapshots with ints, anvil with 0x-hex strings.
     return int(snapshot) if kind == "pyevm" else snapshot

@@ -14,7 +14,7 @@
     # prove_attempts = 3
     # receipt_timeout = 120.0         # seconds to wait for a transaction's receipt
     # max_backoff = 60.0              # the longest pause after consecutive errors
-    # receiver_from_block = 0         # the child block HeaderAccepted logs start at (its deployment)
+    # receiver_from_block = 0         # the child block HeaderAccepted logs start at ([deployment] child_block)
     # log_chunk = 5000                # blocks per eth_getLogs
     # [relayer.keys]                  # ceremony keys directories, by circuit (default: local keys)
     # state_sync = "keys/state_sync"
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -110,6 +110,9 @@ def load_relayer_config(path: Path) -> RelayerConfig:
         network_path = path.parent / _string(network_ref, "[relayer] network", source)
         network = load_network_config(network_path)
     node = parse_relayer_section(section, base=path.parent, source=source)
+    if "receiver_from_block" not in section and network.deployment is not None:
+        # Nothing of the receiver's precedes the block it was deployed in.
+        node = replace(node, receiver_from_block=network.deployment.child_block)
     _check_network(network, str(network_path))
     return RelayerConfig(network=network, node=node, network_path=network_path)
 

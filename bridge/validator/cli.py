@@ -27,11 +27,11 @@ from ..config import (
 )
 from ..keystore import DEFAULT_WORK_FACTOR, generate_keystore, load_keystore, read_keystore_public_key
 from ..logs import configure_logging, report_failures
+from ..receiver import ReceiverReader
 from ..rootchain import RootchainReader
 from ..rpc import FailoverRpc, RpcError
 from .checks import fixed_next_set
 from .metrics import ValidatorMetrics
-from .receiver import ReceiverReader
 from .server import serve
 from .service import Identity, ValidatorService
 from .slashing import DB_NAME, SlashingDB, lock_data_dir, parse_interchange_text

@@ -20,7 +20,6 @@ import tomli_w
 
 from statesync.babyjub import Point
 from statesync.eddsa import derive_public_key
-from statesync.model import Header, build_event_tree
 from statesync.proposal import RootBlock
 from statesync.storage import write_atomically
 
@@ -34,6 +33,7 @@ from ..config import (
     compute_configured_set_hash,
     save_network_config,
 )
+from ..deployment import derive_genesis
 from ..keystore import DEFAULT_WORK_FACTOR, write_keystore
 
 NETWORK_FILE: Final = "network.toml"
@@ -62,47 +62,39 @@ class LocalNetwork:
     validators: tuple[LocalValidator, ...]
 
 
-def derive_genesis(block: RootBlock, chain_id: int, validator_set_hash: int, depth: int) -> Header:
-    """The first checkpoint at a rootchain block: no events, the set signing itself next."""
-    return Header(
-        chain_id=chain_id,
-        number=block.number,
-        parent_hash=0,
-        timestamp=block.timestamp,
-        event_root=build_event_tree((), depth).root,
-        validator_set_hash=validator_set_hash,
-        next_validator_set_hash=validator_set_hash,
-        block_hash=block.hash,
-    )
-
-
 def make_local_network(
     directory: Path,
     *,
     rootchain: RootchainConfig,
     circuits: CircuitsConfig,
-    genesis_block: RootBlock,
+    genesis_block: RootBlock | None = None,
     powers: Sequence[int],
+    names: Sequence[str] | None = None,
     child: ChildConfig | None = None,
     seed: bytes | None = None,
     work_factor: int = DEFAULT_WORK_FACTOR,
 ) -> LocalNetwork:
-    """Keys (sha256(seed, i) with a seed, for reproducible tests; else random), keystores and configs."""
+    """Keys (sha256(seed, i) with a seed, for reproducible tests; else random), keystores and configs.
+
+    `names` default to validator0, validator1, ..."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     keys = [
         hashlib.sha256(seed + i.to_bytes(4, "big")).digest() if seed is not None else os.urandom(32)
         for i in range(len(powers))
     ]
-    names = [f"validator{i}" for i in range(len(powers))]
+    names = list(names) if names is not None else [f"validator{i}" for i in range(len(powers))]
+    if len(names) != len(powers):
+        raise ValueError(f"{len(names)} names for {len(powers)} validators")
     urls = [f"http://127.0.0.1:{find_free_port()}" for _ in powers]
     entries = tuple(
         ValidatorEntry(name=n, url=u, power=p, public_key=derive_public_key(k))
         for n, u, p, k in zip(names, urls, powers, keys, strict=True)
     )
     config = NetworkConfig(rootchain=rootchain, circuits=circuits, validators=entries, child=child)
-    genesis = derive_genesis(genesis_block, rootchain.chain_id, compute_configured_set_hash(config), circuits.depth)
-    config = replace(config, genesis=genesis)
+    if genesis_block is not None:  # else `zkstatesync deploy` derives it, at deployment
+        set_hash = compute_configured_set_hash(config)
+        config = replace(config, genesis=derive_genesis(genesis_block, rootchain.chain_id, set_hash, circuits.depth))
     network_path = directory / NETWORK_FILE
     save_network_config(network_path, config)
     validators = []

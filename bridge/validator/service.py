@@ -20,6 +20,7 @@ from statesync.errors import ZkStateSyncError
 from statesync.model import Header, StateSyncEvent, build_event_tree, compute_header_hash, compute_signing_message
 from statesync.proposal import ProposalRules
 
+from ..receiver import ReceiverReader
 from ..rootchain import RootchainInconsistent, RootchainReader
 from ..rpc import RpcAnswerError, RpcError, RpcUnavailable
 from .checks import (
@@ -33,7 +34,6 @@ from .checks import (
     is_parent_accepted,
 )
 from .metrics import ValidatorMetrics
-from .receiver import ReceiverReader
 from .slashing import AlreadySignedOther, NotLastSigned, SignedHeader, SlashingDB
 from .wire import SignRequest, SignResponse
 

@@ -1,0 +1,185 @@
+"""The bridge's state as the chains and the services tell it: what `zkstatesync status` prints.
+
+The chains are the source of truth: the rootchain's head and StateSender's counter, the
+receiver's checkpoint and lastExecutedId. The validators' and the relayer's own /status add what
+only they know (who is up, what each signed last, what the relayer is doing, its last error);
+a service that does not answer is reported as down, not as an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+
+from .config import ConfigError, NetworkConfig
+from .receiver import ReceiverReader
+from .rootchain import RootchainReader
+from .rpc import FailoverRpc, parse_quantity
+from .validator.client import ValidatorClient, ValidatorUnreachable
+
+SERVICE_TIMEOUT: Final = 3.0
+
+
+@dataclass(frozen=True)
+class ValidatorState:
+    name: str
+    power: int
+    url: str
+    up: bool
+    last_signed: int | None  # the number of the last header it signed
+    refusals: int
+    errors: int
+
+
+@dataclass(frozen=True)
+class RelayerState:
+    url: str
+    up: bool
+    action: str | None
+    last_error: str | None
+    store: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class BridgeStatus:
+    rootchain_head: int
+    confirmations: int
+    sent: int  # StateSender's counter at the head
+    checkpoint_number: int
+    checkpoint_hash: int
+    last_executed_id: int
+    validators: tuple[ValidatorState, ...]
+    relayer: RelayerState | None
+
+    @property
+    def pending(self) -> int:
+        return self.sent - self.last_executed_id
+
+    @property
+    def lag_blocks(self) -> int:
+        return max(0, self.rootchain_head - self.checkpoint_number)
+
+    @property
+    def power_up(self) -> int:
+        return sum(v.power for v in self.validators if v.up)
+
+    @property
+    def power_total(self) -> int:
+        return sum(v.power for v in self.validators)
+
+    @property
+    def has_quorum(self) -> bool:
+        """More than 2/3 of the power answers (what a header needs to be signed)."""
+        return 3 * self.power_up > 2 * self.power_total
+
+    def to_json(self) -> dict[str, Any]:
+        document = asdict(self)
+        document["checkpoint_hash"] = str(self.checkpoint_hash)
+        document.update(
+            pending=self.pending,
+            lag_blocks=self.lag_blocks,
+            power_up=self.power_up,
+            power_total=self.power_total,
+            has_quorum=self.has_quorum,
+        )
+        return document
+
+
+def read_validator_state(name: str, power: int, url: str) -> ValidatorState:
+    try:
+        status = ValidatorClient(url, timeout=SERVICE_TIMEOUT).status()
+    except ValidatorUnreachable:
+        return ValidatorState(name, power, url, False, None, 0, 0)
+    last = status.get("last_signed")
+    number = int(last["number"]) if isinstance(last, dict) and str(last.get("number", "")).isdigit() else None
+    refusals = status.get("refusals")
+    errors = status.get("errors")
+    return ValidatorState(
+        name,
+        power,
+        url,
+        True,
+        number,
+        sum(v for v in refusals.values() if isinstance(v, int)) if isinstance(refusals, dict) else 0,
+        len(errors) if isinstance(errors, list) else 0,
+    )
+
+
+def read_relayer_state(url: str) -> RelayerState:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname is None or parts.port is None:
+        raise ConfigError(f"a relayer URL is http://host:port, got {url!r}")
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=SERVICE_TIMEOUT)
+    document: Any = None
+    with contextlib.suppress(OSError, http.client.HTTPException, ValueError):
+        connection.request("GET", "/status")
+        response = connection.getresponse()
+        if response.status == 200:
+            document = json.loads(response.read())
+    connection.close()
+    if not isinstance(document, dict):
+        return RelayerState(url, False, None, None, None)
+    error = document.get("last_error")
+    store = document.get("store")
+    return RelayerState(
+        url,
+        True,
+        str(document["action"]) if "action" in document else None,
+        str(error.get("message")) if isinstance(error, dict) else None,
+        store if isinstance(store, dict) else None,
+    )
+
+
+def read_bridge_status(network: NetworkConfig, relayer_url: str | None = None) -> BridgeStatus:
+    """Read both chains (RpcUnavailable if one does not answer) and every service (down if silent)."""
+    root, child = network.rootchain, network.child
+    if root.state_sender is None or child is None or child.receiver is None:
+        raise ConfigError("the network file records no deployment ([rootchain] state_sender, [child] receiver)")
+    rootchain = RootchainReader(FailoverRpc("rootchain", root.rpc, root.chain_id, root.rpc_timeout), root.state_sender)
+    receiver = ReceiverReader(FailoverRpc("child", child.rpc, child.chain_id, child.rpc_timeout), child.receiver)
+    head = rootchain.head()
+    child_block = parse_quantity(receiver.rpc.request("eth_blockNumber", []), "eth_blockNumber")
+    return BridgeStatus(
+        rootchain_head=head,
+        confirmations=root.confirmations,
+        sent=rootchain.counter(head),
+        # One child block for the three reads, so they describe one state.
+        checkpoint_number=receiver.last_number(child_block),
+        checkpoint_hash=receiver.trusted_header_hash(child_block),
+        last_executed_id=receiver.last_executed_id(child_block),
+        validators=tuple(read_validator_state(v.name, v.power, v.url) for v in network.validators),
+        relayer=None if relayer_url is None else read_relayer_state(relayer_url),
+    )
+
+
+def render_bridge_status(status: BridgeStatus, title: str = "bridge") -> RenderableType:
+    """Two tables: the chains' view, then the services'."""
+    chains = Table(title=title, show_header=False, title_justify="left")
+    chains.add_column(style="bold")
+    chains.add_column()
+    confirmed = max(0, status.rootchain_head - status.confirmations)
+    chains.add_row("rootchain head", f"{status.rootchain_head} (confirmed up to {confirmed})")
+    chains.add_row("events sent", str(status.sent))
+    chains.add_row("checkpoint", f"header {status.checkpoint_number}, {status.lag_blocks} blocks behind the head")
+    chains.add_row("executed", f"{status.last_executed_id} ({status.pending} pending)")
+    quorum = "[green]quorum[/]" if status.has_quorum else "[red]below 2/3: no header can be signed[/]"
+    chains.add_row("validators up", f"power {status.power_up} of {status.power_total}: {quorum}")
+    services = Table(show_lines=False, title_justify="left")
+    for column in ("service", "power", "up", "last signed / doing", "errors"):
+        services.add_column(column)
+    for v in status.validators:
+        up = "[green]up[/]" if v.up else "[red]down[/]"
+        signed = "-" if v.last_signed is None else f"header {v.last_signed}"
+        services.add_row(v.name, str(v.power), up, signed, str(v.errors + v.refusals) if v.up else "-")
+    if status.relayer is not None:
+        r = status.relayer
+        up = "[green]up[/]" if r.up else "[red]down[/]"
+        services.add_row("relayer", "", up, (r.action or "-")[:60], (r.last_error or "")[:60])
+    return Group(chains, services)

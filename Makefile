@@ -9,14 +9,14 @@ CLI    := $(VENV)/bin/zkstatesync
 CIRCUIT ?= state_sync
 PRESET  ?= test
 CHAIN   ?= pyevm
-DEMO_PRESET ?= default
+DEMO_PRESET ?= test
 OUT     ?= build/proofs/$(CIRCUIT)-$(PRESET)
 INPUT   ?=
 
 PY_STAMP  := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: help install compile setup prove verify solidity deploy devnet demo test test-all test-js bench lint typecheck check clean
+.PHONY: help install compile setup prove verify solidity deploy devnet demo demo-in-process test test-all test-js bench lint typecheck check clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,8 +58,11 @@ devnet: install ## Two anvil chains, the contracts, 4 validators and a relayer a
 bench: install ## Run the benchmarks (gas on CHAIN): writes bench/results.json and prints tables
 	$(PY) -m bench --chain $(CHAIN)
 
-demo: install ## Two chains, deposits, proofs, a relayer, and attacks refused (CHAIN=pyevm|anvil, DEMO_PRESET=default|test)
-	$(CLI) demo --chain $(CHAIN) --preset $(DEMO_PRESET)
+demo: install ## The bridge as processes: deposits, faults live and recovered, attacks refused (DEMO_PRESET=test|default)
+	$(CLI) demo --preset $(DEMO_PRESET)
+
+demo-in-process: install ## The one-process demo: a simulated committee, proofs, attacks (CHAIN=pyevm|anvil)
+	$(CLI) demo --in-process --chain $(CHAIN) --preset $(DEMO_PRESET)
 
 test: install test-js ## Run the default test suite (slow tests excluded; JS unit tests first)
 	$(PY) -m pytest -q

@@ -205,15 +205,26 @@ def install_tools_command() -> None:
 @app.command("demo")
 @reports_errors
 def demo_command(
-    chain: str = typer.Option("pyevm", help="pyevm (in process) or anvil (two local nodes, started and stopped here)"),
-    preset: str = typer.Option("default", help="parameter preset of the circuits"),
+    preset: str = typer.Option("test", help="parameter preset of the circuits"),
+    in_process: bool = typer.Option(
+        False, "--in-process", help="the one-process demo instead: a simulated committee, no services"
+    ),
+    chain: str = typer.Option("pyevm", help="with --in-process: pyevm or anvil"),
+    directory: Path = typer.Option(Path("build/demo"), "--dir", help="the network's files (wiped on each run)"),
 ) -> None:
-    """Sync state between two chains through proofs, then show the attacks failing."""
+    """The bridge as a network of processes: deposits arrive, faults happen and are recovered from,
+    attacks are refused (--in-process: the whole flow inside this process)."""
     # web3 and the chains load only for the commands that use a chain.
     from bridge.chain.chains import parse_chain_kind
-    from bridge.demo import run_demo
 
-    run_demo(parse_chain_kind(chain), preset, out)
+    if in_process:
+        from bridge.demo import run_demo
+
+        run_demo(parse_chain_kind(chain), preset, out)
+        return
+    from bridge.demo_network import run_network_demo
+
+    run_network_demo(preset, out, directory)
 
 
 def _generated_verifiers(preset: str, keys: Sequence[Path] = (), *, report_all: bool = False) -> dict[str, Path]:

@@ -100,11 +100,15 @@ class Devnet:
     def relayer_url(self) -> str:
         return f"http://127.0.0.1:{self.relayer_port}"
 
-    def start_validator(self, name: str) -> None:
-        me = next(v for v in self.network.validators if v.name == name)
-        process = spawn_validator(me.config_path, me.url, self.directory / f"{name}.log", me.env)
-        wait_until_validator_ready(process)
-        self.validators[name] = process
+    def start_validators(self, names: Sequence[str]) -> None:
+        """Start them all, then wait for each (they start side by side: each decrypts its keystore)."""
+        started = []
+        for name in names:
+            me = next(v for v in self.network.validators if v.name == name)
+            started.append((name, spawn_validator(me.config_path, me.url, self.directory / f"{name}.log", me.env)))
+        for name, process in started:
+            self.validators[name] = process
+            wait_until_validator_ready(process)
         self.write_state()
 
     def kill_validator(self, name: str) -> None:
@@ -260,9 +264,8 @@ def open_devnet(options: DevnetOptions, progress: Callable[[str], None] = lambda
             relayer_port=port,
         )
         try:
-            for name in NAMES:
-                progress(f"starting validator {name}")
-                devnet.start_validator(name)
+            progress(f"starting validators {', '.join(NAMES)} (powers {', '.join(map(str, POWERS))})")
+            devnet.start_validators(NAMES)
             progress("starting the relayer")
             devnet.start_relayer()
             yield devnet

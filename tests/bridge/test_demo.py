@@ -8,7 +8,9 @@ from rich.console import Console
 from bridge.demo import run_demo
 
 
-@pytest.mark.parametrize("chain", [pytest.param("pyevm"), pytest.param("anvil", marks=pytest.mark.anvil)])
+@pytest.mark.parametrize(
+    "chain", [pytest.param("pyevm", marks=pytest.mark.slow), pytest.param("anvil", marks=pytest.mark.anvil)]
+)
 def test_demo_syncs_state_and_refuses_every_attack(chain: str) -> None:
     report = run_demo(chain, "test", Console(quiet=True))  # type: ignore[arg-type]
     assert [what for what, _, _ in report.gas] == ["header 1", "header 2", "header 3"]

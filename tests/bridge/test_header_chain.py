@@ -22,6 +22,8 @@ from statesync.model import Commit, Header, compute_header_hash
 from verifier.light_client import LightClientError, apply_header_proof, initial_state
 from verifier.signals import HeaderSignals, decode_header_signals
 
+pytestmark = pytest.mark.slow  # header_chain's keys at the test preset: about two minutes
+
 PRESET = "test"
 Sample = tuple[Header, tuple[Commit, ...], tuple[Committee, ...]]
 

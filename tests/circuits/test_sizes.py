@@ -20,6 +20,7 @@ def non_linear(file: str, template: str, *params: int) -> int:
     return compile_circuit(spec, opt=2).non_linear_constraints
 
 
+@pytest.mark.slow  # compiles circuits at several sizes
 def test_per_validator_cost_is_within_budget() -> None:
     eight, four = non_linear("header.circom", "HeaderUpdate", 8), non_linear("header.circom", "HeaderUpdate", 4)
     per_validator = (eight - four) / 4
@@ -27,11 +28,13 @@ def test_per_validator_cost_is_within_budget() -> None:
     assert 4217 < per_validator <= 4600
 
 
+@pytest.mark.slow  # compiles circuits at several sizes
 def test_per_merkle_level_cost_is_within_budget() -> None:
     per_level = (non_linear("merkle.circom", "MerkleRoot", 8) - non_linear("merkle.circom", "MerkleRoot", 4)) / 4
     assert 240 <= per_level <= 260  # Poseidon(2) is 240
 
 
+@pytest.mark.slow  # compiles circuits at several sizes
 def test_default_preset_fits_a_2_pow_17_setup() -> None:
     manifest = load_manifest()
     preset = manifest.presets["default"]

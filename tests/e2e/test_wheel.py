@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds a wheel and installs it into a fresh venv: about a minute and a half
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

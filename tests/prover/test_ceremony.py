@@ -144,6 +144,7 @@ def ceremony(tmp_path_factory: pytest.TempPathFactory) -> Ceremony:
     return Ceremony(directory, after_alice, after_bob, carol, "".join(printed.group(1).split()), report, keys, seconds)
 
 
+@pytest.mark.slow  # a three-party ceremony at the test preset: about two minutes
 def test_transcript_lists_the_three_contributions_in_order(ceremony: Ceremony) -> None:
     transcript = read_transcript(ceremony.directory)
     names = [(z.file, z.kind, z.name) for z in transcript.zkeys]
@@ -162,6 +163,7 @@ def test_transcript_lists_the_three_contributions_in_order(ceremony: Ceremony) -
     assert ceremony.report.circuit_hash == transcript.circuit_hash
 
 
+@pytest.mark.slow  # a three-party ceremony at the test preset: about two minutes
 def test_keys_record_names_every_contribution_and_the_beacon(ceremony: Ceremony) -> None:
     keys, transcript = ceremony.keys, read_transcript(ceremony.directory)
     record = keys.record
@@ -181,6 +183,7 @@ def test_keys_record_names_every_contribution_and_the_beacon(ceremony: Ceremony)
     assert hashlib.sha256((keys.directory / "circuit.zkey").read_bytes()).hexdigest() == beacon.sha256
 
 
+@pytest.mark.slow  # a three-party ceremony at the test preset: about two minutes
 def test_ceremony_keys_prove_a_proof_snarkjs_accepts(ceremony: Ceremony, tmp_path: Path) -> None:
     prover = load_prover(CIRCUIT, PRESET, keys=ceremony.keys.directory)
     assert prover.keys.directory == ceremony.keys.directory
@@ -190,6 +193,7 @@ def test_ceremony_keys_prove_a_proof_snarkjs_accepts(ceremony: Ceremony, tmp_pat
     assert read_proof_record(result.directory).verification_key_sha256 == ceremony.keys.verification_key_sha256
 
 
+@pytest.mark.slow  # a three-party ceremony at the test preset: about two minutes
 def test_load_prover_refuses_keys_of_another_circuit_preset_or_r1cs(ceremony: Ceremony, tmp_path: Path) -> None:
     for field_name, value in [("r1cs_sha256", "00" * 32), ("preset", "default"), ("circuit", "header_update")]:
         copy = tmp_path / field_name
@@ -203,6 +207,7 @@ def test_load_prover_refuses_keys_of_another_circuit_preset_or_r1cs(ceremony: Ce
         load_prover(CIRCUIT, PRESET, keys=tmp_path / "absent")
 
 
+@pytest.mark.slow  # a three-party ceremony at the test preset: about two minutes
 def test_a_tampered_contribution_is_refused_on_import(ceremony: Ceremony, tmp_path: Path) -> None:
     directory = tmp_path / "c"
     shutil.copytree(ceremony.after_bob, directory)
@@ -216,6 +221,7 @@ def test_a_tampered_contribution_is_refused_on_import(ceremony: Ceremony, tmp_pa
     assert sorted(p.name for p in directory.iterdir() if p.suffix == ".zkey") == [INITIAL, "0001.zkey", "0002.zkey"]
 
 
+@pytest.mark.slow  # a three-party ceremony at the test preset: about two minutes
 def test_import_refuses_another_circuit_a_wrong_parent_and_a_wrong_name(ceremony: Ceremony, tmp_path: Path) -> None:
     directory = tmp_path / "c"
     shutil.copytree(ceremony.after_bob, directory)
@@ -235,6 +241,7 @@ def test_import_refuses_another_circuit_a_wrong_parent_and_a_wrong_name(ceremony
     assert read_transcript(directory) == read_transcript(ceremony.after_bob)
 
 
+@pytest.mark.slow  # a three-party ceremony at the test preset: about two minutes
 @pytest.mark.parametrize("file", ["0002.zkey", "0004_beacon.zkey"])
 def test_verify_refuses_a_file_changed_after_it_entered_the_transcript(
     ceremony: Ceremony, tmp_path: Path, file: str
@@ -246,6 +253,7 @@ def test_verify_refuses_a_file_changed_after_it_entered_the_transcript(
         verify_ceremony(directory)
 
 
+@pytest.mark.slow  # a three-party ceremony at the test preset: about two minutes
 def test_verify_refuses_a_tampered_zkey_even_with_a_rewritten_transcript(ceremony: Ceremony, tmp_path: Path) -> None:
     # Whoever can rewrite ceremony.json too still faces snarkjs's own checks.
     directory = tmp_path / "c"
@@ -258,6 +266,7 @@ def test_verify_refuses_a_tampered_zkey_even_with_a_rewritten_transcript(ceremon
         verify_ceremony(directory)
 
 
+@pytest.mark.slow  # a three-party ceremony at the test preset: about two minutes
 def test_a_finished_ceremony_takes_no_more_contributions_or_beacons(ceremony: Ceremony) -> None:
     with pytest.raises(CeremonyInputError, match="is finished"):
         contribute(ceremony.directory, "dave")
@@ -265,6 +274,7 @@ def test_a_finished_ceremony_takes_no_more_contributions_or_beacons(ceremony: Ce
         finish_ceremony(ceremony.directory, BEACON, ITERATIONS)
 
 
+@pytest.mark.slow  # a three-party ceremony at the test preset: about two minutes
 def test_start_contribute_and_finish_refuse_bad_arguments(ceremony: Ceremony, tmp_path: Path) -> None:
     with pytest.raises(CeremonyInputError, match="exists and is not empty"):
         start_ceremony(ceremony.directory, CIRCUIT, PRESET)
@@ -338,6 +348,7 @@ def test_cli_starts_a_ceremony_on_the_local_ptau_labelled_development_only(tmp_p
     assert read_transcript(tmp_path / "c").ptau.is_local_dev
 
 
+@pytest.mark.slow  # a three-party ceremony at the test preset: about two minutes
 def test_cli_one_contributor_ceremony_finished_with_a_beacon_is_development_only(
     ceremony: Ceremony, tmp_path: Path
 ) -> None:
@@ -369,6 +380,7 @@ def test_cli_reports_bad_input_in_one_line(tmp_path: Path) -> None:
     _one_line_error(proved, "is not a keys directory")
 
 
+@pytest.mark.slow  # a three-party ceremony at the test preset: about two minutes
 def test_transcript_round_trips(ceremony: Ceremony) -> None:
     transcript = read_transcript(ceremony.directory)
     assert Transcript.from_dict(json.loads(transcript.to_json())) == transcript

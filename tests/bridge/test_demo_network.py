@@ -1,0 +1,22 @@
+"""`make demo`'s network demo at the test preset, end to end (slow: about three minutes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from bridge.demo_network import run_network_demo
+
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]
+
+
+def test_the_network_demo_recovers_from_every_fault_and_refuses_every_attack(tmp_path: Path) -> None:
+    report = run_network_demo("test", Console(quiet=True), tmp_path / "demo")
+    assert report.executed == 12  # 4 + 3 + 2 + 2 + 1 deposits, each checked on the chains exactly once
+    reasons = dict(report.refusals)
+    assert reasons["the deposit inflated 1000x in the proposed event root"].count("event_root_mismatch") == 4
+    assert reasons["a header that does not extend the accepted checkpoint"].count("unknown_parent") == 4
+    assert len(report.attacks) == 5
+    assert len(report.latencies) == 12

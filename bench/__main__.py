@@ -5,6 +5,7 @@ python -m bench --presets test        # the pipeline at the test preset only
 python -m bench --only crypto verifier
 python -m bench --only gas --chain anvil  # gas on anvil instead of py-evm
 python -m bench --only zkey --zkey-presets test default  # phase 2 at the default size too (~15 min)
+python -m bench --only network --network-events 100  # the devnet: latency, throughput, memory
 
 Sections left out by --only keep their previous results in results.json.
 """
@@ -24,10 +25,10 @@ from rich.table import Table
 from bridge.chain.chains import CHAIN_KINDS, parse_chain_kind
 from statesync.storage import write_atomically
 
-from . import bench_crypto, bench_gas, bench_pipeline, bench_ptau, bench_verifier, bench_zkey
+from . import bench_crypto, bench_gas, bench_network, bench_pipeline, bench_ptau, bench_verifier, bench_zkey
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-SECTIONS = ("crypto", "verifier", "ptau", "zkey", "pipeline", "gas")
+SECTIONS = ("crypto", "verifier", "ptau", "zkey", "pipeline", "gas", "network")
 
 
 def _flat_table(title: str, rows: dict[str, Any]) -> Table:
@@ -99,6 +100,30 @@ def _zkey_table(zkey: dict[str, Any]) -> Table:
     return table
 
 
+def _network_table(network: dict[str, Any]) -> Table:
+    table = Table("measure", "value", "goal", title=f"the bridge as processes ({network['preset']} preset)")
+    latency, load, memory = network["latency"], network["load"], network["memory_mb"]
+    table.add_row(
+        f"latency, single deposits ({latency['samples']}), confirmation to execution",
+        f"median {latency['median_s']} s, p95 {latency['p95_s']} s",
+        f"median <= {latency['goal_median_s']} s {_verdict(latency['met'])}",
+    )
+    table.add_row(
+        f"throughput, {load['events']} deposits at once",
+        f"{load['events_per_minute']} events/min ({load['minutes']} min)",
+        f">= {load['goal_events_per_minute']} {_verdict(load['met'])}",
+    )
+    table.add_row("latency under that load", f"median {load['latency_median_s']} s, p95 {load['latency_p95_s']} s", "")
+    for name, start in memory["start"].items():
+        table.add_row(
+            f"RSS of {name}",
+            f"{start} MB -> {memory['end'][name]} MB ({memory['growth'][name]:+} MB)",
+            f"<= +{memory['goal_growth_mb']} MB",
+        )
+    table.add_row("memory growth", "", _verdict(memory["met"]))
+    return table
+
+
 def _verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
@@ -121,6 +146,8 @@ def main() -> None:
         "--zkey-presets", nargs="+", default=["test"], help="state_sync sizes for the snarkjs vs zkey_fast phase 2"
     )
     parser.add_argument("--chain", choices=CHAIN_KINDS, default="pyevm", help="where the gas section runs")
+    parser.add_argument("--network-preset", default="default", help="the devnet's preset for the network section")
+    parser.add_argument("--network-events", type=int, default=500, help="deposits of the network section's load")
     args = parser.parse_args()
     console = Console(width=150)
     results = _previous_results()
@@ -183,6 +210,12 @@ def main() -> None:
         results["gas"] = bench_gas.run(parse_chain_kind(args.chain))
         for table in _gas_tables(results["gas"]):
             console.print(table)
+    if "network" in args.only:
+        console.print(
+            f"[bold]network[/] (devnet at {args.network_preset}: latency, {args.network_events} events, memory)"
+        )
+        results["network"] = bench_network.run(args.network_preset, args.network_events)
+        console.print(_network_table(results["network"]))
     write_atomically(RESULTS, json.dumps(results, indent=2) + "\n")
     console.print(f"wrote {RESULTS}")
 

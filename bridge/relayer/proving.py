@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -188,6 +188,25 @@ def remove_leftovers(proofs_dir: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
     for inputs in proofs_dir.glob("*.inputs.json"):
         inputs.unlink(missing_ok=True)
+
+
+def prune_finished_proofs(finished: Sequence[Path], keep: int, *, sweep: bool = False) -> int:
+    """Delete the proof directories of finished batches (`finished`: newest first) but the newest `keep`.
+
+    A finished batch's proof is never used again (the store says so before this runs), so a
+    deletion cut short by kill -9 loses nothing: the sweep at the next start finishes it. Without
+    `sweep` the walk stops at the first directory already gone (where the previous call ended),
+    so each call costs what it deletes, not the whole history. Returns how many it deleted.
+    """
+    removed = 0
+    for directory in finished[keep:]:
+        if not directory.exists():
+            if sweep:
+                continue
+            break
+        shutil.rmtree(directory, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 def is_published(directory: Path) -> bool:

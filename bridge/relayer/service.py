@@ -63,10 +63,11 @@ from ..rpc import FailoverRpc, RpcError
 from .chain import ChainObserver, NetworkFacts, Receiver
 from .metrics import RelayerMetrics
 from .plan import Action, ChainView, ExecuteEvents, ProposeHeader, Wait, build_proposal, measure_lag, plan_next_action
-from .proving import ProofRunner, ProvingStopped, is_published, remove_leftovers
+from .proving import ProofRunner, ProvingStopped, is_published, prune_finished_proofs, remove_leftovers
 from .settings import RelayerConfig
 from .signing import SignatureCollector, SigningError, ValidatorEndpoint, build_commit
 from .store import (
+    FINISHED_BATCHES,
     OPEN_BATCHES,
     OPEN_TRANSACTIONS,
     BatchKey,
@@ -211,6 +212,7 @@ class Relayer:
             )
         self.receiver_gas = int(self.receiver.call("receiverGas"))
         remove_leftovers(self.proofs_dir)
+        self.prune_proofs(sweep=True)
         for circuit in ("state_sync", "event_inclusion", "header_update"):
             self.prover.prover(circuit)  # compile and keys (cached) before the first proof is needed
 
@@ -423,6 +425,13 @@ class Relayer:
 
     # --- proofs --------------------------------------------------------------------------------
 
+    def prune_proofs(self, *, sweep: bool = False) -> None:
+        """Keep the newest `keep_proofs` finished batches' proofs on disk (disk use stays bounded)."""
+        finished = [b.proof_dir for b in self.store.find_batches(FINISHED_BATCHES)]
+        removed = prune_finished_proofs(finished, self.config.node.keep_proofs, sweep=sweep)
+        if removed:
+            log.info("prove.pruned", extra={"fields": {"directories": removed, "kept": self.config.node.keep_proofs}})
+
     def ensure_proof(self, key: BatchKey, inputs: CircuitInputs) -> Proven:
         """A checked proof for `key`: a stored one that still verifies, else a new one."""
         reusable = self.reusable_proof(key)
@@ -614,6 +623,7 @@ class Relayer:
             raise
         results = event_ids(receipt.logs, self.receiver.address, STATE_SYNC_RESULT_TOPIC)
         self.store.set_batch_status(proven.batch.id, BatchStatus.EXECUTED)
+        self.prune_proofs()
         if proven.batch.key.circuit != "event_inclusion":
             self.store.set_proposal_status(proven.batch.key.header_hash, ProposalStatus.ACCEPTED)
         self.metrics.transactions.labels(method=method, outcome="succeeded").inc()

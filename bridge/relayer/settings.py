@@ -16,6 +16,7 @@
     # max_backoff = 60.0              # the longest pause after consecutive errors
     # receiver_from_block = 0         # the child block HeaderAccepted logs start at ([deployment] child_block)
     # log_chunk = 5000                # blocks per eth_getLogs
+    # keep_proofs = 100               # proof directories of finished batches kept (the newest)
     # [relayer.keys]                  # ceremony keys directories, by circuit (default: local keys)
     # state_sync = "keys/state_sync"
 
@@ -56,6 +57,7 @@ _INTS: Final = {
     "prove_attempts": (3, 1, 100),
     "receiver_from_block": (0, 0, 2**64 - 1),
     "log_chunk": (5000, 1, 1_000_000),
+    "keep_proofs": (100, 0, 1_000_000),
 }
 _KNOWN: Final = frozenset({"network", "data_dir", "private_key_env", "host", "port", "keys", *_FLOATS, *_INTS})
 
@@ -76,6 +78,7 @@ class RelayerNodeConfig:
     max_backoff: float = 60.0
     receiver_from_block: int = 0
     log_chunk: int = 5000
+    keep_proofs: int = 100
     keys: Mapping[str, Path] = field(default_factory=dict)
 
 
@@ -164,6 +167,7 @@ def parse_relayer_section(section: Mapping[str, Any], *, base: Path, source: str
         max_backoff=seconds("max_backoff"),
         receiver_from_block=count("receiver_from_block"),
         log_chunk=count("log_chunk"),
+        keep_proofs=count("keep_proofs"),
         keys=keys,
     )
 

@@ -137,6 +137,12 @@ class TxStatus(StrEnum):
 
 OPEN_PROPOSALS: Final = (ProposalStatus.PROPOSED, ProposalStatus.SIGNED)
 OPEN_BATCHES: Final = (BatchStatus.PROVING, BatchStatus.PROVEN, BatchStatus.SENT)
+FINISHED_BATCHES: Final = (
+    BatchStatus.EXECUTED,
+    BatchStatus.EXECUTED_ELSEWHERE,
+    BatchStatus.OBSOLETE,
+    BatchStatus.FAILED,
+)
 OPEN_TRANSACTIONS: Final = (TxStatus.SIGNED, TxStatus.SENT)
 
 

@@ -63,7 +63,7 @@ from bridge.relayer.plan import (
     select_batch,
 )
 from bridge.relayer.process import RelayerProcess, kill_relayer, spawn_relayer, stop_relayer, wait_until_ready
-from bridge.relayer.proving import ProofRunner, ProvingError
+from bridge.relayer.proving import ProofRunner, ProvingError, prune_finished_proofs
 from bridge.relayer.settings import load_relayer_config
 from bridge.relayer.signing import SignatureCollector, SigningError, ValidatorEndpoint, build_commit
 from bridge.relayer.store import (
@@ -104,6 +104,7 @@ CHILD_CHAIN_ID = 1002
 POWERS = (4, 3, 2, 1)  # 10 in all: a quorum needs 7, so the 3 may be down, but not the 4
 WORK_FACTOR = 2**10
 RELAYER_KEY_ENV = "ZKSTATESYNC_RELAYER_KEY"
+KEEP_PROOFS = 2
 STATE_SYNC_RESULT = "0x" + keccak(text="StateSyncResult(uint256,bool,bytes)").hex()
 WAIT_SECONDS = 300.0  # the most a step of the scenario may take (proofs run beside other builds)
 PARAMS = load_manifest().preset(PRESET)
@@ -368,6 +369,27 @@ def test_stored_signatures_are_reused_and_nobody_is_asked_again() -> None:
 # Proofs and configuration
 
 
+def test_finished_proofs_beyond_the_newest_kept_are_deleted_and_a_sweep_finishes_an_interrupted_prune(
+    tmp_path: Path,
+) -> None:
+    directories = [tmp_path / f"proof-{i}" for i in range(6)]  # newest first, as the store lists them
+    for directory in directories:
+        directory.mkdir()
+        (directory / "proof.json").write_text("{}")
+    assert prune_finished_proofs(directories, keep=2) == 4
+    assert [d.exists() for d in directories] == [True, True, False, False, False, False]
+    assert prune_finished_proofs(directories, keep=2) == 0  # nothing new: stops at the first gone
+    # Two newer batches finished; a prune was cut short, leaving an older directory behind.
+    directories = [tmp_path / "proof-7", tmp_path / "proof-6", *directories]
+    for directory in directories[:2]:
+        directory.mkdir()
+    (tmp_path / "proof-4").mkdir()
+    assert prune_finished_proofs(directories, keep=2) == 2  # proof-1 and proof-0; stops at proof-2
+    assert (tmp_path / "proof-4").exists()
+    assert prune_finished_proofs(directories, keep=2, sweep=True) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proof-6", "proof-7"]
+
+
 def test_a_proof_that_takes_too_long_is_stopped_and_retried_a_bounded_number_of_times(tmp_path: Path) -> None:
     runner = ProofRunner(PRESET, keys={}, timeout=0.5, attempts=2, should_stop=lambda: False)
     runner.prover("event_inclusion")  # compiled and keyed (cached) before the clock starts
@@ -581,6 +603,7 @@ class Bridge:
             "prove_timeout": 240.0,
             "receipt_timeout": 30.0,
             "max_backoff": 2.0,
+            "keep_proofs": KEEP_PROOFS,
             **overrides,
         }
         path = self.directory / f"{name}.toml"
@@ -803,5 +826,9 @@ def test_status_shows_the_relayer_caught_up_and_sigterm_stops_it_cleanly(bridge:
     assert status["account"] == Account.from_key(bridge.relayer_keys["relayer"]).address
     assert metric(relayer, "zkstatesync_relayer_lag_blocks") == 0
     assert metric(relayer, "zkstatesync_relayer_last_header_accepted") == status["checkpoint"]["number"]
+    # Disk use stays bounded: only the newest finished batches keep their proofs (none is open now).
+    finished = sum(n for s, n in status["store"]["batches"].items() if s not in ("proving", "proven", "sent"))
+    proofs = [p for p in (bridge.directory / "relayer" / "proofs").iterdir() if p.is_dir()]
+    assert finished > KEEP_PROOFS and len(proofs) == KEEP_PROOFS, (status["store"], proofs)
     assert stop_relayer(bridge.relayers.pop("relayer")) == 0
     assert relayer.log_events()[-1]["event"] == "relayer.stopped"

@@ -8,8 +8,8 @@ Three phases on one devnet (two anvil nodes, 4 validator processes, the relayer 
   load      `events` deposits sent at once (many per rootchain block): events executed per
             minute from the first one's confirmation to the last one's execution; then the
             resident memory of every long-running process again (growth past start-up).
-The relayer's proofs run in worker processes it starts per proof; their peak is reported apart
-(from its metrics) because they are not long-running.
+The relayer's proofs run in worker processes it starts per proof; they are not long-running,
+and bench_pipeline reports a proof's peak memory.
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def run(preset: str, events: int) -> dict[str, Any]:
+    if events < 1:
+        raise ValueError("the load phase needs at least one event")
     with tempfile.TemporaryDirectory(prefix="zkstatesync-bench-") as scratch:
         options = DevnetOptions(Path(scratch) / "devnet", preset=preset, confirmations=CONFIRMATIONS, deposits=0)
         with open_devnet(options) as devnet:

@@ -285,8 +285,8 @@ def deploy_command(
     config: Path | None = typer.Option(
         None, "--config", help="a network file: deploy to its chains' RPC URLs and record the addresses in it"
     ),
-    chain: str = typer.Option("pyevm", help="without --config: pyevm or anvil, two fresh local chains"),
-    preset: str = typer.Option("test", help="without --config: parameter preset of the circuits"),
+    chain: str | None = typer.Option(None, help="without --config: pyevm or anvil, two fresh local chains [pyevm]"),
+    preset: str | None = typer.Option(None, help="without --config: parameter preset of the circuits [test]"),
     key_env: str | None = typer.Option(
         None,
         "--key-env",
@@ -304,8 +304,16 @@ def deploy_command(
     """Deploy both sides of the bridge: to the chains a network file names (--config), or to two fresh
     local chains that are gone when the command ends; print addresses and gas."""
     if config is not None:
+        if chain is not None or preset is not None:
+            raise ZkStateSyncError("--chain and --preset are for fresh local chains; with --config the file names both")
+        if key_env is not None and keystore is not None:
+            raise ZkStateSyncError("give the deployer key one way: --key-env or --keystore")
         _deploy_to_network(config, key_env, keystore, password_env, keys, redeploy)
         return
+    if key_env is not None or keystore is not None or password_env is not None or redeploy:
+        raise ZkStateSyncError("--key-env, --keystore, --password-env and --redeploy go with --config")
+    chain = chain or "pyevm"
+    preset = preset or "test"
     from bridge.chain.chains import open_chain, parse_chain_kind
     from bridge.chain.stack import deploy_bridge
     from prover.samples import build_sample_chain
@@ -559,10 +567,14 @@ def status_command(
     network = load_network_config(config)
     relayer_url = None
     if relayer is not None:
-        node = load_relayer_config(relayer).node
+        relayer_config = load_relayer_config(relayer)
+        node = relayer_config.node
         if node.port is None:
             raise ZkStateSyncError(f"{relayer}: [relayer] port is not set, so the relayer serves no /status")
-        relayer_url = f"http://{node.host}:{node.port}"
+        if relayer_config.child.receiver != (network.child.receiver if network.child else None):
+            raise ZkStateSyncError(f"{relayer} relays to another receiver than {config} names")
+        host = f"[{node.host}]" if ":" in node.host else node.host
+        relayer_url = f"http://{host}:{node.port}"
     status = read_bridge_status(network, relayer_url)
     if as_json:
         print(json.dumps(status.to_json(), indent=1))

@@ -38,7 +38,7 @@ from .chain.deploy import transact
 from .chain.stack import read_state_synced
 from .config import build_proposal_rules, compute_configured_set_hash
 from .demo import DemoFailure, run_demo
-from .devnet import Devnet, DevnetOptions, open_devnet
+from .devnet import NAMES, Devnet, DevnetOptions, open_devnet
 from .relayer.cli import store_identity
 from .relayer.process import stop_relayer
 from .relayer.settings import load_relayer_config
@@ -155,6 +155,8 @@ def _refusals(devnet: Devnet, proposal: Header, parent: Header) -> list[str]:
             codes.append(f"{name}: {refused.code}")
             continue
         raise DemoFailure(f"validator {name} signed a hostile proposal (header {proposal.number})")
+    if len(codes) != len(NAMES):
+        raise DemoFailure(f"only {len(codes)} of {len(NAMES)} validators were asked")
     return codes
 
 
@@ -235,6 +237,8 @@ def _play(
         tracker.wait_confirmed(ids[-1])
         time.sleep(1.0)  # it is collecting signatures or proving now
         executed_before = tracker.observe().last_executed_id
+        if executed_before >= ids[-1]:
+            raise DemoFailure("the deposits were executed before the relayer could be killed: nothing to recover")
         devnet.kill_relayer()
         note(f"relayer killed with {executed_before} executed and {ids[-1] - executed_before} waiting")
         devnet.start_relayer()

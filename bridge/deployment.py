@@ -39,6 +39,7 @@ from .config import (
     load_network_config,
     save_network_config,
 )
+from .rpc import redact_text
 
 DEFAULT_KEY_ENV: Final = "ZKSTATESYNC_DEPLOYER_KEY"
 
@@ -85,7 +86,7 @@ def load_deployer_account(
             raise ConfigError(f"cannot read the deployer keystore {keystore}: {exc.strerror or exc}") from exc
         try:
             key = Account.decrypt(text, password)
-        except ValueError as exc:  # a wrong password (MAC mismatch) or a file that is no keystore
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # a wrong password, or no keystore
             raise ConfigError(f"cannot decrypt the deployer keystore {keystore}: {exc}") from exc
         account: LocalAccount = Account.from_key(key)
         return account
@@ -119,6 +120,11 @@ def _check_chain(chain: Chain, chain_id: int, side: str, deployer: str) -> None:
         raise DeploymentRefused(f"the {side} node serves chain {served}, but the network file says {chain_id}")
     if int(chain.web3.eth.get_balance(chain.accounts[0])) == 0:
         raise DeploymentRefused(f"the deployer {deployer} has no ether on the {side} (chain {chain_id}) to pay gas")
+    # RootBridge's address is predicted from the deployer's nonce: a transaction of its still
+    # pending would shift every nonce and leave the two sides naming the wrong contracts.
+    pending = int(chain.web3.eth.get_transaction_count(chain.accounts[0], "pending"))
+    if pending != int(chain.web3.eth.get_transaction_count(chain.accounts[0], "latest")):
+        raise DeploymentRefused(f"the deployer {deployer} has a transaction pending on the {side}: wait for it")
 
 
 def read_root_block(chain: Chain, number: int) -> RootBlock:
@@ -159,9 +165,17 @@ def deploy_network(
         genesis_block, config.rootchain.chain_id, compute_configured_set_hash(config), config.circuits.depth
     )
     progress(f"genesis: rootchain block {genesis_block.number} (head {head})")
-    root_stack, child_stack = deploy_bridge(
-        root, child, verifier_sources, genesis=genesis, batch_size=config.circuits.batch_size
-    )
+    try:
+        root_stack, child_stack = deploy_bridge(
+            root, child, verifier_sources, genesis=genesis, batch_size=config.circuits.batch_size
+        )
+    except ZkStateSyncError:
+        raise
+    except Exception as exc:  # web3's errors (a node gone, a receipt that never came, funds run out)
+        raise DeploymentRefused(
+            f"the deployment failed part way, and nothing was recorded in {config_path} (contracts already "
+            f"deployed are abandoned; deploy again): {type(exc).__name__}: {redact_text(str(exc))[:300]}"
+        ) from exc
     record = DeploymentRecord(
         root_bridge=root_stack.bridge.address,
         child_token=child_stack.token.address,

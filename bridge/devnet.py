@@ -17,6 +17,7 @@ import contextlib
 import json
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,11 +44,13 @@ from .chain.chains import Chain, find_free_port, run_anvil
 from .chain.deploy import Deployed, transact
 from .chain.stack import VERIFIER_CIRCUITS
 from .config import ChildConfig, CircuitsConfig, ConfigError, RootchainConfig
+from .db import DataDirLock
 from .deployment import NetworkDeployment, deploy_network
-from .relayer.process import RelayerProcess, kill_relayer, spawn_relayer, stop_relayer, wait_until_ready
+from .procs import ServiceProcess, stop_service
+from .relayer.process import RelayerProcess, kill_relayer, spawn_relayer, wait_until_ready
 from .status import BridgeStatus, read_bridge_status, render_bridge_status
 from .validator.local import LocalNetwork, make_local_network
-from .validator.process import ValidatorProcess, spawn_validator, stop_validator
+from .validator.process import ValidatorProcess, spawn_validator
 from .validator.process import wait_until_ready as wait_until_validator_ready
 
 MARKER: Final = ".zkstatesync-devnet"
@@ -102,14 +105,13 @@ class Devnet:
 
     def start_validators(self, names: Sequence[str]) -> None:
         """Start them all, then wait for each (they start side by side: each decrypts its keystore)."""
-        started = []
         for name in names:
             me = next(v for v in self.network.validators if v.name == name)
-            started.append((name, spawn_validator(me.config_path, me.url, self.directory / f"{name}.log", me.env)))
-        for name, process in started:
-            self.validators[name] = process
-            wait_until_validator_ready(process)
+            # Recorded as soon as it exists, so stop_all stops it whatever happens next.
+            self.validators[name] = spawn_validator(me.config_path, me.url, self.directory / f"{name}.log", me.env)
         self.write_state()
+        for name in names:
+            wait_until_validator_ready(self.validators[name])
 
     def kill_validator(self, name: str) -> None:
         """kill -9: what it signed is in its slashing database, nothing else survives."""
@@ -119,12 +121,11 @@ class Devnet:
         self.write_state()
 
     def start_relayer(self) -> None:
-        relayer = spawn_relayer(
+        self.relayer = spawn_relayer(
             self.relayer_config, self.relayer_port, self.directory / "relayer.log", {RELAYER_KEY_ENV: self.relayer_key}
         )
-        wait_until_ready(relayer)
-        self.relayer = relayer
         self.write_state()
+        wait_until_ready(self.relayer)
 
     def kill_relayer(self) -> None:
         if self.relayer is not None:
@@ -165,12 +166,26 @@ class Devnet:
         write_atomically(self.directory / "devnet.json", json.dumps(document, indent=1) + "\n")
 
     def stop_all(self) -> None:
-        if self.relayer is not None:
-            stop_relayer(self.relayer)
-            self.relayer = None
-        for process in self.validators.values():
-            stop_validator(process)
+        """The relayer first (it asks the validators), then the validators; each is stopped even if
+        stopping another failed (stop_service ends in SIGKILL, so only a stuck kernel can fail it)."""
+        services: list[ServiceProcess] = [] if self.relayer is None else [self.relayer]
+        services += list(self.validators.values())
+        self.relayer = None
         self.validators.clear()
+        failures = []
+        for service in services:
+            try:
+                stop_service(service)
+            except (OSError, subprocess.SubprocessError) as exc:
+                failures.append(f"{service.name} {service.process.pid}: {exc}")
+        if failures:
+            raise DevnetError("could not stop: " + "; ".join(failures))
+
+
+def lock_directory(directory: Path) -> DataDirLock:
+    """One devnet per directory: the lock sits beside it, since the directory itself is wiped."""
+    directory = Path(directory).resolve()
+    return DataDirLock(directory.parent, f".{directory.name}.lock", "devnet", DevnetError)
 
 
 def prepare_directory(directory: Path) -> None:
@@ -220,6 +235,16 @@ def open_devnet(options: DevnetOptions, progress: Callable[[str], None] = lambda
     if not 0 <= options.confirmations <= 1000 or not 1 <= options.block_time <= 60:
         raise ConfigError("--confirmations must be in 0..1000 and --block-time in 1..60 seconds")
     sources = verifier_sources(options.preset, progress)
+    lock = lock_directory(options.directory)
+    try:
+        with _open_locked(options, sources, progress) as devnet:
+            yield devnet
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def _open_locked(options: DevnetOptions, sources: dict[str, Path], progress: Callable[[str], None]) -> Iterator[Devnet]:
     prepare_directory(options.directory)
     directory = options.directory
     progress("starting two anvil nodes")
@@ -278,9 +303,12 @@ def _endpoint(chain: Chain) -> str:
 
 
 @dataclass
-class _Feed:
-    """What the live view shows besides the status tables: the last lines of news."""
+class _Watch:
+    """The watch loop's state: the last lines of news, when the next deposit is due, what was seen."""
 
+    started: float
+    next_deposit: float
+    last_executed: int = -1
     lines: list[str] = field(default_factory=list)
 
     def add(self, line: str) -> None:
@@ -292,60 +320,75 @@ def run_devnet(options: DevnetOptions, console: Console) -> int:
     stop_requested = {"signal": ""}
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stop_requested["signal"]:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop waiting for anything, clean up now
         stop_requested["signal"] = signal.Signals(signum).name
 
     def note(line: str) -> None:
         console.print(f"[dim]-[/] {line}", highlight=False, soft_wrap=True)
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with open_devnet(options, note) as devnet:
-            note(f"running in {options.directory}; `zkstatesync status --config {devnet.network.path}` shows it too")
+    # Until it runs, Ctrl-C interrupts the start-up (key setup can take minutes) and the context
+    # managers stop what was started; once it runs, Ctrl-C asks the watch loop to stop in order.
+    with open_devnet(options, note) as devnet:
+        note(f"running in {options.directory}; `zkstatesync status --config {devnet.network.path}` shows it too")
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
             return _watch(devnet, options, console, stop_requested)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def _watch(devnet: Devnet, options: DevnetOptions, console: Console, stop: dict[str, str]) -> int:
-    feed = _Feed()
-    started = time.monotonic()
-    next_deposit = started
-    last_executed = -1
+    now = time.monotonic()
+    state = _Watch(started=now, next_deposit=now)
     live = Live(console=console, auto_refresh=False) if console.is_terminal else None
     with live if live is not None else contextlib.nullcontext():
         while not stop["signal"]:
-            now = time.monotonic()
-            if len(devnet.deposits) < options.deposits and now >= next_deposit:
-                amount = 10**15 * (1 + len(devnet.deposits) % 7)
-                event_id = devnet.deposit(amount)
-                feed.add(f"deposit {event_id}: {amount} wei")
-                next_deposit = now + options.deposit_interval
-            status = devnet.status()
-            if status.last_executed_id != last_executed:
-                last_executed = status.last_executed_id
-                line = (
-                    f"executed {status.last_executed_id} of {status.sent} sent "
-                    f"(checkpoint: header {status.checkpoint_number}, head {status.rootchain_head})"
-                )
-                feed.add(line)
-                if live is None:
-                    console.print(line, highlight=False)
-            if live is not None:
-                live.update(Group(render_bridge_status(status, "zkstatesync devnet"), Text("\n".join(feed.lines))))
-                live.refresh()
-            done = len(devnet.deposits) >= options.deposits and status.last_executed_id >= options.deposits
-            if options.until_executed and done:
-                console.print(f"all {options.deposits} deposits executed on the child chain", highlight=False)
-                return 0
-            if options.timeout is not None and now - started > options.timeout:
-                console.print(f"[red]time limit of {options.timeout} s reached[/]", highlight=False)
-                return 1 if options.until_executed else 0
-            if devnet.relayer is not None and not devnet.relayer.is_running():
-                raise DevnetError(f"the relayer exited:\n{devnet.relayer.read_log()[-2000:]}")
+            try:
+                finished = _tick(devnet, options, console, live, state)
+            except ZkStateSyncError:
+                if stop["signal"]:
+                    break  # the stop request came in the middle of a step: not an error
+                raise
+            if finished is not None:
+                return finished
             time.sleep(REFRESH_SECONDS)
     console.print(f"stopping ({stop['signal']}): relayer, validators, chains", highlight=False)
     return 0
+
+
+def _tick(devnet: Devnet, options: DevnetOptions, console: Console, live: Live | None, state: _Watch) -> int | None:
+    """One look at the bridge (and a deposit when one is due); an exit code once the run is over."""
+    now = time.monotonic()
+    if len(devnet.deposits) < options.deposits and now >= state.next_deposit:
+        amount = 10**15 * (1 + len(devnet.deposits) % 7)
+        event_id = devnet.deposit(amount)
+        state.add(f"deposit {event_id}: {amount} wei")
+        state.next_deposit = now + options.deposit_interval
+    status = devnet.status()
+    if status.last_executed_id != state.last_executed:
+        state.last_executed = status.last_executed_id
+        line = (
+            f"executed {status.last_executed_id} of {status.sent} sent "
+            f"(checkpoint: header {status.checkpoint_number}, head {status.rootchain_head})"
+        )
+        state.add(line)
+        if live is None:
+            console.print(line, highlight=False)
+    if live is not None:
+        live.update(Group(render_bridge_status(status, "zkstatesync devnet"), Text("\n".join(state.lines))))
+        live.refresh()
+    done = len(devnet.deposits) >= options.deposits and status.last_executed_id >= options.deposits
+    if options.until_executed and done:
+        console.print(f"all {options.deposits} deposits executed on the child chain", highlight=False)
+        return 0
+    if options.timeout is not None and now - state.started > options.timeout:
+        console.print(f"[red]time limit of {options.timeout} s reached[/]", highlight=False)
+        return 1 if options.until_executed else 0
+    if devnet.relayer is not None and not devnet.relayer.is_running():
+        raise DevnetError(f"the relayer exited:\n{devnet.relayer.read_log()[-2000:]}")
+    return None
 
 
 def rpc(chain: Chain, method: str, params: Sequence[Any]) -> Any:

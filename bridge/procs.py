@@ -74,6 +74,9 @@ def spawn_service(name: str, module: str, config_path: Path, log_path: Path, env
             stderr=log,
             env={**os.environ, **env},
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            # Its own session: a Ctrl-C at the terminal reaches only whoever started it, which
+            # stops its services in order (the relayer before the validators it asks).
+            start_new_session=True,
         )
     finally:
         log.close()

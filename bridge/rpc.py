@@ -15,6 +15,7 @@ asks for that (any error is a reason not to sign); the relayer does when it call
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -55,6 +56,16 @@ class RpcErrorAnswer(ZkStateSyncError):
 
 class _NodeFailed(Exception):
     pass
+
+
+_URL: Final = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
+_WITH_URL: Final = re.compile(r"(with url: )(/[^\s'\"<>]*)")
+
+
+def redact_text(text: str) -> str:
+    """`text` with every URL cut to scheme://host:port and request paths dropped (an error from
+    the HTTP library names the URL it failed on, and RPC URLs carry API keys)."""
+    return _WITH_URL.sub(r"\1/...", _URL.sub(lambda m: redact_url(m.group(0)), text))
 
 
 def redact_url(url: str) -> str:
@@ -125,7 +136,7 @@ class FailoverRpc:
                     self._verify_chain(index)
                     answer = self._send(index, method, params)
                     if answer.error is not None and not answer_errors:
-                        raise _NodeFailed(f"{method}: {str(answer.error)[:200]}")
+                        raise _NodeFailed(f"{method}: {redact_text(str(answer.error))[:200]}")
                 except _NodeFailed as exc:
                     self._record_failure(index, str(exc))
                     failures.append(f"{redact_url(self._urls[index])}: {exc}")
@@ -160,7 +171,7 @@ class FailoverRpc:
         try:
             response = self._providers[index].make_request(RPCEndpoint(method), list(params))
         except Exception as exc:  # refused connections, timeouts, HTTP errors, bad JSON: this node failed
-            raise _NodeFailed(f"{method}: {type(exc).__name__}: {str(exc)[:200]}") from exc
+            raise _NodeFailed(f"{method}: {type(exc).__name__}: {redact_text(str(exc))[:200]}") from exc
         if not isinstance(response, dict):
             raise _NodeFailed(f"{method}: the answer is not a JSON-RPC object")
         if "error" in response:

@@ -95,7 +95,9 @@ class BridgeStatus:
 def read_validator_state(name: str, power: int, url: str) -> ValidatorState:
     try:
         status = ValidatorClient(url, timeout=SERVICE_TIMEOUT).status()
-    except ValidatorUnreachable:
+    except (ValidatorUnreachable, ValueError):  # no answer, or one that is not the API's JSON
+        return ValidatorState(name, power, url, False, None, 0, 0)
+    if not isinstance(status, dict):
         return ValidatorState(name, power, url, False, None, 0, 0)
     last = status.get("last_signed")
     number = int(last["number"]) if isinstance(last, dict) and str(last.get("number", "")).isdigit() else None

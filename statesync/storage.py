@@ -12,6 +12,7 @@ from pathlib import Path
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
+    """Replace `path` with `data`; a file that exists keeps its permissions (a new one is 0600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode() if isinstance(data, str) else data
@@ -21,6 +22,8 @@ def write_atomically(path: Path, data: bytes | str) -> None:
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

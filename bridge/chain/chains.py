@@ -40,7 +40,7 @@ from web3.types import RPCEndpoint
 from prover.toolchain import node_modules
 from statesync.errors import ToolError, ZkStateSyncError
 
-from ..rpc import redact_url
+from ..rpc import redact_text, redact_url
 
 ChainKind = Literal["pyevm", "anvil"]
 CHAIN_KINDS: Final[tuple[ChainKind, ...]] = get_args(ChainKind)
@@ -121,7 +121,8 @@ def connect_chain(url: str, account: LocalAccount, *, timeout: float = 60.0) -> 
     try:
         web3.eth.chain_id  # noqa: B018 - one round trip: is anything there?
     except Exception as exc:  # connection refused, DNS, TLS, bad JSON: the URL does not lead to a node
-        raise ChainError(f"no JSON-RPC node answers at {redact_url(url)}: {type(exc).__name__}: {exc}") from exc
+        reason = f"{type(exc).__name__}: {redact_text(str(exc))[:300]}"
+        raise ChainError(f"no JSON-RPC node answers at {redact_url(url)}: {reason}") from exc
 
     def call(transaction: Transaction, block: BlockRef) -> CallOutcome:
         return _json_rpc_call(web3, transaction, block)
@@ -233,6 +234,7 @@ def run_anvil(executable: Path | None = None, *, extra_args: Sequence[str] = (),
                     stdout=log,
                     stderr=log,
                     preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                    start_new_session=True,  # a terminal's Ctrl-C is for the program that started it
                 )
             except OSError as exc:
                 raise ToolError(f"cannot start anvil: {exc}", argv) from exc

@@ -190,20 +190,26 @@ def remove_leftovers(proofs_dir: Path) -> None:
         inputs.unlink(missing_ok=True)
 
 
+PRUNE_MISSING_RUN: Final = 16
+
+
 def prune_finished_proofs(finished: Sequence[Path], keep: int, *, sweep: bool = False) -> int:
     """Delete the proof directories of finished batches (`finished`: newest first) but the newest `keep`.
 
     A finished batch's proof is never used again (the store says so before this runs), so a
     deletion cut short by kill -9 loses nothing: the sweep at the next start finishes it. Without
-    `sweep` the walk stops at the first directory already gone (where the previous call ended),
-    so each call costs what it deletes, not the whole history. Returns how many it deleted.
+    `sweep` the walk stops after PRUNE_MISSING_RUN directories in a row already gone (where the
+    previous call ended; a batch that failed before proving never had one), so each call costs
+    what it deletes, not the whole history. Returns how many it deleted.
     """
-    removed = 0
+    removed = missing = 0
     for directory in finished[keep:]:
         if not directory.exists():
-            if sweep:
-                continue
-            break
+            missing += 1
+            if not sweep and missing >= PRUNE_MISSING_RUN:
+                break
+            continue
+        missing = 0
         shutil.rmtree(directory, ignore_errors=True)
         removed += 1
     return removed

@@ -113,7 +113,8 @@ def test_deploy_records_the_addresses_genesis_and_blocks_and_they_are_on_the_cha
         assert code_at(chain, address), address
     assert sorted(record.verifiers) == ["event_inclusion", "header_update", "state_sync"]
     # The genesis is a rootchain block past the confirmation depth, exactly as the node has it.
-    assert genesis.number <= max(0, head_before + 2 - CONFIRMATIONS)  # +2: the two funding blocks
+    # +2: the two funding blocks mined before deploy reads the head.
+    assert max(0, head_before - CONFIRMATIONS) <= genesis.number <= max(0, head_before + 2 - CONFIRMATIONS)
     block = chains.root.web3.eth.get_block(genesis.number)
     assert genesis.block_hash == int.from_bytes(bytes(block["hash"]), "big")
     assert genesis.timestamp == int(block["timestamp"])
@@ -196,3 +197,20 @@ def test_the_deployer_key_can_come_from_an_ethereum_keystore(tmp_path: Path, cha
     assert right.returncode == 0, right.stderr
     record = load_network_config(path).deployment
     assert record is not None and record.deployer == Account.from_key(key).address
+
+
+@pytest.mark.parametrize("content", ["{}", "not json", '{"crypto": 1, "version": 3}'])
+def test_a_file_that_is_no_keystore_is_refused_in_one_line(tmp_path: Path, chains: Chains, content: str) -> None:
+    path = write_network(tmp_path, chains)
+    keystore = tmp_path / "deployer.json"
+    keystore.write_text(content)
+    result = deploy_cli("--config", str(path), "--keystore", str(keystore), "--password-env", "PW", env={"PW": "x"})
+    assert result.returncode == 1 and "cannot decrypt the deployer keystore" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_options_that_would_do_nothing_are_refused() -> None:
+    alone = deploy_cli("--chain", "pyevm", "--redeploy", env={})
+    assert alone.returncode == 1 and "go with --config" in alone.stderr
+    mixed = deploy_cli("--config", "network.toml", "--preset", "default", env={})
+    assert mixed.returncode == 1 and "with --config the file names both" in mixed.stderr

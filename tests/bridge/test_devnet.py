@@ -78,7 +78,8 @@ def test_the_devnet_relays_every_deposit_once_and_ctrl_c_stops_all_its_processes
         assert status["has_quorum"] and status["power_up"] == status["power_total"] == 10
         assert [v["up"] for v in status["validators"]] == [True] * 4
         assert status["relayer"]["up"] and status["pending"] == 0
-        assert all(v["last_signed"] is not None for v in status["validators"])
+        signed = sum(v["power"] for v in status["validators"] if v["last_signed"] is not None)
+        assert 3 * signed > 2 * status["power_total"]  # a quorum signed (the relayer stops asking at one)
 
         # On the child chain itself: ids 1..DEPOSITS executed once each, in order, and the mints add up.
         config = load_network_config(network)

@@ -372,22 +372,24 @@ def test_stored_signatures_are_reused_and_nobody_is_asked_again() -> None:
 def test_finished_proofs_beyond_the_newest_kept_are_deleted_and_a_sweep_finishes_an_interrupted_prune(
     tmp_path: Path,
 ) -> None:
-    directories = [tmp_path / f"proof-{i}" for i in range(6)]  # newest first, as the store lists them
+    directories = [tmp_path / f"proof-{i:02d}" for i in range(6)]  # newest first, as the store lists them
     for directory in directories:
         directory.mkdir()
         (directory / "proof.json").write_text("{}")
     assert prune_finished_proofs(directories, keep=2) == 4
     assert [d.exists() for d in directories] == [True, True, False, False, False, False]
-    assert prune_finished_proofs(directories, keep=2) == 0  # nothing new: stops at the first gone
-    # Two newer batches finished; a prune was cut short, leaving an older directory behind.
-    directories = [tmp_path / "proof-7", tmp_path / "proof-6", *directories]
-    for directory in directories[:2]:
+    assert prune_finished_proofs(directories, keep=2) == 0
+    # Many batches later, one old directory survived a prune cut short by kill -9: the walk
+    # stops after PRUNE_MISSING_RUN gone in a row (it costs what it deletes); the sweep finds it.
+    newest = [tmp_path / "proof-new-1", tmp_path / "proof-new-0"]
+    history = [*newest, *(tmp_path / f"proof-{i:02d}" for i in range(38))]
+    for directory in [*newest, tmp_path / "proof-37"]:
         directory.mkdir()
-    (tmp_path / "proof-4").mkdir()
-    assert prune_finished_proofs(directories, keep=2) == 2  # proof-1 and proof-0; stops at proof-2
-    assert (tmp_path / "proof-4").exists()
-    assert prune_finished_proofs(directories, keep=2, sweep=True) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["proof-6", "proof-7"]
+    assert prune_finished_proofs(history, keep=2) == 2  # proof-00 and proof-01
+    assert (tmp_path / "proof-37").exists()
+    assert prune_finished_proofs(history, keep=2, sweep=True) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proof-new-0", "proof-new-1"]
+    assert prune_finished_proofs(history, keep=50, sweep=True) == 0  # fewer than kept: nothing to do
 
 
 def test_a_proof_that_takes_too_long_is_stopped_and_retried_a_bounded_number_of_times(tmp_path: Path) -> None:

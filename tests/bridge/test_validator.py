@@ -42,7 +42,7 @@ from bridge.config import (
 )
 from bridge.keystore import KeystoreError, generate_keystore, load_keystore, read_keystore_public_key, write_keystore
 from bridge.procs import build_service_argv
-from bridge.rpc import FailoverRpc, RpcUnavailable
+from bridge.rpc import FailoverRpc, RpcError, RpcUnavailable
 from bridge.validator.cli import app as cli_app
 from bridge.validator.client import ValidatorClient, ValidatorRefused
 from bridge.validator.local import LocalNetwork, LocalValidator, make_local_network
@@ -495,6 +495,19 @@ def test_a_node_of_another_chain_is_never_used(scenario: Scenario) -> None:
     rpc = FailoverRpc("rootchain", [child_url], scenario.genesis.chain_id, timeout=5.0, sleep=lambda _seconds: None)
     with pytest.raises(RpcUnavailable, match=f"serves chain {CHILD_CHAIN_ID}, not the configured"):
         rpc.request("eth_blockNumber", [])
+
+
+def test_rpc_failures_never_repeat_the_path_or_query_of_a_url(tmp_path: Path) -> None:
+    """RPC URLs carry API keys in their path or query; errors, logs and /status show host:port only."""
+    port = find_free_port()  # nothing listens: every attempt fails with the HTTP library's message
+    secret_url = f"http://127.0.0.1:{port}/v3/SECRETPATH?apikey=SECRETQUERY"
+    errors: list[RpcError] = []
+    rpc = FailoverRpc("rootchain", [secret_url], 1, timeout=2.0, on_error=errors.append, sleep=lambda _s: None)
+    with pytest.raises(RpcUnavailable) as raised:
+        rpc.request("eth_blockNumber", [])
+    shown = [str(raised.value), rpc.node_in_use, *(e.message for e in errors), *(e.node for e in errors)]
+    assert errors and f"127.0.0.1:{port}" in str(raised.value)
+    assert not any("SECRET" in text for text in shown), shown
 
 
 @pytest.mark.anvil

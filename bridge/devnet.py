@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final
+from typing import Final
 
 import tomli_w
 from eth_account import Account
@@ -32,7 +32,7 @@ from eth_typing import ChecksumAddress
 from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
-from web3.types import RPCEndpoint, Wei
+from web3.types import Wei
 
 from prover.prove import load_prover
 from prover.setup import export_solidity_verifier
@@ -389,11 +389,3 @@ def _tick(devnet: Devnet, options: DevnetOptions, console: Console, live: Live |
     if devnet.relayer is not None and not devnet.relayer.is_running():
         raise DevnetError(f"the relayer exited:\n{devnet.relayer.read_log()[-2000:]}")
     return None
-
-
-def rpc(chain: Chain, method: str, params: Sequence[Any]) -> Any:
-    """A raw JSON-RPC call (anvil_* methods the devnet's faults use)."""
-    response = chain.web3.provider.make_request(RPCEndpoint(method), list(params))
-    if "error" in response:
-        raise DevnetError(f"{method}: {response['error']}")
-    return response.get("result")

@@ -834,3 +834,29 @@ def test_status_shows_the_relayer_caught_up_and_sigterm_stops_it_cleanly(bridge:
     assert finished > KEEP_PROOFS and len(proofs) == KEEP_PROOFS, (status["store"], proofs)
     assert stop_relayer(bridge.relayers.pop("relayer")) == 0
     assert relayer.log_events()[-1]["event"] == "relayer.stopped"
+
+
+@pytest.mark.anvil
+def test_below_two_thirds_nothing_moves_and_it_resumes_when_the_validators_return(bridge: Bridge) -> None:
+    # Slots 0 and 1 (powers 4 and 3) go down: 2 + 1 = 3 of 10 cannot make a quorum.
+    relayer = bridge.start_relayer("relayer")
+    bridge.stop_validator(0)
+    bridge.stop_validator(1)
+    executed = bridge.last_executed_id()
+    ids = bridge.deposit([7, 8])
+    bridge.confirm()
+    # Watched until a signing round has failed for want of a quorum (and at least 5 s): nothing moves.
+    started = time.monotonic()
+    while True:
+        assert bridge.last_executed_id() == executed and relayer.process.poll() is None
+        status = relayer.status()
+        refused = "more than 2/3 is needed" in str((status.get("last_error") or {}).get("message", ""))
+        if refused and time.monotonic() - started > 5.0:
+            break
+        assert time.monotonic() - started < 60.0, status
+        time.sleep(0.2)
+    assert status["pending_events"] == 2
+    bridge.start_validator(0)
+    bridge.start_validator(1)
+    bridge.wait_for_executed(ids[-1])
+    bridge.check_exactly_once_in_order()

@@ -363,15 +363,12 @@ def _deploy_to_network(
     redeploy: bool,
 ) -> None:
     from bridge.config import load_network_config
-    from bridge.deployment import DeploymentRefused, deploy_network, describe_recorded_deployment, load_deployer_account
+    from bridge.deployment import DeploymentRefused, deploy_network, load_deployer_account, refuse_recorded_deployment
     from statesync.model import compute_header_hash
 
     network = load_network_config(config)  # a bad file fails before any key is read or setup is run
-    if network.is_deployed and not redeploy:
-        raise DeploymentRefused(
-            f"{config} already records a deployment ({describe_recorded_deployment(network)}); "
-            "deploying again would leave its services on the old contracts: pass --redeploy to replace it"
-        )
+    if not redeploy:
+        refuse_recorded_deployment(network, config)
     account = load_deployer_account(key_env=key_env, keystore=keystore, password_env=password_env)
     sources = _generated_verifiers(network.circuits.preset, keys, report_all=True)
     result = deploy_network(config, account, sources, redeploy=redeploy, progress=_progress)

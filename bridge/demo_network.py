@@ -34,7 +34,6 @@ from web3 import Web3
 from statesync.model import Header, StateSyncEvent
 from statesync.proposal import RootBlock, derive_header
 
-from .chain.deploy import transact
 from .chain.stack import read_state_synced
 from .config import build_proposal_rules, compute_configured_set_hash
 from .demo import DemoFailure, run_demo
@@ -75,12 +74,9 @@ class _Tracker:
     def deposit(self, count: int) -> list[int]:
         ids = []
         for _ in range(count):
-            devnet = self.devnet
-            user = devnet.root.accounts[1 + len(devnet.deposits) % 9]
-            receipt = transact(devnet.root, devnet.bridge_contract, "deposit", user, sender=user, value=DEPOSIT_WEI)
-            devnet.deposits.append((user, DEPOSIT_WEI))
-            ids.append(len(devnet.deposits))
-            self.blocks[ids[-1]] = receipt.block_number
+            event_id, block = self.devnet.deposit(DEPOSIT_WEI)
+            self.blocks[event_id] = block
+            ids.append(event_id)
         return ids
 
     def observe(self) -> BridgeStatus:

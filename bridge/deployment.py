@@ -114,6 +114,15 @@ def describe_recorded_deployment(config: NetworkConfig) -> str:
     return ", ".join(parts)
 
 
+def refuse_recorded_deployment(config: NetworkConfig, config_path: Path) -> None:
+    """DeploymentRefused if the file records a deployment: its services would follow the old contracts."""
+    if config.is_deployed:
+        raise DeploymentRefused(
+            f"{config_path} already records a deployment ({describe_recorded_deployment(config)}); "
+            "deploying again would leave its services on the old contracts: pass --redeploy to replace it"
+        )
+
+
 def _check_chain(chain: Chain, chain_id: int, side: str, deployer: str) -> None:
     served = int(chain.web3.eth.chain_id)
     if served != chain_id:
@@ -143,11 +152,8 @@ def deploy_network(
     """Deploy both sides for the network in `config_path` and record them there (see the module)."""
     config_path = Path(config_path)
     config = load_network_config(config_path)
-    if config.is_deployed and not redeploy:
-        raise DeploymentRefused(
-            f"{config_path} already records a deployment ({describe_recorded_deployment(config)}); "
-            "deploying again would leave its services on the old contracts: pass --redeploy to replace it"
-        )
+    if not redeploy:
+        refuse_recorded_deployment(config, config_path)
     child_config = config.child
     if child_config is None:
         raise ConfigError(f"{config_path}: no [child] section: the receiver needs a chain to live on")

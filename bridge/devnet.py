@@ -46,7 +46,7 @@ from .chain.stack import VERIFIER_CIRCUITS
 from .config import ChildConfig, CircuitsConfig, ConfigError, RootchainConfig
 from .db import DataDirLock
 from .deployment import NetworkDeployment, deploy_network
-from .procs import ServiceProcess, stop_service
+from .procs import ServiceProcess, kill_service, stop_service
 from .relayer.process import RelayerProcess, kill_relayer, spawn_relayer, wait_until_ready
 from .status import BridgeStatus, read_bridge_status, render_bridge_status
 from .validator.local import LocalNetwork, make_local_network
@@ -115,9 +115,7 @@ class Devnet:
 
     def kill_validator(self, name: str) -> None:
         """kill -9: what it signed is in its slashing database, nothing else survives."""
-        process = self.validators.pop(name)
-        process.process.kill()
-        process.process.wait(timeout=30)
+        kill_service(self.validators.pop(name))
         self.write_state()
 
     def start_relayer(self) -> None:
@@ -133,12 +131,12 @@ class Devnet:
             self.relayer = None
             self.write_state()
 
-    def deposit(self, amount: int) -> int:
-        """A deposit from the next of anvil's accounts 1..9; the new event's id."""
+    def deposit(self, amount: int) -> tuple[int, int]:
+        """A deposit from the next of anvil's accounts 1..9; the new event's id and its block."""
         user = self.root.accounts[1 + len(self.deposits) % 9]
-        transact(self.root, self.bridge_contract, "deposit", user, sender=user, value=amount)
+        receipt = transact(self.root, self.bridge_contract, "deposit", user, sender=user, value=amount)
         self.deposits.append((user, amount))
-        return len(self.deposits)
+        return len(self.deposits), receipt.block_number
 
     @property
     def bridge_contract(self) -> Deployed:
@@ -363,7 +361,7 @@ def _tick(devnet: Devnet, options: DevnetOptions, console: Console, live: Live |
     now = time.monotonic()
     if len(devnet.deposits) < options.deposits and now >= state.next_deposit:
         amount = 10**15 * (1 + len(devnet.deposits) % 7)
-        event_id = devnet.deposit(amount)
+        event_id, _block = devnet.deposit(amount)
         state.add(f"deposit {event_id}: {amount} wei")
         state.next_deposit = now + options.deposit_interval
     status = devnet.status()

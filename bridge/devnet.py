@@ -40,7 +40,7 @@ from statesync.circuits import load_manifest
 from statesync.errors import ZkStateSyncError
 from statesync.storage import write_atomically
 
-from .chain.chains import Chain, find_free_port, run_anvil
+from .chain.chains import Chain, chain_url, find_free_port, run_anvil
 from .chain.deploy import Deployed, transact
 from .chain.stack import VERIFIER_CIRCUITS
 from .config import ChildConfig, CircuitsConfig, ConfigError, RootchainConfig
@@ -151,7 +151,7 @@ class Devnet:
             "network": str(self.network.path),
             "relayer_config": str(self.relayer_config),
             "rootchain_rpc": self.deployment.config.rootchain.rpc[0],
-            "child_rpc": _endpoint(self.child),
+            "child_rpc": chain_url(self.child),
             "relayer": {"url": self.relayer_url, "pid": None if self.relayer is None else self.relayer.process.pid},
             "validators": {
                 v.name: {
@@ -258,14 +258,14 @@ def _open_locked(options: DevnetOptions, sources: dict[str, Path], progress: Cal
             directory,
             rootchain=RootchainConfig(
                 chain_id=int(root.web3.eth.chain_id),
-                rpc=(_endpoint(root),),
+                rpc=(chain_url(root),),
                 confirmations=options.confirmations,
                 max_range=options.max_range,
             ),
             circuits=circuits,
             powers=POWERS,
             names=NAMES,
-            child=ChildConfig(chain_id=CHILD_CHAIN_ID, rpc=(_endpoint(child),)),
+            child=ChildConfig(chain_id=CHILD_CHAIN_ID, rpc=(chain_url(child),)),
         )
         # Fresh keys, never anvil's well-known ones: the deployer signs on both chains, as it would on a testnet.
         deployer: LocalAccount = Account.create()
@@ -294,10 +294,6 @@ def _open_locked(options: DevnetOptions, sources: dict[str, Path], progress: Cal
             yield devnet
         finally:
             devnet.stop_all()
-
-
-def _endpoint(chain: Chain) -> str:
-    return str(chain.web3.provider.endpoint_uri)  # type: ignore[attr-defined]
 
 
 @dataclass

@@ -110,6 +110,14 @@ def open_chain(kind: ChainKind = "pyevm") -> Iterator[Chain]:
         raise ValueError(f"unknown chain kind {kind!r}; expected one of {CHAIN_KINDS}")
 
 
+def chain_url(chain: Chain) -> str:
+    """The JSON-RPC URL of a chain served over HTTP (anvil, or one reached by URL); ChainError for py-evm."""
+    uri = getattr(chain.web3.provider, "endpoint_uri", None)
+    if uri is None:
+        raise ChainError(f"a {chain.kind} chain has no URL: it runs inside this process")
+    return str(uri)
+
+
 def connect_chain(url: str, account: LocalAccount, *, timeout: float = 60.0) -> Chain:
     """The chain behind `url` (a node the user started, a public testnet), transacting as `account`.
 

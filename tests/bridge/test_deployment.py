@@ -19,7 +19,7 @@ from eth_account import Account
 from web3 import Web3
 from web3.types import Wei
 
-from bridge.chain.chains import Chain, run_anvil
+from bridge.chain.chains import Chain, chain_url, run_anvil
 from bridge.config import ChildConfig, CircuitsConfig, NetworkConfig, RootchainConfig, load_network_config
 from bridge.deployment import DEFAULT_KEY_ENV
 from bridge.relayer.settings import load_relayer_config
@@ -46,20 +46,16 @@ def chains() -> Iterator[Chains]:
         yield Chains(root, child)
 
 
-def endpoint(chain: Chain) -> str:
-    return str(chain.web3.provider.endpoint_uri)  # type: ignore[attr-defined]
-
-
 def write_network(directory: Path, chains: Chains, *, child_chain_id: int = CHILD_CHAIN_ID) -> Path:
     values = load_manifest().preset(PRESET)
     network = make_local_network(
         directory,
         rootchain=RootchainConfig(
-            chain_id=int(chains.root.web3.eth.chain_id), rpc=(endpoint(chains.root),), confirmations=CONFIRMATIONS
+            chain_id=int(chains.root.web3.eth.chain_id), rpc=(chain_url(chains.root),), confirmations=CONFIRMATIONS
         ),
         circuits=CircuitsConfig(PRESET, validator_slots=values["V"], depth=values["D"], batch_size=values["B"]),
         powers=(2, 1),
-        child=ChildConfig(chain_id=child_chain_id, rpc=(endpoint(chains.child),)),
+        child=ChildConfig(chain_id=child_chain_id, rpc=(chain_url(chains.child),)),
         seed=b"deployment tests",
         work_factor=2**10,
     )

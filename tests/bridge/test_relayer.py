@@ -33,7 +33,7 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.types import RPCEndpoint, Wei
 
-from bridge.chain.chains import Chain, find_free_port, run_anvil
+from bridge.chain.chains import Chain, chain_url, find_free_port, run_anvil
 from bridge.chain.deploy import call, transact
 from bridge.chain.stack import VERIFIER_CIRCUITS, ChildStack, RootStack, deploy_bridge, read_state_synced
 from bridge.config import (
@@ -484,7 +484,7 @@ def rpc(chain: Chain, method: str, params: Sequence[object]) -> Any:
 
 
 def endpoint_of(chain: Chain) -> str:
-    return str(chain.web3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    return chain_url(chain)
 
 
 @dataclass

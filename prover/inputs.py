@@ -14,12 +14,14 @@ from statesync.circuits import load_manifest
 from statesync.errors import ModelError
 from statesync.merkle import get_proof
 from statesync.model import (
+    Checkpoint,
     Commit,
     Header,
     StateSyncEvent,
     ValidatorSet,
     build_event_tree,
     compute_batch_commitment,
+    compute_checkpoint_hash,
     compute_data_hash,
     compute_header_hash,
 )
@@ -64,6 +66,16 @@ def build_header_update_inputs(*, trusted: Header, commit: Commit, validator_set
         "trustedHeaderHash": compute_header_hash(trusted),
         "trustedHeader": list(trusted.fields()),
         "header": list(commit.header.fields()),
+        **_quorum_inputs(commit, validator_set),
+    }
+
+
+def build_checkpoint_update_inputs(*, trusted: Checkpoint, commit: Commit, validator_set: ValidatorSet) -> Inputs:
+    """Inputs for CheckpointUpdate(V): commit.header is the child-chain checkpoint signed."""
+    return {
+        "trustedCheckpointHash": compute_checkpoint_hash(trusted),
+        "trustedCheckpoint": list(trusted.fields()),
+        "checkpoint": list(commit.header.fields()),
         **_quorum_inputs(commit, validator_set),
     }
 

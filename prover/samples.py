@@ -12,11 +12,21 @@ from dataclasses import dataclass
 
 from statesync.circuits import ManifestError, load_manifest
 from statesync.committee import Committee, generate_committee
+from statesync.exits import ExitEvent, compute_exit_root
 from statesync.merkle import MerkleTree
-from statesync.model import Commit, Header, StateSyncEvent, build_event_tree, compute_header_hash
+from statesync.model import (
+    Checkpoint,
+    Commit,
+    Header,
+    StateSyncEvent,
+    build_event_tree,
+    compute_checkpoint_hash,
+    compute_header_hash,
+)
 
 from .inputs import (
     Inputs,
+    build_checkpoint_update_inputs,
     build_event_inclusion_inputs,
     build_header_chain_inputs,
     build_header_update_inputs,
@@ -101,7 +111,41 @@ def build_sample_header_chain(preset: str) -> tuple[Header, tuple[Commit, ...], 
     return chain.checkpoint, tuple(commits), tuple(signers)
 
 
+def build_sample_checkpoint(preset: str) -> tuple[Checkpoint, Checkpoint, tuple[ExitEvent, ...], Committee]:
+    """A child-chain checkpoint after a genesis one, carrying three exits, signed by the sample committee."""
+    committee = build_sample_chain(preset).committee
+    genesis = Checkpoint(
+        chain_id=1002,
+        number=0,
+        parent_hash=0,
+        timestamp=1_700_000_000,
+        exit_root=compute_exit_root(()),
+        validator_set_hash=committee.set_hash,
+        next_validator_set_hash=committee.set_hash,
+    )
+    exits = tuple(
+        ExitEvent(id=i + 1, sender=_address("child token"), receiver=_address("root bridge"), data=bytes([i]) * 32)
+        for i in range(3)
+    )
+    checkpoint = Checkpoint(
+        chain_id=1002,
+        number=40,
+        parent_hash=compute_checkpoint_hash(genesis),
+        timestamp=1_700_000_080,
+        exit_root=compute_exit_root(exits),
+        validator_set_hash=committee.set_hash,
+        next_validator_set_hash=committee.set_hash,
+        block_hash=int.from_bytes(hashlib.sha256(b"child block 40").digest(), "big"),
+    )
+    return genesis, checkpoint, exits, committee
+
+
 def build_sample_inputs(circuit: str, preset: str) -> Inputs:
+    if circuit == "checkpoint_update":
+        genesis, child_checkpoint, _, committee = build_sample_checkpoint(preset)
+        return build_checkpoint_update_inputs(
+            trusted=genesis, commit=committee.sign(child_checkpoint), validator_set=committee.validator_set
+        )
     if circuit == "header_chain":
         checkpoint, commits, signers = build_sample_header_chain(preset)
         return build_header_chain_inputs(

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import Commit, Header, ValidatorSet, compute_validator_set_hash, derive_validator_set, sign_header
+from .model import Commit, Signed, ValidatorSet, compute_validator_set_hash, derive_validator_set, sign_header
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,8 @@ class Committee:
     def set_hash(self) -> int:
         return compute_validator_set_hash(self.validator_set)
 
-    def sign(self, header: Header, signers: Iterable[int] | None = None) -> Commit:
-        """Signatures of the given slots (default: every validator) on header."""
+    def sign(self, header: Signed, signers: Iterable[int] | None = None) -> Commit:
+        """Signatures of the given slots (default: every validator) on a header or checkpoint."""
         chosen = set(range(len(self.private_keys)) if signers is None else signers)
         return sign_header(header, [k if i in chosen else None for i, k in enumerate(self.private_keys)])
 

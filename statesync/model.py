@@ -27,6 +27,7 @@ MAX_DATA_BYTES: Final = 2048  # Edge's StateSender limit
 ADDRESS_BOUND: Final = 2**160
 PADDING_KEY: Final[Point] = (0, 0)  # off the curve, so never a real key
 HEADER_FIELDS: Final = 9
+CHECKPOINT_FIELDS: Final = 10
 LIMB_BITS: Final = 128  # a 256-bit block hash enters the field as two 128-bit limbs, losing nothing
 SPONGE_RATE: Final = 15  # Poseidon(16) absorbs the chain value and 15 elements
 
@@ -136,8 +137,7 @@ class Header:
             self.event_root,
             self.validator_set_hash,
             self.next_validator_set_hash,
-            self.block_hash >> LIMB_BITS,
-            self.block_hash & ((1 << LIMB_BITS) - 1),
+            *_split_limbs(self.block_hash),
         )
 
     @classmethod
@@ -146,15 +146,92 @@ class Header:
         if len(fields) != HEADER_FIELDS:
             raise ModelError(f"a header has {HEADER_FIELDS} fields, got {len(fields)}")
         chain_id, number, parent_hash, timestamp, event_root, set_hash, next_set_hash, high, low = fields
-        for name, limb in (("block hash high limb", high), ("block hash low limb", low)):
-            _check_uint(limb, LIMB_BITS, name)
-        return cls(
-            chain_id, number, parent_hash, timestamp, event_root, set_hash, next_set_hash, (high << LIMB_BITS) | low
-        )
+        block_hash = _join_limbs(high, low, "block hash")
+        return cls(chain_id, number, parent_hash, timestamp, event_root, set_hash, next_set_hash, block_hash)
 
 
 def compute_header_hash(header: Header) -> int:
     return poseidon(header.fields())
+
+
+def _split_limbs(value: int) -> tuple[int, int]:
+    return value >> LIMB_BITS, value & ((1 << LIMB_BITS) - 1)
+
+
+def _join_limbs(high: int, low: int, name: str) -> int:
+    _check_uint(high, LIMB_BITS, f"{name} high limb")
+    _check_uint(low, LIMB_BITS, f"{name} low limb")
+    return (high << LIMB_BITS) | low
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint of the child chain, for the exit direction (docs/PROTOCOL.md section 8).
+
+    The header's twin: the same link, quorum and rotation rules, over a range of child-chain
+    blocks, but committing to the range's keccak exit tree, whose 256-bit root enters as two
+    128-bit limbs (exactly, as the block hash does), instead of a Poseidon event root.
+    """
+
+    chain_id: int
+    number: int
+    parent_hash: int
+    timestamp: int
+    exit_root: int
+    validator_set_hash: int
+    next_validator_set_hash: int
+    block_hash: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("chain_id", "number", "timestamp"):
+            _check_uint(getattr(self, name), 64, name)
+        for name in ("parent_hash", "validator_set_hash", "next_validator_set_hash"):
+            to_field(getattr(self, name), name)
+        _check_uint(self.exit_root, 256, "exit_root")
+        _check_uint(self.block_hash, 256, "block_hash")
+
+    def fields(self) -> tuple[int, ...]:
+        """The checkpoint in protocol order (circuits/lib/common.circom's C_* positions)."""
+        return (
+            self.chain_id,
+            self.number,
+            self.parent_hash,
+            self.timestamp,
+            *_split_limbs(self.exit_root),
+            self.validator_set_hash,
+            self.next_validator_set_hash,
+            *_split_limbs(self.block_hash),
+        )
+
+    @classmethod
+    def from_fields(cls, fields: Sequence[int]) -> Checkpoint:
+        """The inverse of fields(); ModelError for the wrong count or a limb of 128 bits or more."""
+        if len(fields) != CHECKPOINT_FIELDS:
+            raise ModelError(f"a checkpoint has {CHECKPOINT_FIELDS} fields, got {len(fields)}")
+        chain_id, number, parent_hash, timestamp, exit_high, exit_low, set_hash, next_set_hash, high, low = fields
+        return cls(
+            chain_id,
+            number,
+            parent_hash,
+            timestamp,
+            _join_limbs(exit_high, exit_low, "exit root"),
+            set_hash,
+            next_set_hash,
+            _join_limbs(high, low, "block hash"),
+        )
+
+
+def compute_checkpoint_hash(checkpoint: Checkpoint) -> int:
+    return poseidon(checkpoint.fields())
+
+
+Signed = Header | Checkpoint
+"""What validators sign: a rootchain header or a child-chain checkpoint."""
+
+
+def compute_signed_hash(item: Signed) -> int:
+    """The header's or the checkpoint's hash: the one a parent_hash names."""
+    return compute_checkpoint_hash(item) if isinstance(item, Checkpoint) else compute_header_hash(item)
 
 
 def is_quorum(signed_power: int, total_power: int) -> bool:
@@ -164,9 +241,9 @@ def is_quorum(signed_power: int, total_power: int) -> bool:
 
 @dataclass(frozen=True)
 class Commit:
-    """Signatures on one header, one optional signature per slot of the signing set."""
+    """Signatures on one header (or checkpoint), one optional signature per slot of the signing set."""
 
-    header: Header
+    header: Signed
     signatures: tuple[Signature | None, ...]
 
 
@@ -181,12 +258,21 @@ class SigningPurpose(IntEnum):
     CHECKPOINT = int.from_bytes(b"zkstatesync/checkpoint/v1", "big")
 
 
-def compute_signing_message(header: Header, purpose: SigningPurpose = SigningPurpose.HEADER) -> int:
-    """What validators sign: Poseidon([purpose, chainId, headerHash]), bound to the purpose and the chain."""
-    return poseidon([int(purpose), header.chain_id, compute_header_hash(header)])
+def signing_purpose_of(item: Signed) -> SigningPurpose:
+    return SigningPurpose.CHECKPOINT if isinstance(item, Checkpoint) else SigningPurpose.HEADER
 
 
-def sign_header(header: Header, private_keys: Sequence[bytes | None]) -> Commit:
+def compute_signing_message(header: Signed, purpose: SigningPurpose | None = None) -> int:
+    """What validators sign: Poseidon([purpose, chainId, hash]), bound to the purpose and the chain.
+
+    The purpose is the item's own (headers and checkpoints each have theirs) unless given: tests
+    sign for the wrong purpose with it.
+    """
+    tag = signing_purpose_of(header) if purpose is None else purpose
+    return poseidon([int(tag), header.chain_id, compute_signed_hash(header)])
+
+
+def sign_header(header: Signed, private_keys: Sequence[bytes | None]) -> Commit:
     """Sign with the given keys, one per slot in slot order (None: that slot does not sign)."""
     message = compute_signing_message(header)
     return Commit(header, tuple(None if k is None else sign_poseidon(k, message) for k in private_keys))
@@ -210,9 +296,14 @@ def is_final(validator_set: ValidatorSet, commit: Commit) -> bool:
     return is_quorum(compute_signed_power(validator_set, commit), validator_set.total_power)
 
 
-def validate_header_link(trusted: Header, header: Header) -> None:
-    """Raise ModelError unless header may follow the checkpoint (docs section 2, linking)."""
-    if header.parent_hash != compute_header_hash(trusted):
+def validate_header_link(trusted: Signed, header: Signed) -> None:
+    """Raise ModelError unless header may follow the checkpoint (docs section 2, linking).
+
+    The same rule links checkpoints (section 8); a header never links to a checkpoint or back.
+    """
+    if type(header) is not type(trusted):
+        raise ModelError(f"a {type(header).__name__.lower()} cannot follow a {type(trusted).__name__.lower()}")
+    if header.parent_hash != compute_signed_hash(trusted):
         raise ModelError("the header's parent is not the trusted checkpoint")
     if header.chain_id != trusted.chain_id:
         raise ModelError(f"chain id {header.chain_id} differs from the checkpoint's {trusted.chain_id}")
@@ -304,7 +395,7 @@ def derive_validator_set(private_keys: Iterable[bytes], powers: Iterable[int], s
     return ValidatorSet(validators, size)
 
 
-def validate_header_update(*, trusted: Header, commit: Commit, validator_set: ValidatorSet) -> None:
+def validate_header_update(*, trusted: Signed, commit: Commit, validator_set: ValidatorSet) -> None:
     """Raise ModelError unless the commit is a header the light client would accept."""
     validate_header_link(trusted, commit.header)
     if not is_final(validator_set, commit):
@@ -326,6 +417,8 @@ def validate_header_chain(
     parent = trusted
     for index, (commit, validator_set) in enumerate(zip(commits, validator_sets, strict=True)):
         try:
+            if not isinstance(commit.header, Header):
+                raise ModelError("a header chain holds rootchain headers only")
             validate_header_update(trusted=parent, commit=commit, validator_set=validator_set)
             if index < len(commits) - 1 and commit.header.event_root != empty_root:
                 raise ModelError("it carries events, and only the last header of a chain may")

@@ -21,7 +21,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import ModelError
-from .model import Header, StateSyncEvent, build_event_tree, compute_header_hash
+from .exits import EXIT_TREE_DEPTH, ExitEvent, compute_exit_root
+from .model import (
+    Checkpoint,
+    Header,
+    Signed,
+    StateSyncEvent,
+    build_event_tree,
+    compute_checkpoint_hash,
+    compute_header_hash,
+)
+
+SyncEvent = StateSyncEvent | ExitEvent
+"""A StateSynced event (rootchain, for headers) or an L2StateSynced exit (child chain, for checkpoints)."""
 
 
 class ProposalError(ModelError):
@@ -53,10 +65,24 @@ class RootBlock:
 
 @dataclass(frozen=True)
 class PendingEvent:
-    """A StateSynced log and the block it is in."""
+    """A StateSynced (or L2StateSynced) log and the block it is in."""
 
-    event: StateSyncEvent
+    event: SyncEvent
     block_number: int
+
+
+def state_sync_events(events: Sequence[SyncEvent]) -> tuple[StateSyncEvent, ...]:
+    """The events as rootchain StateSync events; ProposalError if an exit is among them."""
+    if not all(isinstance(e, StateSyncEvent) for e in events):
+        raise ProposalError("a header's range holds StateSynced events only")
+    return tuple(e for e in events if isinstance(e, StateSyncEvent))
+
+
+def exit_events(events: Sequence[SyncEvent]) -> tuple[ExitEvent, ...]:
+    """The events as child-chain exits; ProposalError if a StateSync event is among them."""
+    if not all(isinstance(e, ExitEvent) for e in events):
+        raise ProposalError("a checkpoint's range holds L2StateSynced exits only")
+    return tuple(e for e in events if isinstance(e, ExitEvent))
 
 
 def select_range_end(
@@ -86,10 +112,7 @@ def derive_header(
     parent: Header, end: RootBlock, events: Sequence[StateSyncEvent], rules: ProposalRules, next_validator_set_hash: int
 ) -> Header:
     """The header over (parent.number, end.number] with exactly `events` (the range's, in id order)."""
-    if end.number <= parent.number:
-        raise ProposalError(f"block {end.number} does not follow the parent's block {parent.number}")
-    if len(events) > rules.max_events:
-        raise ProposalError(f"{len(events)} events exceed the {rules.max_events} a header holds")
+    _check_range(parent, end, events, rules)
     return Header(
         chain_id=parent.chain_id,
         number=end.number,
@@ -102,21 +125,63 @@ def derive_header(
     )
 
 
+def derive_checkpoint(
+    parent: Checkpoint, end: RootBlock, exits: Sequence[ExitEvent], rules: ProposalRules, next_validator_set_hash: int
+) -> Checkpoint:
+    """The checkpoint over child blocks (parent.number, end.number] with exactly `exits` (docs section 8)."""
+    _check_range(parent, end, exits, rules)
+    return Checkpoint(
+        chain_id=parent.chain_id,
+        number=end.number,
+        parent_hash=compute_checkpoint_hash(parent),
+        timestamp=end.timestamp,
+        exit_root=compute_exit_root(exits),
+        validator_set_hash=parent.next_validator_set_hash,
+        next_validator_set_hash=next_validator_set_hash,
+        block_hash=end.hash,
+    )
+
+
+def derive_signed(
+    parent: Signed, end: RootBlock, events: Sequence[SyncEvent], rules: ProposalRules, next_validator_set_hash: int
+) -> Signed:
+    """derive_header or derive_checkpoint, by the parent's kind."""
+    if isinstance(parent, Checkpoint):
+        return derive_checkpoint(parent, end, exit_events(events), rules, next_validator_set_hash)
+    return derive_header(parent, end, state_sync_events(events), rules, next_validator_set_hash)
+
+
+def checkpoint_rules(confirmations: int, max_range: int) -> ProposalRules:
+    """The rules of checkpoints: the exit tree's fixed depth bounds the exits per checkpoint."""
+    return ProposalRules(
+        confirmations=confirmations, max_range=max_range, max_events=2**EXIT_TREE_DEPTH, depth=EXIT_TREE_DEPTH
+    )
+
+
+def _check_range(parent: Signed, end: RootBlock, events: Sequence[SyncEvent], rules: ProposalRules) -> None:
+    if end.number <= parent.number:
+        raise ProposalError(f"block {end.number} does not follow the parent's block {parent.number}")
+    if len(events) > rules.max_events:
+        raise ProposalError(f"{len(events)} events exceed the {rules.max_events} a header holds")
+
+
 def validate_proposal(
-    proposal: Header,
+    proposal: Signed,
     *,
-    parent: Header,
+    parent: Signed,
     head: int,
     end: RootBlock,
-    events: Sequence[StateSyncEvent],
+    events: Sequence[SyncEvent],
     rules: ProposalRules,
     next_validator_set_hash: int,
 ) -> None:
-    """Raise ProposalError unless `proposal` is the header this node derives itself.
+    """Raise ProposalError unless `proposal` is the header (or checkpoint) this node derives itself.
 
     `head`, `end` and `events` come from the validator's own node: its head, its block at the
-    proposal's number, and the StateSynced logs it sees in the range.
+    proposal's number, and the StateSynced (L2StateSynced) logs it sees in the range.
     """
+    if type(proposal) is not type(parent):
+        raise ProposalError(f"a {type(proposal).__name__.lower()} cannot follow a {type(parent).__name__.lower()}")
     if proposal.number > head - rules.confirmations:
         confirmations = max(head - proposal.number, 0)
         raise ProposalError(
@@ -126,14 +191,8 @@ def validate_proposal(
         raise ProposalError(f"the range of {proposal.number - parent.number} blocks exceeds {rules.max_range}")
     if end.number != proposal.number or end.hash != proposal.block_hash:
         raise ProposalError(f"block {proposal.number}'s hash is not the one this node has")
-    expected = derive_header(parent, end, events, rules, next_validator_set_hash)
-    for field in (
-        "chain_id",
-        "parent_hash",
-        "timestamp",
-        "event_root",
-        "validator_set_hash",
-        "next_validator_set_hash",
-    ):
+    expected = derive_signed(parent, end, events, rules, next_validator_set_hash)
+    root = "exit_root" if isinstance(proposal, Checkpoint) else "event_root"
+    for field in ("chain_id", "parent_hash", "timestamp", root, "validator_set_hash", "next_validator_set_hash"):
         if getattr(proposal, field) != getattr(expected, field):
             raise ProposalError(f"the proposal's {field} is not what this node derives")

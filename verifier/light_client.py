@@ -20,6 +20,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from statesync.errors import ZkStateSyncError
 from statesync.model import Header, StateSyncEvent, compute_batch_commitment, compute_header_hash
@@ -206,27 +207,42 @@ def _encode(state: LightClientState) -> dict[str, object]:
 
 def save_state(path: Path, state: LightClientState) -> None:
     """Write state atomically, with a checksum so that a damaged file is refused, not misread."""
-    body = _encode(state)
+    save_checked_document(path, _encode(state))
+
+
+def load_state(path: Path) -> LightClientState:
+    body = load_checked_document(path, STATE_VERSION, "light-client state")
+    try:
+        checkpoint = Header.from_fields([int(v) for v in body["checkpoint"]])
+        roots = {int(h): (int(n), int(r)) for h, (n, r) in body["proven_roots"].items()}
+        return LightClientState(checkpoint, roots, int(body["last_executed_id"]))
+    except (ValueError, KeyError, TypeError, ZkStateSyncError) as exc:
+        raise StateFileError(f"{path}: unreadable light-client state ({exc})") from exc
+
+
+def save_checked_document(path: Path, body: Mapping[str, object]) -> None:
+    """`body` (with its "version") and its sha256, written atomically: a damaged file is refused, not misread."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     document = {"state": body, "sha256": hashlib.sha256(canonical.encode()).hexdigest()}
     write_atomically(path, json.dumps(document, indent=2) + "\n")
 
 
-def load_state(path: Path) -> LightClientState:
+def load_checked_document(path: Path, version: int, what: str) -> dict[str, Any]:
+    """The body save_checked_document wrote, if its checksum and version hold; StateFileError otherwise."""
     try:
         document = json.loads(Path(path).read_text())
         body = document["state"]
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         if hashlib.sha256(canonical.encode()).hexdigest() != document["sha256"]:
-            raise StateFileError(f"{path}: checksum mismatch; the state file is corrupted")
-        if body["version"] != STATE_VERSION:
-            raise StateFileError(f"{path}: state version {body['version']}, this client reads {STATE_VERSION}")
-        checkpoint = Header.from_fields([int(v) for v in body["checkpoint"]])
-        roots = {int(h): (int(n), int(r)) for h, (n, r) in body["proven_roots"].items()}
-        return LightClientState(checkpoint, roots, int(body["last_executed_id"]))
+            raise StateFileError(f"{path}: checksum mismatch; the {what} file is corrupted")
+        if body["version"] != version:
+            raise StateFileError(f"{path}: {what} version {body['version']}, this client reads {version}")
     except StateFileError:
         raise
     except FileNotFoundError as exc:
-        raise StateFileError(f"{path}: no light-client state there") from exc
-    except (OSError, ValueError, KeyError, TypeError, ZkStateSyncError) as exc:
-        raise StateFileError(f"{path}: unreadable light-client state ({exc})") from exc
+        raise StateFileError(f"{path}: no {what} there") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StateFileError(f"{path}: unreadable {what} ({exc})") from exc
+    if not isinstance(body, dict):
+        raise StateFileError(f"{path}: unreadable {what} (not an object)")
+    return body

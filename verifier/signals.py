@@ -67,8 +67,28 @@ class EventSignals:
         return tuple(astuple(self))
 
 
-Signals = HeaderSignals | StateSyncSignals | EventSignals
-_RECORDS: dict[str, type[HeaderSignals] | type[StateSyncSignals] | type[EventSignals]] = {
+@dataclass(frozen=True)
+class CheckpointSignals:
+    """CheckpointUpdate: a final child-chain checkpoint linked to the trusted one."""
+
+    checkpoint_hash: int
+    number: int
+    exit_root_high: int
+    exit_root_low: int
+    trusted_checkpoint_hash: int
+
+    def values(self) -> tuple[int, ...]:
+        return tuple(astuple(self))
+
+    @property
+    def exit_root(self) -> int:
+        """The 256-bit keccak exit root the two limbs carry."""
+        return (self.exit_root_high << 128) | self.exit_root_low
+
+
+Signals = HeaderSignals | StateSyncSignals | EventSignals | CheckpointSignals
+_RECORDS: dict[str, type[Signals]] = {
+    "checkpoint_update": CheckpointSignals,
     "header_update": HeaderSignals,
     "header_chain": HeaderSignals,
     "state_sync": StateSyncSignals,

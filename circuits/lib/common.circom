@@ -19,6 +19,20 @@ function H_NEXT_VALIDATOR_SET_HASH() { return 6; }
 function H_BLOCK_HASH_HIGH() { return 7; }
 function H_BLOCK_HASH_LOW() { return 8; }
 
+// Checkpoint field positions (docs/PROTOCOL.md section 8): a header's twin for the child chain
+// whose 256-bit keccak exit root enters exactly, as two 128-bit limbs (high, low).
+function CHECKPOINT_FIELDS() { return 10; }
+function C_CHAIN_ID() { return 0; }
+function C_NUMBER() { return 1; }
+function C_PARENT_HASH() { return 2; }
+function C_TIMESTAMP() { return 3; }
+function C_EXIT_ROOT_HIGH() { return 4; }
+function C_EXIT_ROOT_LOW() { return 5; }
+function C_VALIDATOR_SET_HASH() { return 6; }
+function C_NEXT_VALIDATOR_SET_HASH() { return 7; }
+function C_BLOCK_HASH_HIGH() { return 8; }
+function C_BLOCK_HASH_LOW() { return 9; }
+
 // Baby Jubjub: a x^2 + y^2 = 1 + d x^2 y^2
 function BABYJUB_A() { return 168700; }
 function BABYJUB_D() { return 168696; }
@@ -40,16 +54,17 @@ template RangeCheck(n) {
     signal bits[n] <== Num2Bits(n)(in);
 }
 
-// Domain tag of header signatures: "zkstatesync/header/v1" as a big-endian integer
-// (statesync.model.SigningPurpose.HEADER; checkpoints of the exit direction get their own).
+// Domain tags of signatures, ASCII read as big-endian integers (statesync.model.SigningPurpose):
+// "zkstatesync/header/v1" for rootchain headers, "zkstatesync/checkpoint/v1" for child checkpoints.
 function HEADER_SIGNING_DOMAIN() { return 178916636490733412758715052159860834009358166619697; }
+function CHECKPOINT_SIGNING_DOMAIN() { return 768441102438020214853150288009141238455027492254625974679089; }
 
-// SigningMessage(): what validators sign for a header, bound to its purpose and its chain.
-// Inputs: chainId, headerHash. Output: out = Poseidon([HEADER_SIGNING_DOMAIN, chainId, headerHash]).
-template SigningMessage() {
+// SigningMessage(DOMAIN): what validators sign, bound to its purpose (DOMAIN) and its chain.
+// Inputs: chainId, hash (of the header or checkpoint). Output: out = Poseidon([DOMAIN, chainId, hash]).
+template SigningMessage(DOMAIN) {
     signal input chainId;
-    signal input headerHash;
-    signal output out <== Poseidon(3)([HEADER_SIGNING_DOMAIN(), chainId, headerHash]);
+    signal input hash;
+    signal output out <== Poseidon(3)([DOMAIN, chainId, hash]);
 }
 
 // HeaderHash(): Poseidon over the header's 9 fields in protocol order.
@@ -57,6 +72,13 @@ template SigningMessage() {
 template HeaderHash() {
     signal input header[HEADER_FIELDS()];
     signal output out <== Poseidon(HEADER_FIELDS())(header);
+}
+
+// CheckpointHash(): Poseidon over the checkpoint's 10 fields in protocol order.
+// Input: checkpoint[10]. Output: out = checkpointHash.
+template CheckpointHash() {
+    signal input checkpoint[CHECKPOINT_FIELDS()];
+    signal output out <== Poseidon(CHECKPOINT_FIELDS())(checkpoint);
 }
 
 // OnCurveIfEnabled(): if enabled = 1, (x, y) is on Baby Jubjub; enabled must be 0 or 1.

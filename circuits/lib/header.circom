@@ -3,10 +3,9 @@ pragma circom 2.1.0;
 // Light-client header updates: rootchain headers, linked to the trusted checkpoint and final
 // under the validator set their parent names (docs/PROTOCOL.md sections 2 and 5).
 
-include "circomlib/circuits/comparators.circom";
 include "common.circom";
+include "finality.circom";
 include "merkle.circom";
-include "validators.circom";
 
 // FinalChild(V): one step of the chain.
 // Inputs (all private to the caller): parentHash, parentChainId, parentNumber and
@@ -31,24 +30,17 @@ template FinalChild(V) {
     signal output headerHash;
 
     header[H_PARENT_HASH()] === parentHash;
-    header[H_CHAIN_ID()] === parentChainId;
-    header[H_VALIDATOR_SET_HASH()] === parentNextSetHash;
-    RangeCheck(64)(parentNumber);
-    RangeCheck(64)(header[H_NUMBER()]);
-    // The model holds timestamps below 2^64 and block-hash limbs below 2^128 (section 2); a signed
-    // r - 1 must not pass here either, or one header would have two readings of its block hash.
-    RangeCheck(64)(header[H_TIMESTAMP()]);
+    // The model holds block-hash limbs below 2^128 (section 2); a signed r - 1 must not pass
+    // here either, or one header would have two readings of its block hash.
     RangeCheck(128)(header[H_BLOCK_HASH_HIGH()]);
     RangeCheck(128)(header[H_BLOCK_HASH_LOW()]);
-    signal numberRises <== LessThan(64)([parentNumber, header[H_NUMBER()]]);
-    numberRises === 1;
-
     headerHash <== HeaderHash()(header);
-    signal message <== SigningMessage()(header[H_CHAIN_ID()], headerHash);
-    signal setHash <== ValidatorSetHash(V)(validatorKeys, validatorPowers);
-    setHash === header[H_VALIDATOR_SET_HASH()];
-    // The powers are checked inside (quorum reached); the light client does not need them.
-    (_, _) <== QuorumCertificate(V)(message, validatorKeys, validatorPowers, signed, sigR8, sigS);
+    signal message <== SigningMessage(HEADER_SIGNING_DOMAIN())(header[H_CHAIN_ID()], headerHash);
+    FinalUnder(V)(
+        parentChainId, parentNumber, parentNextSetHash,
+        header[H_CHAIN_ID()], header[H_NUMBER()], header[H_TIMESTAMP()], header[H_VALIDATOR_SET_HASH()],
+        message, validatorKeys, validatorPowers, signed, sigR8, sigS
+    );
 }
 
 // HeaderUpdate(V)

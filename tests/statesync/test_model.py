@@ -11,12 +11,14 @@ from statesync.eddsa import verify_poseidon
 from statesync.errors import ModelError
 from statesync.model import (
     MAX_DATA_BYTES,
+    Checkpoint,
     Header,
     SigningPurpose,
     StateSyncEvent,
     Validator,
     ValidatorSet,
     build_event_tree,
+    compute_checkpoint_hash,
     compute_header_hash,
     compute_signing_message,
     is_quorum,
@@ -176,3 +178,70 @@ def test_signatures_bind_purpose_and_chain() -> None:
     assert not verify_poseidon(key, compute_signing_message(header, SigningPurpose.CHECKPOINT), signature)
     assert not verify_poseidon(key, compute_signing_message(replace(header, chain_id=2)), signature)
     assert len({int(p) for p in SigningPurpose}) == len(SigningPurpose)
+
+
+# --- checkpoints (section 8) ------------------------------------------------------------------
+
+
+def genesis_checkpoint(committee: Committee = COMMITTEE) -> Checkpoint:
+    return Checkpoint(1002, 0, 0, 0, 1, committee.set_hash, committee.set_hash)
+
+
+def child_checkpoint(parent: Checkpoint, **changes: int) -> Checkpoint:
+    checkpoint = Checkpoint(
+        chain_id=parent.chain_id,
+        number=parent.number + 64,
+        parent_hash=compute_checkpoint_hash(parent),
+        timestamp=parent.timestamp + 128,
+        exit_root=2**256 - 5,
+        validator_set_hash=parent.next_validator_set_hash,
+        next_validator_set_hash=parent.next_validator_set_hash,
+        block_hash=2**200,
+    )
+    return replace(checkpoint, **changes)
+
+
+def test_checkpoints_follow_the_header_rules() -> None:
+    trusted = genesis_checkpoint()
+    honest = child_checkpoint(trusted)
+    validate_header_update(
+        trusted=trusted, commit=COMMITTEE.sign(honest, {0, 1}), validator_set=COMMITTEE.validator_set
+    )
+    refusals = {
+        "not final": (honest, {0, 2}),
+        "parent": (child_checkpoint(trusted, parent_hash=5), None),
+        "does not exceed": (child_checkpoint(trusted, number=0), None),
+        "chain id": (child_checkpoint(trusted, chain_id=1003), None),
+        "not signed by the set": (child_checkpoint(trusted, validator_set_hash=ROTATED.set_hash), None),
+    }
+    for message, (checkpoint, signers) in refusals.items():
+        with pytest.raises(ModelError, match=message):
+            validate_header_update(
+                trusted=trusted, commit=COMMITTEE.sign(checkpoint, signers), validator_set=COMMITTEE.validator_set
+            )
+
+
+def test_a_header_never_links_to_a_checkpoint() -> None:
+    checkpoint = genesis_checkpoint()
+    header = replace(child(genesis()), parent_hash=compute_checkpoint_hash(checkpoint), chain_id=1002)
+    with pytest.raises(ModelError, match="cannot follow"):
+        validate_header_link(checkpoint, header)
+
+
+def test_checkpoint_fields_round_trip_and_limbs_are_128_bits() -> None:
+    checkpoint = child_checkpoint(genesis_checkpoint())
+    fields = checkpoint.fields()
+    assert len(fields) == 10 and fields[4] == checkpoint.exit_root >> 128
+    assert Checkpoint.from_fields(fields) == checkpoint
+    wide = list(fields)
+    wide[5] = 2**128
+    with pytest.raises(ModelError, match="exit root low limb"):
+        Checkpoint.from_fields(wide)
+    with pytest.raises(ModelError, match="exit_root"):
+        replace(checkpoint, exit_root=2**256)
+
+
+def test_checkpoint_signatures_have_their_own_purpose() -> None:
+    checkpoint = child_checkpoint(genesis_checkpoint())
+    assert compute_signing_message(checkpoint) == compute_signing_message(checkpoint, SigningPurpose.CHECKPOINT)
+    assert compute_signing_message(checkpoint) != compute_signing_message(checkpoint, SigningPurpose.HEADER)

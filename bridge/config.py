@@ -9,10 +9,16 @@
     # max_events = 16               # events per header (default 2^D)
     # rpc_timeout = 10.0            # seconds per JSON-RPC request
 
+    # checkpoint_manager = "0x..."  # the exit direction's ZkCheckpointManager and ZkExitHelper
+    # exit_helper = "0x..."
+
     [child]                         # optional: the chain with the ZkStateReceiver
-    chain_id = 1002
+    chain_id = 1002                 # never the rootchain's: slashing protection is per (chain, number)
     rpc = ["http://127.0.0.1:8546"]
     receiver = "0x..."              # optional until deployed
+    # l2_state_sender = "0x..."     # the exit direction's sender; with it, validators sign checkpoints
+    # confirmations = 12            # child blocks on top of a checkpoint's last block before it is signed
+    # max_range = 64                # child blocks per checkpoint
 
     [circuits]
     preset = "test"                 # V, D and B come from circuits/circuits.toml
@@ -26,6 +32,16 @@
     validator_set_hash = "..."
     next_validator_set_hash = "..."
     block_hash = "0x..."            # 32 bytes, 0x-hex
+
+    [checkpoint_genesis]            # the checkpoint ZkCheckpointManager trusts at deployment (optional)
+    chain_id = 1002                 # the child chain's
+    number = 0
+    parent_hash = "0"
+    timestamp = 1700000000
+    exit_root = "0x..."             # 32 bytes: the empty keccak exit tree's root
+    validator_set_hash = "..."
+    next_validator_set_hash = "..."
+    block_hash = "0x..."
 
     [deployment]                    # written by `zkstatesync deploy`: what it deployed, where, when
     root_bridge = "0x..."           # the sample bridge's two ends
@@ -78,8 +94,8 @@ from statesync.babyjub import Point
 from statesync.circuits import ManifestError, load_manifest
 from statesync.errors import ZkStateSyncError
 from statesync.field import R
-from statesync.model import Header, Validator, ValidatorSet, compute_validator_set_hash
-from statesync.proposal import ProposalRules
+from statesync.model import Checkpoint, Header, Validator, ValidatorSet, compute_validator_set_hash
+from statesync.proposal import ProposalRules, checkpoint_rules
 from statesync.storage import write_atomically
 
 DEFAULT_CONFIRMATIONS: Final = 12
@@ -94,7 +110,9 @@ _DECIMAL: Final = re.compile(r"0|[1-9][0-9]{0,77}")
 _BLOCK_HASH: Final = re.compile(r"0x[0-9a-fA-F]{64}")
 _ADDRESS: Final = re.compile(r"0x[0-9a-fA-F]{40}")
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_NETWORK_SECTIONS: Final = frozenset({"rootchain", "child", "circuits", "genesis", "deployment", "validators"})
+_NETWORK_SECTIONS: Final = frozenset(
+    {"rootchain", "child", "circuits", "genesis", "checkpoint_genesis", "deployment", "validators"}
+)
 # Sections other programs read from the same file (`validator` here; the relayer's later).
 _OTHER_SECTIONS: Final = frozenset({"validator", "relayer", "devnet"})
 
@@ -112,6 +130,8 @@ class RootchainConfig:
     max_range: int = DEFAULT_MAX_RANGE
     max_events: int | None = None  # None: 2^D, everything the event tree holds
     rpc_timeout: float = DEFAULT_RPC_TIMEOUT
+    checkpoint_manager: ChecksumAddress | None = None
+    exit_helper: ChecksumAddress | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +140,9 @@ class ChildConfig:
     rpc: tuple[str, ...]
     receiver: ChecksumAddress | None = None
     rpc_timeout: float = DEFAULT_RPC_TIMEOUT
+    l2_state_sender: ChecksumAddress | None = None
+    confirmations: int = DEFAULT_CONFIRMATIONS
+    max_range: int = DEFAULT_MAX_RANGE
 
 
 @dataclass(frozen=True)
@@ -162,6 +185,7 @@ class NetworkConfig:
     child: ChildConfig | None = None
     genesis: Header | None = None
     deployment: DeploymentRecord | None = None
+    checkpoint_genesis: Checkpoint | None = None
 
     @property
     def is_deployed(self) -> bool:
@@ -217,6 +241,13 @@ def build_proposal_rules(config: NetworkConfig) -> ProposalRules:
     return ProposalRules(confirmations=root.confirmations, max_range=root.max_range, max_events=max_events, depth=depth)
 
 
+def build_checkpoint_rules(config: NetworkConfig) -> ProposalRules:
+    """The child chain's rules for checkpoints (its own confirmations and range; the exit tree's depth)."""
+    if config.child is None:
+        raise ConfigError("the network has no [child] chain, so no checkpoints")
+    return checkpoint_rules(config.child.confirmations, config.child.max_range)
+
+
 def is_loopback_host(host: str) -> bool:
     if host == "localhost":
         return True
@@ -258,6 +289,17 @@ def parse_network_config(document: Mapping[str, Any], *, source: str = "the conf
         raise ConfigError(
             f"{source}: [genesis] chain_id {genesis.chain_id} is not [rootchain] chain_id {rootchain.chain_id}"
         )
+    if child is not None and child.chain_id == rootchain.chain_id:
+        raise ConfigError(
+            f"{source}: [child] chain_id equals [rootchain] chain_id {rootchain.chain_id}; the two chains must differ"
+        )
+    checkpoint_genesis = (
+        _parse_checkpoint_genesis(_table(document, "checkpoint_genesis", source), source)
+        if "checkpoint_genesis" in document
+        else None
+    )
+    if checkpoint_genesis is not None and (child is None or checkpoint_genesis.chain_id != child.chain_id):
+        raise ConfigError(f"{source}: [checkpoint_genesis] chain_id {checkpoint_genesis.chain_id} is not [child]'s")
     validators = _parse_validators(document.get("validators"), circuits, source)
     deployment = _parse_deployment(_table(document, "deployment", source), source) if "deployment" in document else None
     config = NetworkConfig(
@@ -267,6 +309,7 @@ def parse_network_config(document: Mapping[str, Any], *, source: str = "the conf
         child=child,
         genesis=genesis,
         deployment=deployment,
+        checkpoint_genesis=checkpoint_genesis,
     )
     try:
         build_validator_set(config)
@@ -349,7 +392,17 @@ def _parse_circuits(table: Mapping[str, Any], source: str) -> CircuitsConfig:
 
 def _parse_rootchain(table: Mapping[str, Any], circuits: CircuitsConfig, source: str) -> RootchainConfig:
     where = "[rootchain]"
-    allowed = {"chain_id", "rpc", "state_sender", "confirmations", "max_range", "max_events", "rpc_timeout"}
+    allowed = {
+        "chain_id",
+        "rpc",
+        "state_sender",
+        "confirmations",
+        "max_range",
+        "max_events",
+        "rpc_timeout",
+        "checkpoint_manager",
+        "exit_helper",
+    }
     _reject_unknown(table, allowed, where, source)
     max_events_value = table.get("max_events")
     return RootchainConfig(
@@ -364,17 +417,25 @@ def _parse_rootchain(table: Mapping[str, Any], circuits: CircuitsConfig, source:
         if max_events_value is None
         else _int(max_events_value, f"{where} max_events", source, 1, 2**circuits.depth),
         rpc_timeout=_float(table.get("rpc_timeout", DEFAULT_RPC_TIMEOUT), f"{where} rpc_timeout", source, 0.1, 600.0),
+        checkpoint_manager=_optional_address(table.get("checkpoint_manager"), f"{where} checkpoint_manager", source),
+        exit_helper=_optional_address(table.get("exit_helper"), f"{where} exit_helper", source),
     )
 
 
 def _parse_child(table: Mapping[str, Any], source: str) -> ChildConfig:
     where = "[child]"
-    _reject_unknown(table, {"chain_id", "rpc", "receiver", "rpc_timeout"}, where, source)
+    allowed = {"chain_id", "rpc", "receiver", "rpc_timeout", "l2_state_sender", "confirmations", "max_range"}
+    _reject_unknown(table, allowed, where, source)
     return ChildConfig(
         chain_id=_chain_id(_required(table, "chain_id", where, source), f"{where} chain_id", source),
         rpc=_urls(_required(table, "rpc", where, source), f"{where} rpc", source),
         receiver=_optional_address(table.get("receiver"), f"{where} receiver", source),
         rpc_timeout=_float(table.get("rpc_timeout", DEFAULT_RPC_TIMEOUT), f"{where} rpc_timeout", source, 0.1, 600.0),
+        l2_state_sender=_optional_address(table.get("l2_state_sender"), f"{where} l2_state_sender", source),
+        confirmations=_int(
+            table.get("confirmations", DEFAULT_CONFIRMATIONS), f"{where} confirmations", source, 0, 1_000_000
+        ),
+        max_range=_int(table.get("max_range", DEFAULT_MAX_RANGE), f"{where} max_range", source, 1, 1_000_000),
     )
 
 
@@ -394,6 +455,28 @@ def _parse_genesis(table: Mapping[str, Any], source: str) -> Header:
     if not isinstance(block_hash, str) or not _BLOCK_HASH.fullmatch(block_hash):
         raise ConfigError(f"{source}: {where} block_hash must be 32 bytes as 0x-hex, got {block_hash!r}")
     return Header(**values, block_hash=int(block_hash, 16))
+
+
+_CHECKPOINT_FIELDS: Final = ("parent_hash", "validator_set_hash", "next_validator_set_hash")
+
+
+def _bytes32(value: object, name: str, source: str) -> int:
+    if not isinstance(value, str) or not _BLOCK_HASH.fullmatch(value):
+        raise ConfigError(f"{source}: {name} must be 32 bytes as 0x-hex, got {value!r}")
+    return int(value, 16)
+
+
+def _parse_checkpoint_genesis(table: Mapping[str, Any], source: str) -> Checkpoint:
+    where = "[checkpoint_genesis]"
+    _reject_unknown(table, {*_GENESIS_UINT64, *_CHECKPOINT_FIELDS, "exit_root", "block_hash"}, where, source)
+    values: dict[str, int] = {}
+    for name in _GENESIS_UINT64:
+        values[name] = _int(_required(table, name, where, source), f"{where} {name}", source, 0, MAX_UINT64)
+    for name in _CHECKPOINT_FIELDS:
+        values[name] = _int(_required(table, name, where, source), f"{where} {name}", source, 0, R - 1)
+    exit_root = _bytes32(_required(table, "exit_root", where, source), f"{where} exit_root", source)
+    block_hash = _bytes32(table.get("block_hash", "0x" + "00" * 32), f"{where} block_hash", source)
+    return Checkpoint(**values, exit_root=exit_root, block_hash=block_hash)
 
 
 _DEPLOYMENT_KEYS: Final = frozenset(
@@ -577,15 +660,21 @@ def render_network_config(config: NetworkConfig) -> str:
         rootchain["state_sender"] = root.state_sender
     if root.max_events is not None:
         rootchain["max_events"] = root.max_events
+    for name in ("checkpoint_manager", "exit_helper"):
+        if getattr(root, name) is not None:
+            rootchain[name] = getattr(root, name)
     document: dict[str, Any] = {"rootchain": rootchain}
     if config.child is not None:
         child: dict[str, Any] = {
             "chain_id": _toml_int(config.child.chain_id),
             "rpc": list(config.child.rpc),
             "rpc_timeout": config.child.rpc_timeout,
+            "confirmations": config.child.confirmations,
+            "max_range": config.child.max_range,
         }
-        if config.child.receiver is not None:
-            child["receiver"] = config.child.receiver
+        for name in ("receiver", "l2_state_sender"):
+            if getattr(config.child, name) is not None:
+                child[name] = getattr(config.child, name)
         document["child"] = child
     document["circuits"] = {"preset": config.circuits.preset}
     if config.genesis is not None:
@@ -594,6 +683,14 @@ def render_network_config(config: NetworkConfig) -> str:
             **{name: _toml_int(getattr(genesis, name)) for name in _GENESIS_UINT64},
             **{name: str(getattr(genesis, name)) for name in _GENESIS_FIELDS},
             "block_hash": "0x" + genesis.block_hash.to_bytes(32, "big").hex(),
+        }
+    if config.checkpoint_genesis is not None:
+        checkpoint = config.checkpoint_genesis
+        document["checkpoint_genesis"] = {
+            **{name: _toml_int(getattr(checkpoint, name)) for name in _GENESIS_UINT64},
+            **{name: str(getattr(checkpoint, name)) for name in _CHECKPOINT_FIELDS},
+            "exit_root": "0x" + checkpoint.exit_root.to_bytes(32, "big").hex(),
+            "block_hash": "0x" + checkpoint.block_hash.to_bytes(32, "big").hex(),
         }
     if config.deployment is not None:
         record = config.deployment

@@ -25,7 +25,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from statesync.errors import ZkStateSyncError
-from statesync.model import Header, build_event_tree
+from statesync.exits import compute_exit_root
+from statesync.model import Checkpoint, Header, build_event_tree
 from statesync.proposal import RootBlock
 
 from .chain.chains import Chain, connect_chain
@@ -64,6 +65,20 @@ def derive_genesis(block: RootBlock, chain_id: int, validator_set_hash: int, dep
         parent_hash=0,
         timestamp=block.timestamp,
         event_root=build_event_tree((), depth).root,
+        validator_set_hash=validator_set_hash,
+        next_validator_set_hash=validator_set_hash,
+        block_hash=block.hash,
+    )
+
+
+def derive_checkpoint_genesis(block: RootBlock, chain_id: int, validator_set_hash: int) -> Checkpoint:
+    """The first checkpoint at a child-chain block: no exits (the empty exit tree), the set signing itself next."""
+    return Checkpoint(
+        chain_id=chain_id,
+        number=block.number,
+        parent_hash=0,
+        timestamp=block.timestamp,
+        exit_root=compute_exit_root(()),
         validator_set_hash=validator_set_hash,
         next_validator_set_hash=validator_set_hash,
         block_hash=block.hash,

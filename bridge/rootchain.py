@@ -1,4 +1,8 @@
-"""What a node says of the rootchain: its blocks, StateSender's counter and StateSynced logs (validators and relayers).
+"""What a node says of a sender's chain: its blocks, the sender's counter and its logs (validators and relayers).
+
+The rootchain's StateSender (StateSynced logs, for headers) and the child chain's L2StateSender
+(L2StateSynced exits, for checkpoints) are read the same way: both count ids from 1 in `counter()`
+and emit (id, sender, receiver, data) with three indexed topics; LogKind says which.
 
 Every answer is parsed strictly (a node is not trusted to be well-formed), and a range is read so
 that it is consistent: the logs of the range's last block carry that block's hash, StateSender's
@@ -9,7 +13,7 @@ a reorganisation while reading is noticed instead of mixing two forks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -19,12 +23,14 @@ from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
 from statesync.errors import ZkStateSyncError
+from statesync.exits import ExitEvent
 from statesync.model import StateSyncEvent
-from statesync.proposal import PendingEvent, RootBlock
+from statesync.proposal import PendingEvent, RootBlock, SyncEvent
 
 from .rpc import FailoverRpc, RpcAnswerError, parse_data, parse_quantity
 
 STATE_SYNCED_TOPIC: Final = keccak(text="StateSynced(uint256,address,address,bytes)")
+L2_STATE_SYNCED_TOPIC: Final = keccak(text="L2StateSynced(uint256,address,address,bytes)")
 COUNTER_SELECTOR: Final = keccak(text="counter()")[:4]
 CALL_GAS: Final = 1_000_000
 DEFAULT_LOG_CHUNK: Final = 5_000
@@ -48,17 +54,40 @@ class RangeView:
     events: tuple[PendingEvent, ...]
 
 
+@dataclass(frozen=True)
+class LogKind:
+    """Which sender's logs: their event name, topic, and the protocol object each one is."""
+
+    name: str
+    topic: bytes
+    build: Callable[[int, int, int, bytes], SyncEvent]
+
+
+STATE_SYNCED: Final = LogKind("StateSynced", STATE_SYNCED_TOPIC, StateSyncEvent)
+L2_STATE_SYNCED: Final = LogKind("L2StateSynced", L2_STATE_SYNCED_TOPIC, ExitEvent)
+
+
 def _hex(value: int) -> str:
     return hex(value)
 
 
 class RootchainReader:
-    """StateSender's side of the rootchain, read through `rpc`; logs are asked for log_chunk blocks at a time."""
+    """A sender's side of its chain (StateSender, or L2StateSender with L2_STATE_SYNCED), read through `rpc`.
 
-    def __init__(self, rpc: FailoverRpc, state_sender: ChecksumAddress, log_chunk: int = DEFAULT_LOG_CHUNK) -> None:
+    Logs are asked for log_chunk blocks at a time.
+    """
+
+    def __init__(
+        self,
+        rpc: FailoverRpc,
+        state_sender: ChecksumAddress,
+        log_chunk: int = DEFAULT_LOG_CHUNK,
+        kind: LogKind = STATE_SYNCED,
+    ) -> None:
         self.rpc = rpc
         self.state_sender = state_sender
         self.log_chunk = log_chunk
+        self.kind = kind
 
     def head(self) -> int:
         return parse_quantity(self.rpc.request("eth_blockNumber", []), "eth_blockNumber")
@@ -90,12 +119,12 @@ class RootchainReader:
                 "address": self.state_sender,
                 "fromBlock": _hex(start),
                 "toBlock": _hex(stop),
-                "topics": ["0x" + STATE_SYNCED_TOPIC.hex()],
+                "topics": ["0x" + self.kind.topic.hex()],
             }
             answer = self.rpc.request("eth_getLogs", [query])
             if not isinstance(answer, list):
                 raise RpcAnswerError("eth_getLogs did not return a list")
-            logs += [parse_state_synced(entry, self.state_sender, start, stop) for entry in answer]
+            logs += [parse_state_synced(entry, self.state_sender, start, stop, self.kind) for entry in answer]
             start = stop + 1
         return tuple(sorted(logs, key=lambda seen: seen.pending.event.id))
 
@@ -140,19 +169,21 @@ def parse_block(answer: object, number: int) -> RootBlock:
     )
 
 
-def parse_state_synced(log: object, sender: ChecksumAddress, first_block: int, last_block: int) -> SeenLog:
+def parse_state_synced(
+    log: object, sender: ChecksumAddress, first_block: int, last_block: int, kind: LogKind = STATE_SYNCED
+) -> SeenLog:
     if not isinstance(log, Mapping):
         raise RpcAnswerError("a log is not an object")
     if log.get("removed") is True:
         raise RootchainInconsistent("the node returned a removed log (a reorganisation)")
     if str(log.get("address", "")).lower() != sender.lower():
-        raise RpcAnswerError(f"a log of {log.get('address')!r}, not StateSender's")
+        raise RpcAnswerError(f"a log of {log.get('address')!r}, not the sender's")
     topics = log.get("topics")
     if not isinstance(topics, list) or len(topics) != 4:
-        raise RpcAnswerError("a StateSynced log without exactly 4 topics")
+        raise RpcAnswerError(f"a {kind.name} log without exactly 4 topics")
     words = [parse_data(t, "log topic", 32) for t in topics]
-    if words[0] != STATE_SYNCED_TOPIC:
-        raise RpcAnswerError("a log that is not StateSynced")
+    if words[0] != kind.topic:
+        raise RpcAnswerError(f"a log that is not {kind.name}")
     block_number = parse_quantity(log.get("blockNumber"), "log blockNumber")
     block_hash = int.from_bytes(parse_data(log.get("blockHash"), "log blockHash", 32), "big")
     if not first_block <= block_number <= last_block:
@@ -160,17 +191,17 @@ def parse_state_synced(log: object, sender: ChecksumAddress, first_block: int, l
     try:
         (data,) = decode(["bytes"], parse_data(log.get("data"), "log data"))
     except DecodingError as exc:
-        raise RpcAnswerError(f"StateSynced data does not decode: {exc}") from exc
+        raise RpcAnswerError(f"{kind.name} data does not decode: {exc}") from exc
     for word in words[2:]:
         if word[:12] != bytes(12):
-            raise RpcAnswerError("a StateSynced address topic with non-zero high bytes")
+            raise RpcAnswerError(f"a {kind.name} address topic with non-zero high bytes")
     try:
-        event = StateSyncEvent(
-            id=int.from_bytes(words[1], "big"),
-            sender=int.from_bytes(words[2], "big"),
-            receiver=int.from_bytes(words[3], "big"),
-            data=bytes(data),
+        event = kind.build(
+            int.from_bytes(words[1], "big"),
+            int.from_bytes(words[2], "big"),
+            int.from_bytes(words[3], "big"),
+            bytes(data),
         )
     except ZkStateSyncError as exc:
-        raise RpcAnswerError(f"a StateSynced log that is no protocol event: {exc}") from exc
+        raise RpcAnswerError(f"a {kind.name} log that is no protocol event: {exc}") from exc
     return SeenLog(PendingEvent(event, block_number), block_hash)

@@ -18,7 +18,7 @@ from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
 from statesync.model import Header, compute_header_hash
-from statesync.proposal import ProposalRules
+from statesync.proposal import ProposalRules, state_sync_events
 
 from ..chain.deploy import decode_output, encode_call
 from ..chain.solc import Abi
@@ -239,5 +239,5 @@ class ChainObserver:
         header = accepted[index]
         parent_number = accepted[index - 1].number if index else self.facts.genesis.number
         view = self.rootchain.read_range(parent_number, header.number)
-        check_range_events(header, [p.event for p in view.events], self.facts.rules.depth)
+        check_range_events(header, state_sync_events([p.event for p in view.events]), self.facts.rules.depth)
         return HeaderRange(header, parent_number, tuple(view.events))

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 
 from statesync.errors import ZkStateSyncError
 from statesync.model import Header, StateSyncEvent, build_event_tree, compute_header_hash
-from statesync.proposal import PendingEvent, ProposalRules, RootBlock, derive_header, select_range_end
+from statesync.proposal import (
+    PendingEvent,
+    ProposalRules,
+    RootBlock,
+    derive_header,
+    select_range_end,
+    state_sync_events,
+)
 
 
 class PlanError(ZkStateSyncError):
@@ -64,7 +71,7 @@ class HeaderRange:
 
     @property
     def events(self) -> tuple[StateSyncEvent, ...]:
-        return tuple(p.event for p in self.pending)
+        return state_sync_events([p.event for p in self.pending])
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,7 @@ def select_batch(
 
 
 def _events_in(pending: Iterable[PendingEvent], after: int, end: int) -> tuple[StateSyncEvent, ...]:
-    return tuple(p.event for p in pending if after < p.block_number <= end)
+    return state_sync_events([p.event for p in pending if after < p.block_number <= end])
 
 
 def is_resumable(proposal: Header, view: ChainView, rules: ProposalRules) -> bool:

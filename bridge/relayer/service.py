@@ -45,6 +45,7 @@ from prover.witness import CircuitInputs
 from statesync.eddsa import Signature
 from statesync.errors import ZkStateSyncError
 from statesync.model import Commit, Header, StateSyncEvent, compute_header_hash
+from statesync.proposal import state_sync_events
 from verifier.light_client import (
     LightClientError,
     LightClientState,
@@ -350,7 +351,7 @@ class Relayer:
     def propose(self, view: ChainView, action: ProposeHeader) -> None:
         parent = action.parent
         found = self.rootchain.read_range(parent.number, action.end)
-        events = tuple(p.event for p in found.events)
+        events = state_sync_events([p.event for p in found.events])
         if events != action.events:
             raise RelayerError(f"the rootchain's range ({parent.number}, {action.end}] changed between two reads")
         header = build_proposal(parent, found.end, events, self.rules, self.set_hash)

@@ -15,8 +15,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from statesync.errors import ZkStateSyncError
-from statesync.model import Header, build_event_tree, compute_header_hash
-from statesync.proposal import ProposalError, ProposalRules, validate_proposal
+from statesync.exits import compute_exit_root
+from statesync.model import Checkpoint, Signed, build_event_tree, compute_signed_hash
+from statesync.proposal import (
+    ProposalError,
+    ProposalRules,
+    SyncEvent,
+    exit_events,
+    state_sync_events,
+    validate_proposal,
+)
 
 from ..rootchain import RangeView
 from .wire import SignRequest
@@ -79,11 +87,11 @@ class SigningRefused(ZkStateSyncError):
 
 # The rotation hook: the next_validator_set_hash a proposal must carry, given it and its parent.
 # Today the configured set signs every header (fixed_next_set); a rotation schedule plugs in here.
-NextSetPolicy = Callable[[Header, Header], int]
+NextSetPolicy = Callable[[Signed, Signed], int]
 
 
 def fixed_next_set(set_hash: int) -> NextSetPolicy:
-    def policy(_proposal: Header, _parent: Header) -> int:
+    def policy(_proposal: Signed, _parent: Signed) -> int:
         return set_hash
 
     return policy
@@ -114,7 +122,9 @@ def check_request(request: SignRequest, context: CheckContext) -> None:
             RefusalCode.RANGE_TOO_LONG,
             f"the range of {proposal.number - parent.number} blocks exceeds {context.rules.max_range}",
         )
-    if proposal.parent_hash != compute_header_hash(parent):
+    if type(proposal) is not type(parent):
+        raise SigningRefused(RefusalCode.MALFORMED_REQUEST, "the proposal and its parent are of different kinds")
+    if proposal.parent_hash != compute_signed_hash(parent):
         raise SigningRefused(RefusalCode.PARENT_HASH_MISMATCH, "the proposal's parent_hash is not the parent's hash")
     if proposal.validator_set_hash != parent.next_validator_set_hash:
         raise SigningRefused(
@@ -145,6 +155,13 @@ def check_confirmations(request: SignRequest, head: int, rules: ProposalRules) -
         )
 
 
+def compute_range_root(proposal: Signed, events: list[SyncEvent], rules: ProposalRules) -> int:
+    """The root a range's events give: the keccak exit tree's for a checkpoint, the event tree's for a header."""
+    if isinstance(proposal, Checkpoint):
+        return compute_exit_root(exit_events(events))
+    return build_event_tree(state_sync_events(events), rules.depth).root
+
+
 def check_against_node(
     request: SignRequest, *, head: int, view: RangeView, rules: ProposalRules, next_set_hash: int
 ) -> None:
@@ -169,13 +186,14 @@ def check_against_node(
             f"the range holds {len(events)} events, more than a header's {rules.max_events}",
         )
     try:
-        root = build_event_tree(events, rules.depth).root
+        root = compute_range_root(proposal, events, rules)
     except ZkStateSyncError as exc:
         raise SigningRefused(RefusalCode.ROOTCHAIN_INCONSISTENT, f"the node's events make no tree: {exc}") from exc
-    if root != proposal.event_root:
+    claimed, what = (proposal.exit_root, "exit") if isinstance(proposal, Checkpoint) else (proposal.event_root, "event")
+    if root != claimed:
         raise SigningRefused(
             RefusalCode.EVENT_ROOT_MISMATCH,
-            f"the event root of the node's {len(events)} events in blocks {parent.number + 1}..{proposal.number} "
+            f"the {what} root of the node's {len(events)} events in blocks {parent.number + 1}..{proposal.number} "
             "is not the proposal's",
         )
     try:

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -20,20 +21,22 @@ from statesync.storage import write_atomically
 
 from ..config import (
     ConfigError,
+    NetworkConfig,
     ValidatorConfig,
+    build_checkpoint_rules,
     build_proposal_rules,
     compute_configured_set_hash,
     load_validator_config,
 )
 from ..keystore import DEFAULT_WORK_FACTOR, generate_keystore, load_keystore, read_keystore_public_key
 from ..logs import configure_logging, report_failures
-from ..receiver import ReceiverReader
-from ..rootchain import RootchainReader
+from ..receiver import CheckpointManagerReader, ReceiverReader
+from ..rootchain import L2_STATE_SYNCED, RootchainReader
 from ..rpc import FailoverRpc, RpcError
-from .checks import fixed_next_set
+from .checks import CheckContext, fixed_next_set
 from .metrics import ValidatorMetrics
 from .server import serve
-from .service import Identity, ValidatorService
+from .service import CheckpointDuty, Identity, ValidatorService
 from .slashing import DB_NAME, SlashingDB, lock_data_dir, parse_interchange_text
 
 log = logging.getLogger("zkstatesync.validator")
@@ -81,9 +84,32 @@ def build_service(config: ValidatorConfig, private_key: bytes, db: SlashingDB) -
         rootchain=RootchainReader(root_rpc, state_sender),
         receiver=receiver,
         metrics=metrics,
+        checkpoints=build_checkpoint_duty(network, root_rpc, on_error),
     )
     holder.append(service)
     return service
+
+
+def build_checkpoint_duty(
+    network: NetworkConfig, root_rpc: FailoverRpc, on_error: Callable[[RpcError], None]
+) -> CheckpointDuty | None:
+    """The exit direction, when the network has a child L2StateSender and a checkpoint genesis."""
+    child, genesis = network.child, network.checkpoint_genesis
+    if child is None or child.l2_state_sender is None or genesis is None:
+        return None
+    child_rpc = FailoverRpc("child", child.rpc, child.chain_id, child.rpc_timeout, on_error=on_error)
+    manager = network.rootchain.checkpoint_manager
+    trusted = None if manager is None else CheckpointManagerReader(root_rpc, manager).trusted_checkpoint_hash
+    return CheckpointDuty(
+        context=CheckContext(
+            chain_id=child.chain_id,
+            rules=build_checkpoint_rules(network),
+            next_set=fixed_next_set(compute_configured_set_hash(network)),
+        ),
+        genesis=genesis,
+        source=RootchainReader(child_rpc, child.l2_state_sender, kind=L2_STATE_SYNCED),
+        trusted=trusted,
+    )
 
 
 def run_validator(config_path: Path) -> None:

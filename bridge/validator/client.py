@@ -10,7 +10,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from statesync.errors import ZkStateSyncError
-from statesync.model import Header
+from statesync.model import Checkpoint, Signed
 
 from .wire import MalformedRequest, SignResponse, encode_sign_request, parse_json_strictly, parse_sign_response
 
@@ -77,14 +77,15 @@ class ValidatorClient:
             raise ValidatorUnreachable(f"{self.url}/status is not a JSON object")
         return document
 
-    def sign(self, proposal: Header, parent: Header) -> SignResponse:
-        """The validator's signature on `proposal`; ValidatorRefused with its code otherwise."""
-        answer = self.post_json("/sign", encode_sign_request(proposal, parent))
+    def sign(self, proposal: Signed, parent: Signed) -> SignResponse:
+        """The validator's signature on `proposal` (a header or a checkpoint); ValidatorRefused otherwise."""
+        path = "/sign-checkpoint" if isinstance(proposal, Checkpoint) else "/sign"
+        answer = self.post_json(path, encode_sign_request(proposal, parent))
         if answer.status == 200:
             try:
                 return parse_sign_response(answer.body)
             except MalformedRequest as exc:
-                raise ValidatorUnreachable(f"{self.url}/sign answered 200 with {exc}") from exc
+                raise ValidatorUnreachable(f"{self.url}{path} answered 200 with {exc}") from exc
         raise decode_refusal(answer)
 
 

@@ -110,6 +110,9 @@ async def handle_metrics(request: web.Request) -> web.Response:
     return response
 
 
+CHECKPOINT_PATH: Final = "/sign-checkpoint"
+
+
 class SignHandler:
     def __init__(self) -> None:
         self.in_flight = 0
@@ -124,7 +127,7 @@ class SignHandler:
                 RefusalCode.MALFORMED_REQUEST, f"the body did not arrive within {BODY_TIMEOUT} s"
             ) from exc
         try:
-            sign_request = parse_sign_request(body)
+            sign_request = parse_sign_request(body, checkpoint=request.path == CHECKPOINT_PATH)
         except MalformedRequest as exc:
             raise SigningRefused(RefusalCode.MALFORMED_REQUEST, str(exc)) from exc
         if self.in_flight >= MAX_IN_FLIGHT:
@@ -146,7 +149,10 @@ def build_app(service: ValidatorService, executor: ThreadPoolExecutor) -> web.Ap
     app[EXECUTOR] = executor
     app.router.add_get("/status", handle_status)
     app.router.add_get("/metrics", handle_metrics)
-    app.router.add_post("/sign", SignHandler())
+    # One handler for both paths: the bound on requests in flight is the validator's, not a path's.
+    sign = SignHandler()
+    app.router.add_post("/sign", sign)
+    app.router.add_post(CHECKPOINT_PATH, sign)
     return app
 
 

@@ -11,13 +11,24 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from statesync.babyjub import Point
 from statesync.eddsa import sign_poseidon, verify_poseidon
 from statesync.errors import ZkStateSyncError
-from statesync.model import Header, StateSyncEvent, build_event_tree, compute_header_hash, compute_signing_message
+from statesync.exits import compute_exit_root
+from statesync.model import (
+    Checkpoint,
+    Header,
+    Signed,
+    StateSyncEvent,
+    build_event_tree,
+    compute_header_hash,
+    compute_signed_hash,
+    compute_signing_message,
+)
 from statesync.proposal import ProposalRules
 
 from ..receiver import ReceiverReader
@@ -50,6 +61,25 @@ class Identity:
     public_key: Point
 
 
+@dataclass(frozen=True)
+class CheckpointDuty:
+    """The exit direction: checkpoints of the child chain, whose L2StateSender `source` reads, for the
+    rootchain's checkpoint manager (`trusted` reads its trusted checkpoint hash; None: the genesis)."""
+
+    context: CheckContext
+    genesis: Checkpoint
+    source: RootchainReader
+    trusted: Callable[[], int] | None
+
+
+@dataclass(frozen=True)
+class _Duty:
+    context: CheckContext
+    genesis_hash: int
+    source: RootchainReader
+    trusted: Callable[[], int]
+
+
 class ValidatorService:
     def __init__(
         self,
@@ -63,6 +93,7 @@ class ValidatorService:
         rootchain: RootchainReader,
         receiver: ReceiverReader | None,
         metrics: ValidatorMetrics,
+        checkpoints: CheckpointDuty | None = None,
     ) -> None:
         self.identity = identity
         self.context = CheckContext(chain_id=chain_id, rules=rules, next_set=next_set)
@@ -72,6 +103,7 @@ class ValidatorService:
         self.rootchain = rootchain
         self.receiver = receiver
         self.metrics = metrics
+        self.checkpoints = checkpoints
         self.started_at = time.time()
         self._lock = threading.Lock()
         self._head: int | None = None
@@ -94,6 +126,9 @@ class ValidatorService:
         # Each Poseidon width derives its constants on first use (up to ~1 s): every width a request needs.
         compute_signing_message(self.genesis)
         build_event_tree([StateSyncEvent(1, 0, 1)], self.context.rules.depth)
+        if self.checkpoints is not None:
+            compute_signing_message(self.checkpoints.genesis)
+            compute_exit_root(())
 
     # --- observations -------------------------------------------------------------------------
 
@@ -150,6 +185,7 @@ class ValidatorService:
                 "trusted_header_hash": None if trusted is None else str(trusted),
             },
             "genesis_hash": str(self.genesis_hash),
+            "checkpoints": self._checkpoint_status(),
             "last_signed": None
             if last is None
             else {"chain_id": str(last.chain_id), "number": str(last.number), "header_hash": str(last.header_hash)},
@@ -157,6 +193,18 @@ class ValidatorService:
             "refusals": refusals,
             "errors": errors,
             "uptime_seconds": round(time.time() - self.started_at, 3),
+        }
+
+    def _checkpoint_status(self) -> dict[str, Any] | None:
+        duty = self.checkpoints
+        if duty is None:
+            return None
+        last = self.db.last_signed(duty.context.chain_id)
+        return {
+            "chain_id": str(duty.context.chain_id),
+            "rpc": duty.source.rpc.node_in_use,
+            "confirmations": duty.context.rules.confirmations,
+            "last_signed": None if last is None else {"number": str(last.number), "hash": str(last.header_hash)},
         }
 
     # --- signing ------------------------------------------------------------------------------
@@ -176,10 +224,23 @@ class ValidatorService:
         self.metrics.signatures.inc()
         return response
 
+    def _duty(self, proposal: Signed) -> _Duty:
+        """What signing `proposal` rests on: a header's rootchain and receiver, or a checkpoint's child chain."""
+        if isinstance(proposal, Header):
+            return _Duty(self.context, self.genesis_hash, self.rootchain, self._trusted_hash)
+        duty = self.checkpoints
+        if duty is None:
+            raise SigningRefused(
+                RefusalCode.WRONG_CHAIN, "this validator signs no checkpoints (no [child] l2_state_sender)"
+            )
+        genesis_hash = compute_signed_hash(duty.genesis)
+        return _Duty(duty.context, genesis_hash, duty.source, duty.trusted or (lambda: genesis_hash))
+
     def _sign(self, request: SignRequest) -> SignResponse:
         proposal, parent = request.proposal, request.parent
-        check_request(request, self.context)
-        header_hash = compute_header_hash(proposal)
+        duty = self._duty(proposal)
+        check_request(request, duty.context)
+        header_hash = compute_signed_hash(proposal)
         existing = self.db.lookup(proposal.chain_id, proposal.number)
         if existing is not None:
             return self._repeat(proposal, header_hash, existing)
@@ -187,20 +248,21 @@ class ValidatorService:
         parent_hash = proposal.parent_hash  # check_request made it the parent's hash
         last = self.db.last_signed(proposal.chain_id)
         last_hash = None if last is None else last.header_hash
-        # The receiver is asked only when the parent is not the header signed last.
-        trusted = None if parent_hash == last_hash else self._trusted_hash()
+        # The verifier contract is asked only when the parent is not the item signed last.
+        trusted = None if parent_hash == last_hash else duty.trusted()
         if not is_parent_accepted(parent_hash, last_signed=last_hash, trusted=trusted):
             raise SigningRefused(
                 RefusalCode.UNKNOWN_PARENT,
-                "the parent is neither the header this validator signed last nor the one the child chain trusts",
+                "the parent is neither the one this validator signed last nor the one the verifier contract trusts",
             )
 
-        head = self.rootchain.head()
-        self._saw_head(head)
-        check_confirmations(request, head, self.context.rules)
-        view = self.rootchain.read_range(parent.number, proposal.number)
-        next_set_hash = self.context.next_set(proposal, parent)
-        check_against_node(request, head=head, view=view, rules=self.context.rules, next_set_hash=next_set_hash)
+        head = duty.source.head()
+        if duty.source is self.rootchain:
+            self._saw_head(head)
+        check_confirmations(request, head, duty.context.rules)
+        view = duty.source.read_range(parent.number, proposal.number)
+        next_set_hash = duty.context.next_set(proposal, parent)
+        check_against_node(request, head=head, view=view, rules=duty.context.rules, next_set_hash=next_set_hash)
 
         signing_message = compute_signing_message(proposal)
         entry = SignedHeader(proposal.chain_id, proposal.number, header_hash, signing_message)
@@ -212,13 +274,14 @@ class ValidatorService:
             raise self._conflict(exc.existing) from exc
         except NotLastSigned as exc:
             raise SigningRefused(RefusalCode.UNKNOWN_PARENT, f"another header was signed meanwhile: {exc}") from exc
-        if new:
+        if new and isinstance(proposal, Header):
             self.metrics.last_signed_number.set(max(proposal.number, last.number if last else 0))
         signature = sign_poseidon(self.identity.private_key, signing_message)
         log.info(
             "sign.signed",
             extra={
                 "fields": {
+                    "kind": type(proposal).__name__.lower(),
                     "number": proposal.number,
                     "header_hash": str(header_hash),
                     "events_in_range": len(view.events),
@@ -235,7 +298,7 @@ class ValidatorService:
             self._trusted = trusted
         return trusted
 
-    def _repeat(self, proposal: Header, header_hash: int, existing: SignedHeader) -> SignResponse:
+    def _repeat(self, proposal: Signed, header_hash: int, existing: SignedHeader) -> SignResponse:
         if existing.header_hash != header_hash:
             raise self._conflict(existing)
         signing_message = compute_signing_message(proposal)

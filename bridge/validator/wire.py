@@ -1,7 +1,8 @@
 """The validator API's JSON, parsed strictly: one spelling per value, nothing extra, nothing missing.
 
 A header travels as an object of its eight fields: integers as canonical decimal strings ("0" or
-no leading zero, no sign, no spaces), `block_hash` as 0x and 64 lowercase hex digits. JSON
+no leading zero, no sign, no spaces), `block_hash` as 0x and 64 lowercase hex digits. A
+checkpoint (POST /sign-checkpoint) likewise, with `exit_root` (0x-hex, 32 bytes) for `event_root`. JSON
 numbers are refused everywhere (a float or a big integer means something different to every
 parser), as are duplicate keys, NaN and Infinity. The relayer builds requests with the encode_*
 functions and reads answers with parse_sign_response.
@@ -18,12 +19,14 @@ from typing import Any, Final, NoReturn
 from statesync.eddsa import Signature
 from statesync.errors import ZkStateSyncError
 from statesync.field import R
-from statesync.model import Header
+from statesync.model import Checkpoint, Header, Signed
 
 MAX_BODY_BYTES: Final = 64 * 1024
 UINT64_FIELDS: Final = ("chain_id", "number", "timestamp")
 ELEMENT_FIELDS: Final = ("parent_hash", "event_root", "validator_set_hash", "next_validator_set_hash")
 HEADER_KEYS: Final = frozenset({*UINT64_FIELDS, *ELEMENT_FIELDS, "block_hash"})
+CHECKPOINT_ELEMENT_FIELDS: Final = ("parent_hash", "validator_set_hash", "next_validator_set_hash")
+CHECKPOINT_KEYS: Final = frozenset({*UINT64_FIELDS, *CHECKPOINT_ELEMENT_FIELDS, "exit_root", "block_hash"})
 SIGN_REQUEST_KEYS: Final = frozenset({"proposal", "parent"})
 _DECIMAL: Final = re.compile(r"0|[1-9][0-9]{0,77}")  # 78 digits reach past 2^256: anything longer is refused unread
 _BLOCK_HASH: Final = re.compile(r"0x[0-9a-f]{64}")
@@ -35,8 +38,8 @@ class MalformedRequest(ZkStateSyncError, ValueError):
 
 @dataclass(frozen=True)
 class SignRequest:
-    proposal: Header
-    parent: Header
+    proposal: Signed  # a rootchain header (POST /sign) or a child-chain checkpoint (POST /sign-checkpoint)
+    parent: Signed
 
 
 @dataclass(frozen=True)
@@ -116,37 +119,60 @@ def parse_decimal(value: object, where: str, bound: int) -> int:
     return number
 
 
+def parse_bytes32(value: object, where: str) -> int:
+    if not isinstance(value, str) or not _BLOCK_HASH.fullmatch(value):
+        raise MalformedRequest(f"{where} must be 0x and 64 lowercase hex digits")
+    return int(value, 16)
+
+
 def parse_header(value: object, where: str) -> Header:
     fields = _object(value, HEADER_KEYS, where)
     uints = {name: parse_decimal(fields[name], f"{where}.{name}", 2**64) for name in UINT64_FIELDS}
     elements = {name: parse_decimal(fields[name], f"{where}.{name}", R) for name in ELEMENT_FIELDS}
-    block_hash = fields["block_hash"]
-    if not isinstance(block_hash, str) or not _BLOCK_HASH.fullmatch(block_hash):
-        raise MalformedRequest(f"{where}.block_hash must be 0x and 64 lowercase hex digits")
+    block_hash = parse_bytes32(fields["block_hash"], f"{where}.block_hash")
     try:
-        return Header(**uints, **elements, block_hash=int(block_hash, 16))
+        return Header(**uints, **elements, block_hash=block_hash)
     except ZkStateSyncError as exc:  # unreachable after the checks above; kept so a model rule change stays a 400
         raise MalformedRequest(f"{where}: {exc}") from exc
 
 
-def parse_sign_request(body: bytes) -> SignRequest:
+def parse_checkpoint(value: object, where: str) -> Checkpoint:
+    fields = _object(value, CHECKPOINT_KEYS, where)
+    uints = {name: parse_decimal(fields[name], f"{where}.{name}", 2**64) for name in UINT64_FIELDS}
+    elements = {name: parse_decimal(fields[name], f"{where}.{name}", R) for name in CHECKPOINT_ELEMENT_FIELDS}
+    exit_root = parse_bytes32(fields["exit_root"], f"{where}.exit_root")
+    block_hash = parse_bytes32(fields["block_hash"], f"{where}.block_hash")
+    try:
+        return Checkpoint(**uints, **elements, exit_root=exit_root, block_hash=block_hash)
+    except ZkStateSyncError as exc:  # unreachable after the checks above
+        raise MalformedRequest(f"{where}: {exc}") from exc
+
+
+def parse_sign_request(body: bytes, *, checkpoint: bool = False) -> SignRequest:
+    """A POST /sign body (a header and its parent), or with `checkpoint` a POST /sign-checkpoint one."""
     document = _object(parse_json_strictly(body), SIGN_REQUEST_KEYS, "the request")
-    return SignRequest(
-        proposal=parse_header(document["proposal"], "proposal"), parent=parse_header(document["parent"], "parent")
-    )
+    parse = parse_checkpoint if checkpoint else parse_header
+    return SignRequest(proposal=parse(document["proposal"], "proposal"), parent=parse(document["parent"], "parent"))
 
 
 # --- encoding ---------------------------------------------------------------------------------
 
 
-def encode_header(header: Header) -> dict[str, str]:
+def encode_header(header: Signed) -> dict[str, str]:
+    """A header's (or a checkpoint's) fields as the API spells them."""
+    if isinstance(header, Checkpoint):
+        return {
+            **{name: str(getattr(header, name)) for name in (*UINT64_FIELDS, *CHECKPOINT_ELEMENT_FIELDS)},
+            "exit_root": "0x" + header.exit_root.to_bytes(32, "big").hex(),
+            "block_hash": "0x" + header.block_hash.to_bytes(32, "big").hex(),
+        }
     return {
         **{name: str(getattr(header, name)) for name in (*UINT64_FIELDS, *ELEMENT_FIELDS)},
         "block_hash": "0x" + header.block_hash.to_bytes(32, "big").hex(),
     }
 
 
-def encode_sign_request(proposal: Header, parent: Header) -> bytes:
+def encode_sign_request(proposal: Signed, parent: Signed) -> bytes:
     return json.dumps({"proposal": encode_header(proposal), "parent": encode_header(parent)}).encode()
 
 

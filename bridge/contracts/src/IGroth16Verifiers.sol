@@ -36,3 +36,16 @@ interface IEventInclusionVerifier {
         uint256[3] calldata pubSignals
     ) external view returns (bool);
 }
+
+/// @notice CheckpointUpdate(V), the exit direction:
+///         [checkpointHash, number, exitRootHigh, exitRootLow, trustedCheckpointHash], where the
+///         256-bit keccak exit root is exitRootHigh * 2^128 + exitRootLow (each limb below 2^128,
+///         so no bit is lost to the field).
+interface ICheckpointUpdateVerifier {
+    function verifyProof(
+        uint256[2] calldata pA,
+        uint256[2][2] calldata pB,
+        uint256[2] calldata pC,
+        uint256[5] calldata pubSignals
+    ) external view returns (bool);
+}

@@ -3,6 +3,11 @@
 Rootchain: StateSender and the sample RootBridge. Child chain: the three snarkjs verifiers
 (generated from the circuits' keys and compiled unchanged), ZkStateReceiver and the sample
 ChildToken. The relayer reads StateSynced logs from the rootchain and submits proofs.
+
+The exit direction, when an `ExitPath` is given: L2StateSender on the child chain (ChildToken's
+withdrawals send their exits through it), ZkCheckpointManager over a CheckpointUpdate verifier and
+ZkExitHelper on the rootchain (RootBridge pays the withdrawals the helper delivers). Without one
+both samples are deposit-only: ChildToken refuses withdrawals and RootBridge every exit.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 
 from statesync.errors import ZkStateSyncError
-from statesync.model import Header, StateSyncEvent, compute_header_hash
+from statesync.exits import ExitEvent, ExitProof
+from statesync.model import Checkpoint, Header, StateSyncEvent, compute_checkpoint_hash, compute_header_hash
 from verifier.groth16 import Proof
 from verifier.groth16_evm import encode_calldata
 from verifier.signals import StateSyncSignals
@@ -38,6 +44,9 @@ MAX_RECEIVER_GAS = 10_000_000
 MAX_BATCH_SIZE = 256
 # Manifest circuit -> receiver constructor slot, in the constructor's order.
 VERIFIER_CIRCUITS = ("header_update", "state_sync", "event_inclusion")
+CHECKPOINT_GAS = 1_000_000  # ZkCheckpointManager.submit: ~280k, the verifier's 300k stipend checked
+ZERO_ADDRESS = to_checksum_address(b"\x00" * 20)
+LIMB_BITS = 128  # the exit root's limbs in CheckpointUpdate's public signals
 ProofArgument = tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]], tuple[int, int]]
 
 
@@ -46,9 +55,25 @@ class StackError(ZkStateSyncError):
 
 
 @dataclass(frozen=True)
+class ExitPath:
+    """What the rootchain's exit contracts are deployed with: a CheckpointUpdate verifier already
+    on the rootchain, and the child-chain checkpoint trusted out of band."""
+
+    checkpoint_verifier: ChecksumAddress
+    genesis: Checkpoint
+
+
+@dataclass(frozen=True)
+class ExitStack:
+    checkpoint_manager: Deployed
+    exit_helper: Deployed
+
+
+@dataclass(frozen=True)
 class RootStack:
     sender: Deployed
     bridge: Deployed
+    exits: ExitStack | None = None  # None: a deposit-only bridge
 
 
 @dataclass(frozen=True)
@@ -56,6 +81,7 @@ class ChildStack:
     verifiers: Mapping[str, Deployed]
     receiver: Deployed
     token: Deployed
+    l2_sender: Deployed | None = None  # None: ChildToken refuses withdrawals
 
 
 def build_generated_verifier(circuit: str, source: Path) -> Build:
@@ -72,11 +98,47 @@ def predict_create_address(deployer: ChecksumAddress, nonce: int) -> ChecksumAdd
     return to_checksum_address(keccak(rlp.encode([bytes.fromhex(deployer[2:]), nonce]))[12:])
 
 
-def deploy_root_stack(chain: Chain, child_token: ChecksumAddress) -> RootStack:
+def root_deployments_before_bridge(exit_path: ExitPath | None) -> int:
+    """How many contracts deploy_root_stack creates before RootBridge (StateSender, then the exit
+    contracts if any): the nonce offset deploy_bridge predicts RootBridge's address with."""
+    return 1 if exit_path is None else 3
+
+
+def deploy_root_stack(chain: Chain, child_token: ChecksumAddress, *, exit_path: ExitPath | None = None) -> RootStack:
+    """StateSender, the exit contracts (with an exit path), then RootBridge naming the exit helper.
+
+    The order is root_deployments_before_bridge's: RootBridge's address is predicted from it.
+    """
     build = compile_directory()
+    if exit_path is not None:
+        check_checkpoint_genesis(exit_path.genesis)
     sender = deploy(chain, build.get("StateSender"))
-    bridge = deploy(chain, build.get("RootBridge"), sender.address, child_token)
-    return RootStack(sender, bridge)
+    exits = None
+    if exit_path is not None:
+        exits = deploy_exit_stack(chain, exit_path.checkpoint_verifier, genesis=exit_path.genesis)
+    helper = ZERO_ADDRESS if exits is None else exits.exit_helper.address
+    bridge = deploy(chain, build.get("RootBridge"), sender.address, child_token, helper)
+    return RootStack(sender, bridge, exits)
+
+
+def check_checkpoint_genesis(genesis: Checkpoint) -> None:
+    """Raise DeploymentError unless `genesis` can be ZkCheckpointManager's genesis checkpoint."""
+    if not isinstance(genesis, Checkpoint):
+        raise DeploymentError(f"the genesis checkpoint must be a Checkpoint, got {type(genesis).__name__}")
+    if compute_checkpoint_hash(genesis) == 0:
+        raise DeploymentError("the genesis checkpoint hashes to 0")
+
+
+def deploy_exit_stack(chain: Chain, checkpoint_verifier: ChecksumAddress, *, genesis: Checkpoint) -> ExitStack:
+    """ZkCheckpointManager over a deployed CheckpointUpdate verifier, trusting `genesis`, and the
+    ZkExitHelper reading its exit roots (two transactions, in that order)."""
+    check_checkpoint_genesis(genesis)
+    build = compile_directory()
+    manager = deploy(
+        chain, build.get("ZkCheckpointManager"), checkpoint_verifier, compute_checkpoint_hash(genesis), genesis.number
+    )
+    helper = deploy(chain, build.get("ZkExitHelper"), manager.address)
+    return ExitStack(manager, helper)
 
 
 class DeploymentError(StackError, ValueError):
@@ -142,10 +204,14 @@ def deploy_child_stack(
     root_bridge: ChecksumAddress,
     last_executed_id: int = 0,
     receiver_gas: int = DEFAULT_RECEIVER_GAS,
+    withdrawals: bool = False,
 ) -> ChildStack:
+    """The verifiers, ZkStateReceiver and ChildToken; with `withdrawals`, first an L2StateSender
+    that ChildToken sends its withdrawals through (without, ChildToken refuses them)."""
     missing = [c for c in VERIFIER_CIRCUITS if c not in verifier_sources]
     if missing:
         raise StackError(f"no generated verifier for {', '.join(missing)}")
+    l2_sender = deploy(chain, compile_directory().get("L2StateSender")) if withdrawals else None
     verifiers = {c: deploy(chain, compile_generated_verifier(c, verifier_sources[c])) for c in VERIFIER_CIRCUITS}
     receiver = deploy_receiver(
         chain,
@@ -155,8 +221,9 @@ def deploy_child_stack(
         last_executed_id=last_executed_id,
         receiver_gas=receiver_gas,
     )
-    token = deploy(chain, compile_directory().get("ChildToken"), receiver.address, root_bridge)
-    return ChildStack(verifiers, receiver, token)
+    exits_through = ZERO_ADDRESS if l2_sender is None else l2_sender.address
+    token = deploy(chain, compile_directory().get("ChildToken"), receiver.address, root_bridge, exits_through)
+    return ChildStack(verifiers, receiver, token, l2_sender)
 
 
 def deploy_bridge(
@@ -167,17 +234,23 @@ def deploy_bridge(
     genesis: Header,
     batch_size: int,
     receiver_gas: int = DEFAULT_RECEIVER_GAS,
+    exit_path: ExitPath | None = None,
 ) -> tuple[RootStack, ChildStack]:
     """Both sides of the sample bridge on two chains, each side naming the other.
 
     ChildToken takes the RootBridge's address in its constructor and RootBridge takes the
     token's, so the bridge's address is predicted from the rootchain deployer's nonce (it is
-    deployed right after StateSender); that is why the two chains must be distinct.
+    deployed right after StateSender, and after ZkCheckpointManager and ZkExitHelper with an
+    `exit_path`, whose helper it names); that is why the two chains must be distinct. With an
+    exit path the child side also gets an L2StateSender and ChildToken's withdrawals are on.
     """
     if root is child:
         raise StackError("the rootchain and the child chain must be two chains (the bridge address is predicted)")
+    if exit_path is not None:
+        check_checkpoint_genesis(exit_path.genesis)  # before any transaction
     deployer = root.accounts[0]
-    bridge_address = predict_create_address(deployer, root.web3.eth.get_transaction_count(deployer) + 1)
+    nonce = root.web3.eth.get_transaction_count(deployer) + root_deployments_before_bridge(exit_path)
+    bridge_address = predict_create_address(deployer, nonce)
     child_stack = deploy_child_stack(
         child,
         verifier_sources,
@@ -185,8 +258,9 @@ def deploy_bridge(
         batch_size=batch_size,
         root_bridge=bridge_address,
         receiver_gas=receiver_gas,
+        withdrawals=exit_path is not None,
     )
-    root_stack = deploy_root_stack(root, child_stack.token.address)
+    root_stack = deploy_root_stack(root, child_stack.token.address, exit_path=exit_path)
     if root_stack.bridge.address != bridge_address:
         raise StackError(f"RootBridge was deployed at {root_stack.bridge.address}, not at {bridge_address}")
     # A fresh StateSender has sent nothing: the receiver must start at its first id.
@@ -214,6 +288,59 @@ def read_state_synced(chain: Chain, sender: Deployed, from_block: int = 0) -> tu
             )
         )
     return tuple(sorted(events, key=lambda e: e.id))
+
+
+def read_l2_state_synced(chain: Chain, l2_sender: Deployed, from_block: int = 0) -> tuple[ExitEvent, ...]:
+    """Every L2StateSynced log L2StateSender emitted since from_block, as exits, in id order."""
+    topic = "0x" + bytes(Web3.keccak(text="L2StateSynced(uint256,address,address,bytes)")).hex()
+    logs = chain.web3.eth.get_logs({"address": l2_sender.address, "fromBlock": from_block, "topics": [topic]})
+    exits = []
+    for log in logs:
+        topics = log["topics"]
+        if len(topics) != 4:
+            raise StackError(f"L2StateSynced log with {len(topics)} topics")
+        (data,) = decode(["bytes"], bytes(log["data"]))
+        exits.append(
+            ExitEvent(
+                id=int.from_bytes(topics[1], "big"),
+                sender=int.from_bytes(topics[2], "big"),
+                receiver=int.from_bytes(topics[3], "big"),
+                data=bytes(data),
+            )
+        )
+    return tuple(sorted(exits, key=lambda e: e.id))
+
+
+def checkpoint_signals(checkpoint: Checkpoint, trusted_checkpoint_hash: int) -> tuple[int, int, int, int, int]:
+    """CheckpointUpdate's public signals for `checkpoint` linked to the trusted checkpoint:
+    [checkpointHash, number, exitRootHigh, exitRootLow, trustedCheckpointHash]."""
+    root = checkpoint.exit_root
+    high, low = root >> LIMB_BITS, root & ((1 << LIMB_BITS) - 1)
+    return (compute_checkpoint_hash(checkpoint), checkpoint.number, high, low, trusted_checkpoint_hash)
+
+
+def submit_checkpoint(chain: Chain, exits: ExitStack, proof: ProofArgument, checkpoint: Checkpoint) -> Receipt:
+    """ZkCheckpointManager.submit(proof, checkpointHash, number, exitRoot) for `checkpoint`."""
+    root = checkpoint.exit_root.to_bytes(32, "big")
+    return transact(
+        chain,
+        exits.checkpoint_manager,
+        "submit",
+        proof,
+        compute_checkpoint_hash(checkpoint),
+        checkpoint.number,
+        root,
+        gas=CHECKPOINT_GAS,
+    )
+
+
+ExitArgument = tuple[int, int, bytes, list[bytes]]
+
+
+def exit_argument(checkpoint_number: int, proof: ExitProof) -> ExitArgument:
+    """ZkExitHelper's BatchExitInput (blockNumber, leafIndex, unhashedLeaf, proof) for an exit of
+    the checkpoint `checkpoint_number`; also exit()'s arguments, in order."""
+    return (checkpoint_number, proof.leaf_index, proof.unhashed_leaf, list(proof.siblings))
 
 
 def encode_proof_argument(proof: Proof, public_signals: Sequence[int]) -> ProofArgument:

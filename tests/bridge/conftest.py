@@ -63,8 +63,8 @@ def build() -> Build:
 
 @pytest.fixture(scope="session")
 def open_verifiers() -> dict[int, OpenVerifier]:
-    # Header update, state sync, event inclusion: 4, 6 and 3 public signals.
-    return {n: build_open_verifier(n) for n in (4, 6, 3)}
+    # Header update, state sync, event inclusion, checkpoint update: 4, 6, 3 and 5 public signals.
+    return {n: build_open_verifier(n) for n in (4, 6, 3, 5)}
 
 
 @pytest.fixture(scope="session")
@@ -147,7 +147,8 @@ def rig_at_deployment(
         receiver=receiver,
         noop=deploy(chain, build.get("NoopReceiver")),
         reverting=deploy(chain, build.get("RevertingReceiver")),
-        token=deploy(chain, build.get("ChildToken"), receiver.address, root_bridge),
+        # Deposit-only (no L2StateSender): the exit tests deploy their own token with withdrawals.
+        token=deploy(chain, build.get("ChildToken"), receiver.address, root_bridge, stack.ZERO_ADDRESS),
         sender=deploy(chain, build.get("StateSender")),
         harness=deploy(chain, build.get("StateSyncBatchHarness")),
         root_bridge=root_bridge,

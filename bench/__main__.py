@@ -4,6 +4,7 @@ python -m bench                       # everything, presets test and default
 python -m bench --presets test        # the pipeline at the test preset only
 python -m bench --only crypto verifier
 python -m bench --only gas --chain anvil  # gas on anvil instead of py-evm
+python -m bench --only exits --chain anvil  # the exit direction's gas alone (about a minute)
 python -m bench --only zkey --zkey-presets test default  # phase 2 at the default size too (~15 min)
 python -m bench --only network --network-events 100  # the devnet: latency, throughput, memory
 
@@ -28,7 +29,7 @@ from statesync.storage import write_atomically
 from . import bench_crypto, bench_gas, bench_network, bench_pipeline, bench_ptau, bench_verifier, bench_zkey
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-SECTIONS = ("crypto", "verifier", "ptau", "zkey", "pipeline", "gas", "network")
+SECTIONS = ("crypto", "verifier", "ptau", "zkey", "pipeline", "gas", "exits", "network")
 
 
 def _flat_table(title: str, rows: dict[str, Any]) -> Table:
@@ -79,6 +80,52 @@ def _gas_tables(gas: dict[str, Any]) -> list[Table]:
             f"~{row['edge_per_event']:,}",
         )
     return [verifiers, header, batches]
+
+
+def _exits_table(exits: dict[str, Any]) -> Table:
+    table = Table(
+        "exit direction (depth 16, NoopL2Receiver, 32 bytes of data)",
+        "gas",
+        "goal",
+        "Edge",
+        title=f"ZkCheckpointManager and ZkExitHelper ({exits['chain']}; Open(5) verifier)",
+    )
+    checkpoint, single, batch, stored = (
+        exits["checkpoint"],
+        exits["exit"],
+        exits["batch_exit"],
+        exits["stored_checkpoints"],
+    )
+    table.add_row("submit, first after deployment", f"{checkpoint['first_gas']:,}", "", "")
+    table.add_row(
+        "submit, every later one",
+        f"{checkpoint['gas']:,}",
+        f"<= {checkpoint['goal']:,} {_verdict(checkpoint['met'])}",
+        f"~{checkpoint['edge_4_validators']:,} (4 validators), "
+        f"~{checkpoint['edge_16_validators_11_signing']:,} (16, 11 signing)",
+    )
+    table.add_row(
+        f"exit, median of {len(single['gas'])} consecutive ids",
+        f"{single['median']:,}",
+        f"<= {single['goal']:,} {_verdict(single['met'])}",
+        f"{single['edge']:,} ({single['edge_proxied']:,} proxied)",
+    )
+    table.add_row("exit, first id of a bitmap word (fresh slot)", f"{single['first_in_bitmap_word']:,}", "", "")
+    table.add_row("exit calldata, bytes", f"{single['calldata_bytes']:,}", "", f"{single['edge_calldata_bytes']:,}")
+    table.add_row(
+        f"batchExit of {batch['size']}, per exit",
+        f"{batch['per_exit']:,} ({batch['gas']:,} in all)",
+        f"<= {batch['goal']:,} {_verdict(batch['met'])}",
+        f"{batch['edge_per_exit']:,}",
+    )
+    table.add_row("exit, 1 checkpoint stored", f"{stored['with_1']:,}", "", "")
+    table.add_row(
+        "exit, 1,024 stored (oldest / newest)",
+        f"{stored['with_1024_oldest']:,} / {stored['with_1024_newest']:,}",
+        "flat",
+        f"+{stored['edge_extra']:,}",
+    )
+    return table
 
 
 def _zkey_table(zkey: dict[str, Any]) -> Table:
@@ -210,6 +257,10 @@ def main() -> None:
         results["gas"] = bench_gas.run(parse_chain_kind(args.chain))
         for table in _gas_tables(results["gas"]):
             console.print(table)
+    if "exits" in args.only:
+        console.print(f"[bold]exits[/] (checkpoint submission and exits on {args.chain})")
+        results["exits"] = bench_gas.run_exits(parse_chain_kind(args.chain))
+        console.print(_exits_table(results["exits"]))
     if "network" in args.only:
         console.print(
             f"[bold]network[/] (devnet at {args.network_preset}: latency, {args.network_events} events, memory)"

@@ -14,13 +14,20 @@
   event at B = 16. The receiver's B must be its circuits' B, and the real circuits have B = 2
   (test) or 8 (default), so the batches use Open(N) verifiers (verifier/chain/testing.py),
   which cost what a real verifier with as many public signals costs.
+* The exit direction (run_exits, its own section: `python -m bench --only exits`):
+  ZkCheckpointManager.submit with an Open(5) verifier (CheckpointUpdate has 5 public signals,
+  and a snarkjs verifier's code and gas depend only on that count), the median single exit over
+  16 consecutive ids, batchExit of 16 per exit, and one exit with 1 and with 1,024 checkpoints
+  stored; beside Edge's CheckpointManager and ExitHelper (shared/REFERENCE.md). Receiver:
+  NoopL2Receiver, 32 bytes of data, exit tree depth 16.
 
-    .venv/bin/python -m bench.bench_gas [pyevm|anvil]
+    .venv/bin/python -m bench.bench_gas [pyevm|anvil] [exits]
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -36,11 +43,15 @@ from bridge.chain.solc import compile_directory
 from bridge.chain.stack import (
     VERIFIER_CIRCUITS,
     ChildStack,
+    checkpoint_signals,
     compile_generated_verifier,
     deploy_child_stack,
+    deploy_exit_stack,
     deploy_receiver,
     encode_proof_argument,
     event_argument,
+    exit_argument,
+    submit_checkpoint,
 )
 from bridge.demo import EDGE_GAS_PER_EVENT
 from bridge.testing import build_open_verifier, compile_open_verifier, open_prover, proof_argument
@@ -50,7 +61,16 @@ from prover.samples import SampleChain, build_sample_chain, build_sample_inputs
 from prover.setup import export_solidity_verifier
 from statesync.circuits import load_manifest
 from statesync.errors import ZkStateSyncError
-from statesync.model import Header, StateSyncEvent, build_event_tree, compute_batch_commitment, compute_header_hash
+from statesync.exits import EXIT_TREE_DEPTH, ExitEvent, build_exit_tree, compute_exit_root, get_exit_proof
+from statesync.model import (
+    Checkpoint,
+    Header,
+    StateSyncEvent,
+    build_event_tree,
+    compute_batch_commitment,
+    compute_checkpoint_hash,
+    compute_header_hash,
+)
 from verifier.groth16 import load_proof
 from verifier.signals import decode_header_signals, signal_names
 
@@ -75,6 +95,38 @@ BATCH_GENESIS: Final = Header(
     validator_set_hash=1,
     next_validator_set_hash=1,
 )
+
+
+# The exit direction: goals, and Edge's figures (shared/REFERENCE.md, core-contracts 6ac0611 on
+# anvil; exits at depth 16, a trivial receiver, 32 bytes of data, called directly, not proxied).
+CHECKPOINT_GOAL: Final = 300_000
+EXIT_GOAL: Final = 70_000
+BATCH_EXIT_GOAL: Final = 30_000  # per exit, in a batch of EXIT_BATCH
+EXIT_BATCH: Final = 16
+STORED_CHECKPOINTS: Final = 1_024
+EDGE_EXIT_GAS: Final = 78_407
+EDGE_EXIT_GAS_PROXIED: Final = 92_959
+EDGE_BATCH_EXIT_GAS_PER_EXIT: Final = 46_829
+EDGE_EXIT_CALLDATA_BYTES: Final = 900
+EDGE_EXIT_EXTRA_AT_1024_CHECKPOINTS: Final = 22_600  # its binary search over checkpoint block numbers
+
+
+def edge_checkpoint_gas(validators: int, signers: int) -> int:
+    """Edge's CheckpointManager.submit on a standard EVM: ~324k + 18.2k/validator + 20.3k/signer."""
+    return 324_000 + 18_200 * validators + 20_300 * signers
+
+
+EXIT_GENESIS: Final = Checkpoint(
+    chain_id=2,
+    number=100,
+    parent_hash=0,
+    timestamp=1_700_000_000,
+    exit_root=compute_exit_root([]),
+    validator_set_hash=1,
+    next_validator_set_hash=1,
+)
+EXIT_GAS: Final = 1_000_000
+SEED_GAS: Final = 8_000_000
 
 
 class GasBenchError(ZkStateSyncError):
@@ -267,6 +319,141 @@ def _batch_row(size: int, gas: int, noop_gas: int) -> dict[str, Any]:
     }
 
 
+def run_exits(chain_kind: ChainKind = "pyevm") -> dict[str, Any]:
+    """The exit direction's gas: checkpoint submission, single and batched exits, and flatness."""
+    opened = build_open_verifier(5)
+    build = compile_directory()
+    with open_chain(chain_kind) as chain, open_prover() as prove:
+        verifier = deploy(chain, compile_open_verifier(opened))
+        exits_stack = deploy_exit_stack(chain, verifier.address, genesis=EXIT_GENESIS)
+        helper = exits_stack.exit_helper
+        noop = deploy(chain, build.get("NoopL2Receiver"))
+        sender = int(chain.accounts[3], 16)
+        exits = [ExitEvent(i, sender, int(noop.address, 16), b"\x07" * 32) for i in range(1, 2 * EXIT_BATCH + 1)]
+
+        def submit(parent: Checkpoint, exits: list[ExitEvent]) -> tuple[Checkpoint, int]:
+            checkpoint = _next_checkpoint(parent, exits)
+            (calldata,) = prove(opened, [checkpoint_signals(checkpoint, compute_checkpoint_hash(parent))])
+            receipt = submit_checkpoint(chain, exits_stack, proof_argument(calldata), checkpoint)
+            if len(decode_events(exits_stack.checkpoint_manager, receipt, "CheckpointAccepted")) != 1:
+                raise GasBenchError(f"submit succeeded without accepting checkpoint {checkpoint.number}")
+            return checkpoint, receipt.gas_used
+
+        first, first_gas = submit(EXIT_GENESIS, [])
+        checkpoint, later_gas = submit(first, exits)
+        tree = build_exit_tree(exits)
+        arguments = [exit_argument(checkpoint.number, get_exit_proof(tree, exits, i)) for i in range(len(exits))]
+
+        def executed(receipt_: Any, count: int) -> None:
+            outcomes = [bool(e.args["success"]) for e in decode_events(helper, receipt_, "ExitProcessed")]
+            if outcomes != [True] * count:
+                raise GasBenchError(f"exits to NoopL2Receiver reported {outcomes}")
+
+        singles = []
+        for argument in arguments[:EXIT_BATCH]:
+            receipt = transact(chain, helper, "exit", *argument, gas=EXIT_GAS)
+            executed(receipt, 1)
+            singles.append(receipt.gas_used)
+        batch = [list(a) for a in arguments[EXIT_BATCH:]]
+        receipt = transact(chain, helper, "batchExit", batch, gas=BATCH_GAS)
+        executed(receipt, EXIT_BATCH)
+        calldata_bytes = len(encode_call(helper.abi, "exit", list(arguments[0])))
+        flatness = _measure_exit_flatness(chain, verifier, noop, sender)
+    median = int(statistics.median(singles))
+    per_exit = round(receipt.gas_used / EXIT_BATCH)
+    return {
+        "chain": chain_kind,
+        "depth": EXIT_TREE_DEPTH,
+        "checkpoint": {
+            "first_gas": first_gas,
+            "gas": later_gas,
+            "goal": CHECKPOINT_GOAL,
+            "met": max(first_gas, later_gas) <= CHECKPOINT_GOAL,
+            "edge_4_validators": edge_checkpoint_gas(4, 4),
+            "edge_16_validators_11_signing": edge_checkpoint_gas(16, 11),
+        },
+        "exit": {
+            "gas": singles,
+            "median": median,
+            "first_in_bitmap_word": singles[0],
+            "calldata_bytes": calldata_bytes,
+            "goal": EXIT_GOAL,
+            "met": median <= EXIT_GOAL,
+            "edge": EDGE_EXIT_GAS,
+            "edge_proxied": EDGE_EXIT_GAS_PROXIED,
+            "edge_calldata_bytes": EDGE_EXIT_CALLDATA_BYTES,
+        },
+        "batch_exit": {
+            "size": EXIT_BATCH,
+            "gas": receipt.gas_used,
+            "per_exit": per_exit,
+            "goal": BATCH_EXIT_GOAL,
+            "met": per_exit <= BATCH_EXIT_GOAL,
+            "edge_per_exit": EDGE_BATCH_EXIT_GAS_PER_EXIT,
+        },
+        "stored_checkpoints": flatness,
+    }
+
+
+def _next_checkpoint(parent: Checkpoint, exits: list[ExitEvent]) -> Checkpoint:
+    return Checkpoint(
+        chain_id=parent.chain_id,
+        number=parent.number + 1,
+        parent_hash=compute_checkpoint_hash(parent),
+        timestamp=parent.timestamp + 12,
+        exit_root=compute_exit_root(exits),
+        validator_set_hash=parent.next_validator_set_hash,
+        next_validator_set_hash=parent.next_validator_set_hash,
+    )
+
+
+def _measure_exit_flatness(chain: Chain, verifier: Deployed, noop: Deployed, sender: int) -> dict[str, Any]:
+    # CheckpointManagerHarness stores roots without proofs (1,024 proven submissions take ~25 min on
+    # py-evm); an exit reads them with ZkCheckpointManager's own exitRootOf. The same exit (id 2,
+    # a bitmap word already written by id 1) under the oldest checkpoint, with 1 and with 1,024
+    # stored, and under the newest, whose number costs a calldata byte more.
+    build = compile_directory()
+    harness = deploy(
+        chain,
+        build.get("CheckpointManagerHarness"),
+        verifier.address,
+        compute_checkpoint_hash(EXIT_GENESIS),
+        EXIT_GENESIS.number,
+    )
+    helper = deploy(chain, build.get("ZkExitHelper"), harness.address)
+    exits = [ExitEvent(i, sender, int(noop.address, 16), b"\x07" * 32) for i in (1, 2)]
+    tree = build_exit_tree(exits)
+    oldest = EXIT_GENESIS.number + 1
+    first, second = (exit_argument(oldest, get_exit_proof(tree, exits, i)) for i in (0, 1))
+    root = tree.root
+    transact(chain, harness, "seed", 1, root)
+    transact(chain, helper, "exit", *first, gas=EXIT_GAS)
+
+    def exit_gas(number: int) -> int:
+        snapshot = chain.snapshot()
+        gas = transact(chain, helper, "exit", number, *second[1:], gas=EXIT_GAS).gas_used
+        chain.revert_to(snapshot)
+        return gas
+
+    with_one = exit_gas(oldest)
+    stored = 1
+    while stored < STORED_CHECKPOINTS:
+        count = min(256, STORED_CHECKPOINTS - stored)
+        transact(chain, harness, "seed", count, root, gas=SEED_GAS)
+        stored += count
+    newest = int(call(chain, harness, "lastNumber"))
+    return {
+        "with_1": with_one,
+        f"with_{STORED_CHECKPOINTS}_oldest": exit_gas(oldest),
+        f"with_{STORED_CHECKPOINTS}_newest": exit_gas(newest),
+        "edge_extra": EDGE_EXIT_EXTRA_AT_1024_CHECKPOINTS,
+    }
+
+
 if __name__ == "__main__":
-    json.dump(run(parse_chain_kind(sys.argv[1] if len(sys.argv) > 1 else "pyevm")), sys.stdout, indent=2)
+    arguments = sys.argv[1:]
+    only_exits = "exits" in arguments
+    kinds = [a for a in arguments if a != "exits"]
+    kind = parse_chain_kind(kinds[0] if kinds else "pyevm")
+    json.dump(run_exits(kind) if only_exits else run(kind), sys.stdout, indent=2)
     print()

@@ -579,6 +579,49 @@ def status_command(
         out.print(render_bridge_status(status, f"bridge of {config}"))
 
 
+@app.command("exit")
+@reports_errors
+def exit_command(
+    config: Path = typer.Option(..., "--config", help="the network file (deployed: it names the contracts)"),
+    exit_id: int = typer.Option(..., "--id", min=1, help="the exit's id (its L2StateSynced event on the child chain)"),
+    key_env: str = typer.Option(
+        "ZKSTATESYNC_EXIT_KEY", "--key-env", help="the variable with the rootchain account's key (0x-hex) that sends it"
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print the exit's arguments as JSON; send nothing"),
+) -> None:
+    """Execute one exit on the rootchain: its proof is built from the child chain's logs (no prover), checked
+    against the checkpoint the rootchain accepted, and sent to ZkExitHelper.exit by anyone's account."""
+    from .chain.chains import connect_chain
+    from .chain.deploy import decode_events
+    from .config import load_network_config
+    from .deployment import load_deployer_account
+    from .exits import describe_exit, exit_helper_at, prepare_exit_from_network, send_exit
+
+    network = load_network_config(config)
+    prepared = prepare_exit_from_network(network, exit_id)
+    if dry_run:
+        print(json.dumps(describe_exit(prepared), indent=1))
+        return
+    helper_address = network.rootchain.exit_helper
+    if helper_address is None:
+        raise ZkStateSyncError(f"{config}: [rootchain] exit_helper is not set")
+    account = load_deployer_account(key_env=key_env)
+    chain = connect_chain(network.rootchain.rpc[0], account)
+    helper = exit_helper_at(helper_address)
+    receipt = send_exit(chain, helper, prepared)
+    outcome = [e.args for e in decode_events(helper, receipt, "ExitProcessed")]
+    succeeded = bool(outcome) and bool(outcome[0]["success"])
+    out.print(
+        f"exit {exit_id} (checkpoint {prepared.checkpoint_number}, leaf {prepared.proof.leaf_index}): "
+        f"{'executed' if succeeded else 'sent, but its receiver failed (retryable: run this again)'} "
+        f"in 0x{receipt.transaction_hash.hex()}, gas {receipt.gas_used:,}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    if not succeeded:
+        sys.exit(1)
+
+
 @app.command("devnet")
 @reports_errors
 def devnet_command(

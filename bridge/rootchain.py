@@ -128,6 +128,31 @@ class RootchainReader:
             start = stop + 1
         return tuple(sorted(logs, key=lambda seen: seen.pending.event.id))
 
+    def find(self, event_id: int, first_block: int, last_block: int) -> SeenLog | None:
+        """The log of one id in blocks first_block..last_block (ids are an indexed topic), or None."""
+        id_topic = "0x" + event_id.to_bytes(32, "big").hex()
+        start = first_block
+        while start <= last_block:
+            stop = min(start + self.log_chunk - 1, last_block)
+            query = {
+                "address": self.state_sender,
+                "fromBlock": _hex(start),
+                "toBlock": _hex(stop),
+                "topics": ["0x" + self.kind.topic.hex(), id_topic],
+            }
+            answer = self.rpc.request("eth_getLogs", [query])
+            if not isinstance(answer, list):
+                raise RpcAnswerError("eth_getLogs did not return a list")
+            found = [parse_state_synced(entry, self.state_sender, start, stop, self.kind) for entry in answer]
+            if len(found) > 1:
+                raise RootchainInconsistent(f"the node returned {len(found)} logs of id {event_id}")
+            if found and found[0].pending.event.id != event_id:
+                raise RpcAnswerError(f"asked for id {event_id}, the node returned id {found[0].pending.event.id}")
+            if found:
+                return found[0]
+            start = stop + 1
+        return None
+
     def read_range(self, parent_number: int, end_number: int) -> RangeView:
         """The range (parent_number, end_number] read consistently (see the module's docstring)."""
         end = self.block(end_number)

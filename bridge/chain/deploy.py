@@ -79,16 +79,22 @@ class Receipt:
 
 
 @dataclass(frozen=True)
-class Deployed:
-    """A contract at an address, with the receipt of its deployment."""
+class Attached:
+    """A contract at an address (deployed by someone else: a network file names it)."""
 
     contract: CompiledContract
     address: ChecksumAddress
-    receipt: Receipt
 
     @property
     def abi(self) -> Abi:
         return self.contract.abi
+
+
+@dataclass(frozen=True)
+class Deployed(Attached):
+    """A contract at an address, with the receipt of its deployment."""
+
+    receipt: Receipt
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,7 @@ def decode_revert(data: bytes, abis: Iterable[Abi] = ()) -> RevertReason:
     return RevertReason(None, (), data)
 
 
-def decode_events(target: Deployed, receipt: Receipt, name: str | None = None) -> tuple[Event, ...]:
+def decode_events(target: Attached, receipt: Receipt, name: str | None = None) -> tuple[Event, ...]:
     """The events `target` emitted in `receipt` (only those named `name`, if given), in order."""
     by_topic = {
         keccak(text=signature(item)): item
@@ -212,7 +218,7 @@ def deploy(
 
 def transact(
     chain: Chain,
-    target: Deployed,
+    target: Attached,
     function: str,
     *args: Any,
     gas: int = TRANSACTION_GAS,
@@ -233,7 +239,7 @@ def transact(
 
 def call(
     chain: Chain,
-    target: Deployed,
+    target: Attached,
     function: str,
     *args: Any,
     gas: int = CALL_GAS,

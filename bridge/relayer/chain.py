@@ -50,8 +50,10 @@ def _block_ref(block: int | str) -> Any:
     return _hex(block) if isinstance(block, int) else block
 
 
-class Receiver:
-    """ZkStateReceiver on the child chain: calls at a block, HeaderAccepted logs, calldata."""
+class ContractClient:
+    """One contract through a node: calls at a block, its logs of one topic, calldata."""
+
+    name = "contract"
 
     def __init__(
         self, rpc: FailoverRpc, address: ChecksumAddress, abi: Abi, log_chunk: int = DEFAULT_LOG_CHUNK
@@ -69,13 +71,38 @@ class Receiver:
 
     def call(self, function: str, *args: Any, block: int | str = "latest") -> Any:
         data = {"to": self.address, "data": "0x" + self.encode(function, *args).hex(), "gas": _hex(CALL_GAS)}
-        raw = parse_data(self.rpc.request("eth_call", [data, _block_ref(block)]), f"ZkStateReceiver.{function}()")
+        raw = parse_data(self.rpc.request("eth_call", [data, _block_ref(block)]), f"{self.name}.{function}()")
         if not raw:
-            raise RpcAnswerError(f"ZkStateReceiver.{function}() returned nothing: no receiver at {self.address}?")
+            raise RpcAnswerError(f"{self.name}.{function}() returned nothing: no {self.name} at {self.address}?")
         try:
             return decode_output(self.abi, function, raw)
         except Exception as exc:  # eth_abi's decoding errors: the node's answer is not this function's
-            raise RpcAnswerError(f"ZkStateReceiver.{function}() answered undecodable data: {exc}") from exc
+            raise RpcAnswerError(f"{self.name}.{function}() answered undecodable data: {exc}") from exc
+
+    def logs(self, topic: bytes, first_block: int, last_block: int) -> list[Any]:
+        """The contract's logs with `topic` in blocks first_block..last_block, log_chunk blocks per request."""
+        found: list[Any] = []
+        start = first_block
+        while start <= last_block:
+            stop = min(start + self.log_chunk - 1, last_block)
+            query = {
+                "address": self.address,
+                "fromBlock": _hex(start),
+                "toBlock": _hex(stop),
+                "topics": ["0x" + topic.hex()],
+            }
+            answer = self.rpc.request("eth_getLogs", [query])
+            if not isinstance(answer, list):
+                raise RpcAnswerError("eth_getLogs did not return a list")
+            found += answer
+            start = stop + 1
+        return found
+
+
+class Receiver(ContractClient):
+    """ZkStateReceiver on the child chain: calls at a block, HeaderAccepted logs, calldata."""
+
+    name = "ZkStateReceiver"
 
     def state(self, block: int) -> ReceiverState:
         return ReceiverState(
@@ -89,22 +116,10 @@ class Receiver:
         return int(self.call("eventRootOf", number))
 
     def accepted_logs(self, first_block: int, last_block: int) -> list[AcceptedHeader]:
-        found: list[AcceptedHeader] = []
-        start = first_block
-        while start <= last_block:
-            stop = min(start + self.log_chunk - 1, last_block)
-            query = {
-                "address": self.address,
-                "fromBlock": _hex(start),
-                "toBlock": _hex(stop),
-                "topics": ["0x" + HEADER_ACCEPTED_TOPIC.hex()],
-            }
-            answer = self.rpc.request("eth_getLogs", [query])
-            if not isinstance(answer, list):
-                raise RpcAnswerError("eth_getLogs did not return a list")
-            found += [parse_header_accepted(entry, self.address) for entry in answer]
-            start = stop + 1
-        return found
+        return [
+            parse_header_accepted(entry, self.address)
+            for entry in self.logs(HEADER_ACCEPTED_TOPIC, first_block, last_block)
+        ]
 
 
 def parse_header_accepted(entry: object, receiver: ChecksumAddress) -> AcceptedHeader:

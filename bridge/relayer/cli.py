@@ -32,9 +32,9 @@ from .store import DB_NAME, RelayerStore, StoreIdentity, lock_data_dir
 log = logging.getLogger("zkstatesync.relayer")
 
 
-def read_account(config: RelayerConfig) -> LocalAccount:
-    """The child-chain account from the environment variable the config names (never from a file here)."""
-    name = config.node.private_key_env
+def read_account(config: RelayerConfig, name: str | None = None) -> LocalAccount:
+    """The child-chain account (or the one in `name`) from the environment variable the config names."""
+    name = name or config.node.private_key_env
     value = os.environ.get(name, "").strip()
     if not value:
         raise ConfigError(f"the relayer's key is read from ${name}, which is not set (or empty)")
@@ -64,6 +64,7 @@ def run_relayer(config_path: Path) -> None:
     config = load_relayer_config(config_path)
     account = read_account(config)
     node = config.node
+    root_account = None if node.root_private_key_env is None else read_account(config, node.root_private_key_env)
     stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -76,7 +77,9 @@ def run_relayer(config_path: Path) -> None:
         store = RelayerStore(node.data_dir / DB_NAME, store_identity(config))
         try:
             metrics = RelayerMetrics()
-            relayer = Relayer(config, account=account, store=store, metrics=metrics, stopping=stopping)
+            relayer = Relayer(
+                config, account=account, store=store, metrics=metrics, stopping=stopping, root_account=root_account
+            )
             server = None
             if node.port is not None:
                 server = StatusServer(node.host, node.port, metrics, relayer.status)

@@ -57,11 +57,18 @@ from verifier.signals import EventSignals, HeaderSignals, StateSyncSignals
 
 from ..chain.solc import compile_directory
 from ..chain.stack import encode_proof_argument, event_argument
-from ..config import ConfigError, build_proposal_rules, build_validator_set, compute_configured_set_hash
+from ..config import (
+    ConfigError,
+    build_checkpoint_rules,
+    build_proposal_rules,
+    build_validator_set,
+    compute_configured_set_hash,
+)
 from ..proving import CheckedProof, ProofCheckError
-from ..rootchain import RootchainReader
+from ..rootchain import L2_STATE_SYNCED, RootchainReader
 from ..rpc import FailoverRpc, RpcError
 from .chain import ChainObserver, NetworkFacts, Receiver
+from .checkpoints import JOURNAL_NAME, CheckpointJournal, CheckpointManager, CheckpointRelay
 from .metrics import RelayerMetrics
 from .plan import Action, ChainView, ExecuteEvents, ProposeHeader, Wait, build_proposal, measure_lag, plan_next_action
 from .proving import ProofRunner, ProvingStopped, is_published, prune_finished_proofs, remove_leftovers
@@ -134,6 +141,7 @@ class Relayer:
         store: RelayerStore,
         metrics: RelayerMetrics,
         stopping: threading.Event,
+        root_account: LocalAccount | None = None,
     ) -> None:
         network, node = config.network, config.node
         if network.genesis is None or network.rootchain.state_sender is None or config.child.receiver is None:
@@ -196,11 +204,51 @@ class Relayer:
             should_stop=stopping.is_set,
         )
         self.proofs_dir = node.data_dir / "proofs"
+        self.checkpoints = (
+            None if root_account is None else self._build_checkpoint_relay(config, root_rpc, root_account)
+        )
         self.receiver_gas = 0
         self.started_at = time.time()
         self._last_action = ""
         self._status: dict[str, Any] = {}
         self._status_lock = threading.Lock()
+
+    def _build_checkpoint_relay(
+        self, config: RelayerConfig, root_rpc: FailoverRpc, root_account: LocalAccount
+    ) -> CheckpointRelay:
+        """The exit direction, for a network that configures it (a root account alone is refused)."""
+        network, node, child = config.network, config.node, config.child
+        manager, genesis = network.rootchain.checkpoint_manager, network.checkpoint_genesis
+        if child.l2_state_sender is None or manager is None or genesis is None:
+            raise ConfigError(
+                f"{config.network_path}: relaying checkpoints needs [child] l2_state_sender, "
+                "[rootchain] checkpoint_manager and [checkpoint_genesis]"
+            )
+        child_rpc = FailoverRpc("child", child.rpc, child.chain_id, child.rpc_timeout, on_error=self._rpc_error)
+        abi = compile_directory().get("ZkCheckpointManager").abi
+        node.data_dir.mkdir(parents=True, exist_ok=True)
+        journal = CheckpointJournal(node.data_dir / JOURNAL_NAME)
+        return CheckpointRelay(
+            genesis=genesis,
+            rules=build_checkpoint_rules(network),
+            validator_set=self.validator_set,
+            set_hash=self.set_hash,
+            child=RootchainReader(child_rpc, child.l2_state_sender, node.log_chunk, kind=L2_STATE_SYNCED),
+            manager=CheckpointManager(root_rpc, manager, abi, node.log_chunk),
+            manager_from_block=node.checkpoints_from_block,
+            collector=self.collector,
+            prover=self.prover,
+            sender=TransactionSender(
+                root_rpc,
+                root_account,
+                journal,
+                abis=[abi],
+                receipt_timeout=node.receipt_timeout,
+                should_stop=self.stopping.is_set,
+            ),
+            journal=journal,
+            proofs_dir=self.proofs_dir,
+        )
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -214,7 +262,10 @@ class Relayer:
         self.receiver_gas = int(self.receiver.call("receiverGas"))
         remove_leftovers(self.proofs_dir)
         self.prune_proofs(sweep=True)
-        for circuit in ("state_sync", "event_inclusion", "header_update"):
+        circuits = ["state_sync", "event_inclusion", "header_update"] + (
+            [] if self.checkpoints is None else ["checkpoint_update"]
+        )
+        for circuit in circuits:
             self.prover.prover(circuit)  # compile and keys (cached) before the first proof is needed
 
     def run(self, max_steps: int | None = None) -> None:
@@ -257,6 +308,26 @@ class Relayer:
                 self.stopping.wait(self.config.node.poll_interval)
 
     def step(self) -> bool:
+        """One step of each direction; False when neither had anything to do.
+
+        A failing checkpoint step is logged and retried on the next step, never in the way of headers.
+        """
+        progressed = self.header_step()
+        if self.checkpoints is None or self.stopping.is_set():
+            return progressed
+        try:
+            progressed = self.checkpoints.step() or progressed
+        except ProvingStopped:
+            return progressed
+        except ZkStateSyncError as exc:
+            kind = type(exc).__name__
+            self.metrics.errors.labels(kind=kind).inc()
+            self._note_status(last_checkpoint_error={"at": time.time(), "kind": kind, "message": str(exc)[:1000]})
+            log.warning("checkpoint.step_failed", extra={"fields": {"kind": kind, "error": str(exc)[:2000]}})
+        self._note_status(checkpoints=dict(self.checkpoints.status))
+        return progressed
+
+    def header_step(self) -> bool:
         """One observation, reconciliation and action; False when there was nothing to do."""
         view = self.observer.observe()
         self.reconcile(view)

@@ -4,6 +4,10 @@
     network = "network.toml"          # optional: the network file (relative to this one)
     data_dir = "relayer"              # its database and proofs (relative paths: to this file)
     private_key_env = "RELAYER_KEY"   # the variable holding the child-chain account's key (0x-hex)
+    # root_private_key_env = "RELAYER_ROOT_KEY"  # the rootchain account that submits checkpoints: with
+    #                                 # it, and the network's exit direction configured, the relayer
+    #                                 # relays child-chain checkpoints too
+    # checkpoints_from_block = 0      # where CheckpointAccepted logs start ([deployment] rootchain_block)
     # host = "127.0.0.1"              # /metrics and /status; loopback only
     # port = 9301                     # default: no HTTP endpoint
     # poll_interval = 2.0             # seconds between looks at the chains when there is nothing to do
@@ -58,8 +62,12 @@ _INTS: Final = {
     "receiver_from_block": (0, 0, 2**64 - 1),
     "log_chunk": (5000, 1, 1_000_000),
     "keep_proofs": (100, 0, 1_000_000),
+    "checkpoints_from_block": (0, 0, 2**64 - 1),
 }
-_KNOWN: Final = frozenset({"network", "data_dir", "private_key_env", "host", "port", "keys", *_FLOATS, *_INTS})
+_KNOWN: Final = frozenset(
+    {"network", "data_dir", "private_key_env", "root_private_key_env", "host", "port", "keys", *_FLOATS, *_INTS}
+)
+KEYED_CIRCUITS: Final = (*VERIFIER_CIRCUITS, "checkpoint_update")
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,8 @@ class RelayerNodeConfig:
     log_chunk: int = 5000
     keep_proofs: int = 100
     keys: Mapping[str, Path] = field(default_factory=dict)
+    root_private_key_env: str | None = None
+    checkpoints_from_block: int = 0
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,8 @@ def load_relayer_config(path: Path) -> RelayerConfig:
     if "receiver_from_block" not in section and network.deployment is not None:
         # Nothing of the receiver's precedes the block it was deployed in.
         node = replace(node, receiver_from_block=network.deployment.child_block)
+    if "checkpoints_from_block" not in section and network.deployment is not None:
+        node = replace(node, checkpoints_from_block=network.deployment.rootchain_block)
     _check_network(network, str(network_path))
     return RelayerConfig(network=network, node=node, network_path=network_path)
 
@@ -131,6 +143,9 @@ def parse_relayer_section(section: Mapping[str, Any], *, base: Path, source: str
     env = _string(section["private_key_env"], f"{where} private_key_env", source)
     if not _ENV_NAME.fullmatch(env):
         raise ConfigError(f"{source}: {where} private_key_env must be an environment variable name, got {env!r}")
+    root_env = section.get("root_private_key_env")
+    if root_env is not None and not _ENV_NAME.fullmatch(_string(root_env, f"{where} root_private_key_env", source)):
+        raise ConfigError(f"{source}: {where} root_private_key_env must be an environment variable name")
     host = _string(section.get("host", DEFAULT_HOST), f"{where} host", source)
     if not is_loopback_host(host):
         raise ConfigError(f"{source}: {where} host {host!r} is not a loopback address (/status has no authentication)")
@@ -149,8 +164,8 @@ def parse_relayer_section(section: Mapping[str, Any], *, base: Path, source: str
         raise ConfigError(f"{source}: [relayer.keys] must be a table")
     keys: dict[str, Path] = {}
     for circuit, directory in keys_table.items():
-        if circuit not in VERIFIER_CIRCUITS:
-            raise ConfigError(f"{source}: [relayer.keys] {circuit!r} is not one of {', '.join(VERIFIER_CIRCUITS)}")
+        if circuit not in KEYED_CIRCUITS:
+            raise ConfigError(f"{source}: [relayer.keys] {circuit!r} is not one of {', '.join(KEYED_CIRCUITS)}")
         keys[circuit] = base / _string(directory, f"[relayer.keys] {circuit}", source)
     return RelayerNodeConfig(
         data_dir=base / _string(section["data_dir"], f"{where} data_dir", source),
@@ -169,6 +184,8 @@ def parse_relayer_section(section: Mapping[str, Any], *, base: Path, source: str
         log_chunk=count("log_chunk"),
         keep_proofs=count("keep_proofs"),
         keys=keys,
+        root_private_key_env=root_env,
+        checkpoints_from_block=count("checkpoints_from_block"),
     )
 
 

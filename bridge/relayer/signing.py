@@ -23,7 +23,7 @@ from typing import Final
 from statesync.babyjub import Point
 from statesync.eddsa import Signature, verify_poseidon
 from statesync.errors import ZkStateSyncError
-from statesync.model import Commit, Header, compute_header_hash, compute_signing_message, is_quorum
+from statesync.model import Commit, Signed, compute_signed_hash, compute_signing_message, is_quorum
 
 from ..validator.client import ValidatorClient, ValidatorRefused, ValidatorUnreachable
 from ..validator.wire import SignResponse
@@ -74,10 +74,10 @@ class SigningRound:
     refusals: Mapping[str, str]  # validator name -> why it did not sign
 
 
-def verify_answer(endpoint: ValidatorEndpoint, proposal: Header, response: SignResponse) -> Signature:
+def verify_answer(endpoint: ValidatorEndpoint, proposal: Signed, response: SignResponse) -> Signature:
     """The signature in `response` if it is the validator's on this proposal; BadSignature otherwise."""
     message = compute_signing_message(proposal)
-    if response.header_hash != compute_header_hash(proposal):
+    if response.header_hash != compute_signed_hash(proposal):
         raise BadSignature(f"{endpoint.name} signed another header ({response.header_hash})")
     if response.signing_message != message:
         raise BadSignature(f"{endpoint.name} names another signing message")
@@ -94,7 +94,7 @@ def has_quorum(endpoints: Sequence[ValidatorEndpoint], signatures: Mapping[int, 
     return is_quorum(signed_power(endpoints, signatures), sum(e.power for e in endpoints))
 
 
-def build_commit(proposal: Header, signatures: Mapping[int, Signature], slots: int) -> Commit:
+def build_commit(proposal: Signed, signatures: Mapping[int, Signature], slots: int) -> Commit:
     """The Commit the circuits take: one optional signature per slot, in slot order."""
     return Commit(proposal, tuple(signatures.get(slot) for slot in range(slots)))
 
@@ -117,8 +117,8 @@ class SignatureCollector:
 
     def collect(
         self,
-        proposal: Header,
-        parent: Header,
+        proposal: Signed,
+        parent: Signed,
         have: Mapping[int, Signature],
         on_signature: Callable[[ValidatorEndpoint, Signature], None],
     ) -> SigningRound:
@@ -162,22 +162,23 @@ class SignatureCollector:
         return self._finish(proposal, signatures, refusals, final_power)
 
     def _finish(
-        self, proposal: Header, signatures: dict[int, Signature], refusals: dict[str, str], final_power: int
+        self, proposal: Signed, signatures: dict[int, Signature], refusals: dict[str, str], final_power: int
     ) -> SigningRound:
         if has_quorum(self.endpoints, signatures):
             return SigningRound(signatures, refusals)
         total = sum(e.power for e in self.endpoints)
         # A quorum is out of reach for this proposal when even every other validator would not suffice.
         final = not is_quorum(total - final_power, total)
+        kind, signed = type(proposal).__name__.lower(), signed_power(self.endpoints, signatures)
         raise SigningError(
-            f"header {proposal.number}: validators holding {signed_power(self.endpoints, signatures)} of {total} "
+            f"{kind} {proposal.number}: validators holding {signed} of {total} "
             f"power signed, more than 2/3 is needed; {'; '.join(f'{n}: {r}' for n, r in sorted(refusals.items()))}",
             refusals,
             final,
         )
 
     def _ask(
-        self, endpoint: ValidatorEndpoint, proposal: Header, parent: Header, round_over: threading.Event
+        self, endpoint: ValidatorEndpoint, proposal: Signed, parent: Signed, round_over: threading.Event
     ) -> Answer:
         client = ValidatorClient(endpoint.url, timeout=self.request_timeout)
         last = ""

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -24,7 +24,7 @@ from statesync.errors import ZkStateSyncError
 from ..chain.deploy import RevertReason, decode_revert
 from ..chain.solc import Abi
 from ..rpc import FailoverRpc, RpcAnswerError, RpcErrorAnswer, parse_data, parse_quantity
-from .store import RelayerStore, TransactionRecord, TxStatus
+from .store import TransactionRecord, TxStatus
 
 RECEIPT_POLL_SECONDS: Final = 0.25
 PRIORITY_FEE_FLOOR: Final = 10**9  # 1 gwei when the node suggests nothing
@@ -93,12 +93,24 @@ def _parse_receipt(answer: Mapping[str, Any]) -> TxReceipt:
     )
 
 
+class TransactionJournal(Protocol):
+    """Where a transaction is recorded before it leaves (the relayer's store, the checkpoint journal)."""
+
+    def record_transaction(
+        self, batch_id: int, tx_hash: bytes, method: str, sender: str, nonce: int, raw: bytes
+    ) -> None: ...
+
+    def set_transaction_status(
+        self, tx_hash: bytes, status: TxStatus, note: str = "", *, block: int | None = None, gas_used: int | None = None
+    ) -> None: ...
+
+
 class TransactionSender:
     def __init__(
         self,
         rpc: FailoverRpc,
         account: LocalAccount,
-        store: RelayerStore,
+        store: TransactionJournal,
         *,
         abis: Iterable[Abi],
         receipt_timeout: float,

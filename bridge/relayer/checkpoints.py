@@ -1,0 +1,337 @@
+"""The relayer's exit direction: child-chain checkpoints, signed, proven and submitted to the rootchain.
+
+Each step reads the truth from the chains, never from a copy: the checkpoints ZkCheckpointManager
+accepted (its CheckpointAccepted logs, each rebuilt from the child block at its number and checked
+against the logged hash, so a checkpoint another relayer submitted counts the same), and the child
+chain's L2StateSynced exits after the trusted one. When the proposal rule (statesync.proposal,
+with the child's confirmations and range) yields a range, the relayer derives the checkpoint every
+honest validator derives, collects signatures until more than 2/3 of the power signed, proves
+CheckpointUpdate, checks the proof with the Python checkpoint client, and submits it.
+
+Restarts lose nothing and repeat nothing that matters: a proof is kept under a name fixed by the
+checkpoint and its trusted parent and reused; every rootchain transaction is journalled before it
+is broadcast (checkpoints.sqlite) and looked up after a crash, and no new one is sent while one
+is pending; a transaction that lands after its checkpoint was accepted otherwise reverts
+(NumberNotRising) and changes nothing. Signatures are asked for again: the validators' slashing
+protection returns the same deterministic signature for the same checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from eth_typing import ChecksumAddress
+from eth_utils.crypto import keccak
+
+from prover.inputs import build_checkpoint_update_inputs
+from statesync.errors import ZkStateSyncError
+from statesync.model import Checkpoint, ValidatorSet, compute_checkpoint_hash
+from statesync.proposal import ProposalRules, RootBlock, derive_checkpoint, exit_events, select_range_end
+from verifier.checkpoint_client import CheckpointClientState, validate_checkpoint_proof
+from verifier.light_client import LightClientError
+from verifier.signals import CheckpointSignals
+
+from ..chain.stack import encode_proof_argument
+from ..db import DurableSqlite, pad_number
+from ..rootchain import RootchainReader
+from ..rpc import RpcAnswerError, parse_data
+from .chain import ContractClient
+from .proving import ProofRunner, is_published
+from .signing import SignatureCollector, build_commit
+from .store import TransactionRecord, TxStatus
+from .submit import SubmissionDropped, SubmissionReverted, TransactionSender
+
+CHECKPOINT_ACCEPTED_TOPIC: Final = keccak(text="CheckpointAccepted(uint256,uint256,bytes32)")
+SUBMIT_GAS: Final = 1_000_000  # submit uses ~280k; the verifier's 300k stipend is checked inside
+JOURNAL_NAME: Final = "checkpoints.sqlite"
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS transactions (
+    hash TEXT PRIMARY KEY,
+    number TEXT NOT NULL,
+    method TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    nonce INTEGER NOT NULL,
+    raw TEXT NOT NULL,
+    status TEXT NOT NULL,
+    block INTEGER,
+    gas_used INTEGER,
+    note TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+"""
+
+log = logging.getLogger("zkstatesync.relayer.checkpoints")
+
+
+class CheckpointRelayError(ZkStateSyncError):
+    """The rootchain's checkpoints and the child chain disagree, or a checkpoint cannot be relayed."""
+
+
+@dataclass(frozen=True)
+class AcceptedCheckpoint:
+    number: int
+    checkpoint_hash: int
+    exit_root: int
+
+
+class CheckpointJournal(DurableSqlite):
+    """Rootchain transactions of the exit direction, recorded before they are broadcast."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, _SCHEMA, "checkpoint journal", CheckpointRelayError, timeout=10.0)
+
+    def record_transaction(
+        self, batch_id: int, tx_hash: bytes, method: str, sender: str, nonce: int, raw: bytes
+    ) -> None:
+        """`batch_id` is the checkpoint's number."""
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', ?, ?)",
+                (
+                    "0x" + tx_hash.hex(),
+                    pad_number(batch_id),
+                    method,
+                    sender,
+                    nonce,
+                    "0x" + raw.hex(),
+                    "signed",
+                    now,
+                    now,
+                ),
+            )
+
+    def set_transaction_status(
+        self, tx_hash: bytes, status: TxStatus, note: str = "", *, block: int | None = None, gas_used: int | None = None
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE transactions SET status = ?, note = ?, block = COALESCE(?, block), "
+                "gas_used = COALESCE(?, gas_used), updated_at = ? WHERE hash = ?",
+                (status.value, note[:500], block, gas_used, time.time(), "0x" + tx_hash.hex()),
+            )
+
+    def open_transactions(self) -> list[TransactionRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT hash, number, method, sender, nonce, raw, status, block, note FROM transactions "
+                "WHERE status IN ('signed', 'sent') ORDER BY created_at"
+            ).fetchall()
+        return [
+            TransactionRecord(
+                tx_hash=bytes.fromhex(h[2:]),
+                batch_id=int(n),
+                method=m,
+                sender=s,
+                nonce=nonce,
+                raw=bytes.fromhex(raw[2:]),
+                status=TxStatus(st),
+                block=b,
+                note=note,
+            )
+            for h, n, m, s, nonce, raw, st, b, note in rows
+        ]
+
+
+class CheckpointManager(ContractClient):
+    """ZkCheckpointManager on the rootchain."""
+
+    name = "ZkCheckpointManager"
+
+    def accepted(self, first_block: int, last_block: int) -> list[AcceptedCheckpoint]:
+        return [
+            parse_checkpoint_accepted(entry, self.address)
+            for entry in self.logs(CHECKPOINT_ACCEPTED_TOPIC, first_block, last_block)
+        ]
+
+
+def parse_checkpoint_accepted(entry: object, manager: ChecksumAddress) -> AcceptedCheckpoint:
+    if not isinstance(entry, dict):
+        raise RpcAnswerError("a log is not an object")
+    if entry.get("removed") is True:
+        raise RpcAnswerError("a removed CheckpointAccepted log (the rootchain reorganised)")
+    if str(entry.get("address", "")).lower() != manager.lower():
+        raise RpcAnswerError(f"a log of {entry.get('address')!r}, not the checkpoint manager's")
+    topics = entry.get("topics")
+    if not isinstance(topics, list) or len(topics) != 2:
+        raise RpcAnswerError("a CheckpointAccepted log without exactly 2 topics")
+    if parse_data(topics[0], "log topic", 32) != CHECKPOINT_ACCEPTED_TOPIC:
+        raise RpcAnswerError("a log that is not CheckpointAccepted")
+    data = parse_data(entry.get("data"), "CheckpointAccepted data", 64)
+    return AcceptedCheckpoint(
+        number=int.from_bytes(parse_data(topics[1], "log topic", 32), "big"),
+        checkpoint_hash=int.from_bytes(data[:32], "big"),
+        exit_root=int.from_bytes(data[32:], "big"),
+    )
+
+
+def rebuild_checkpoints(
+    genesis: Checkpoint,
+    accepted: Sequence[AcceptedCheckpoint],
+    block: Callable[[int], RootBlock],
+    set_hashes: Sequence[int],
+) -> list[Checkpoint]:
+    """The accepted checkpoints' fields, each rebuilt on its parent from the child block at its number.
+
+    The logs carry only (number, hash, exit root); the rest is the child chain's block and the
+    configured sets. A rebuilt checkpoint whose hash is not the logged one means the child chain
+    no longer has that block (a reorganisation deeper than the confirmations) or the set rotated
+    in a way this relayer was not told: CheckpointRelayError, never a guess.
+    """
+    chain = [genesis]
+    for entry in accepted:
+        parent = chain[-1]
+        end = block(entry.number)
+        for next_set in set_hashes:
+            candidate = Checkpoint(
+                chain_id=parent.chain_id,
+                number=entry.number,
+                parent_hash=compute_checkpoint_hash(parent),
+                timestamp=end.timestamp,
+                exit_root=entry.exit_root,
+                validator_set_hash=parent.next_validator_set_hash,
+                next_validator_set_hash=next_set,
+                block_hash=end.hash,
+            )
+            if compute_checkpoint_hash(candidate) == entry.checkpoint_hash:
+                chain.append(candidate)
+                break
+        else:
+            raise CheckpointRelayError(
+                f"checkpoint {entry.number} accepted on the rootchain is not the child chain's block {entry.number} "
+                "(a reorganisation below the confirmations, or an unknown validator set)"
+            )
+    return chain
+
+
+class CheckpointRelay:
+    """One step at a time: resolve what was sent, rebuild the accepted chain, relay the next checkpoint."""
+
+    def __init__(
+        self,
+        *,
+        genesis: Checkpoint,
+        rules: ProposalRules,
+        validator_set: ValidatorSet,
+        set_hash: int,
+        child: RootchainReader,
+        manager: CheckpointManager,
+        manager_from_block: int,
+        collector: SignatureCollector,
+        prover: ProofRunner,
+        sender: TransactionSender,
+        journal: CheckpointJournal,
+        proofs_dir: Path,
+    ) -> None:
+        self.genesis = genesis
+        self.rules = rules
+        self.validator_set = validator_set
+        self.set_hash = set_hash
+        self.child = child
+        self.manager = manager
+        self.manager_from_block = manager_from_block
+        self.collector = collector
+        self.prover = prover
+        self.sender = sender
+        self.journal = journal
+        self.proofs_dir = proofs_dir
+        self.status: dict[str, Any] = {}
+
+    def step(self) -> bool:
+        """False when there was nothing to do (or a transaction is still on its way)."""
+        if not self._resolve_open():
+            return False
+        trusted_hash = int(self.manager.call("trustedCheckpointHash"))
+        head_block = self.manager.block_number()
+        accepted = self.manager.accepted(self.manager_from_block, head_block)
+        chain = rebuild_checkpoints(
+            self.genesis, accepted, self.child.block, (self.genesis.next_validator_set_hash, self.set_hash)
+        )
+        trusted = chain[-1]
+        if compute_checkpoint_hash(trusted) != trusted_hash:
+            raise CheckpointRelayError("the manager's trusted checkpoint is not the last one its logs accepted")
+        head = self.child.head()
+        last = min(head, trusted.number + self.rules.max_range)
+        pending = (
+            [seen.pending for seen in self.child.state_synced(trusted.number + 1, last)]
+            if last > trusted.number
+            else []
+        )
+        end = select_range_end(trusted.number, head, pending, self.rules)
+        self.status = {"trusted_number": trusted.number, "child_head": head, "pending_exits": len(pending)}
+        if end is None:
+            return False
+        view = self.child.read_range(trusted.number, end)
+        checkpoint = derive_checkpoint(
+            trusted, view.end, exit_events([p.event for p in view.events]), self.rules, self.set_hash
+        )
+        self.relay(trusted, checkpoint, accepted, len(view.events))
+        return True
+
+    def relay(
+        self, trusted: Checkpoint, checkpoint: Checkpoint, accepted: Sequence[AcceptedCheckpoint], exits: int
+    ) -> None:
+        signed = self.collector.collect(checkpoint, trusted, {}, lambda _endpoint, _signature: None)
+        commit = build_commit(checkpoint, signed.signatures, self.validator_set.size)
+        trusted_hash, checkpoint_hash = compute_checkpoint_hash(trusted), compute_checkpoint_hash(checkpoint)
+        out_dir = self.proofs_dir / f"checkpoint-{checkpoint.number}-{checkpoint_hash:064x}-{trusted_hash:064x}"[:200]
+        if is_published(out_dir):
+            checked = self.prover.load_checked("checkpoint_update", out_dir)
+        else:
+            inputs = build_checkpoint_update_inputs(trusted=trusted, commit=commit, validator_set=self.validator_set)
+            checked, _ = self.prover.prove("checkpoint_update", inputs, out_dir)
+        signals = checked.signals
+        if not isinstance(signals, CheckpointSignals):
+            raise CheckpointRelayError(f"a {checked.key.circuit} proof is no checkpoint proof")
+        state = CheckpointClientState(trusted, {a.number: a.exit_root for a in accepted})
+        try:
+            validate_checkpoint_proof(state, checked.key, checked.proof, signals, checkpoint)
+        except LightClientError as exc:
+            raise CheckpointRelayError(f"the checkpoint client refuses the proof: {exc}") from exc
+        data = self.manager.encode(
+            "submit",
+            encode_proof_argument(checked.proof, signals.values()),
+            checkpoint_hash,
+            checkpoint.number,
+            checkpoint.exit_root.to_bytes(32, "big"),
+        )
+        try:
+            receipt = self.sender.send(checkpoint.number, "submit", self.manager.address, data, SUBMIT_GAS)
+        except SubmissionReverted as exc:
+            if exc.reason.name == "ZkCheckpointManager__NumberNotRising":
+                log.info("checkpoint.accepted_elsewhere", extra={"fields": {"number": checkpoint.number}})
+                return
+            raise
+        log.info(
+            "checkpoint.submitted",
+            extra={
+                "fields": {
+                    "number": checkpoint.number,
+                    "exits": exits,
+                    "tx": "0x" + receipt.tx_hash.hex(),
+                    "gas_used": receipt.gas_used,
+                    "signers": sorted(signed.signatures),
+                }
+            },
+        )
+
+    def _resolve_open(self) -> bool:
+        """Follow journalled transactions to their end; False while one is still pending."""
+        for record in self.journal.open_transactions():
+            try:
+                receipt = self.sender.resolve(record)
+            except SubmissionDropped:
+                continue  # filed as dropped: the checkpoint is relayed again from the chains' state
+            if receipt is None:
+                return False  # still pending: a second transaction would only race it
+            try:
+                self.sender.settle(record.method, self.manager.address, b"", SUBMIT_GAS, receipt)
+            except SubmissionReverted:
+                log.info("checkpoint.reverted", extra={"fields": {"number": record.batch_id}})
+        return True

@@ -228,11 +228,12 @@ def demo_command(
 
 
 def _generated_verifiers(preset: str, keys: Sequence[Path] = (), *, report_all: bool = False) -> dict[str, Path]:
-    """The snarkjs Solidity verifiers of the receiver's three circuits (compiled and set up if needed).
+    """The snarkjs Solidity verifiers of the receiver's three circuits and the checkpoint manager's
+    (compiled and set up if needed).
 
     Each keys directory in ``keys`` replaces the local keys of the circuit its record names.
     """
-    from bridge.chain.stack import VERIFIER_CIRCUITS
+    from bridge.chain.stack import DEPLOYED_CIRCUITS as VERIFIER_CIRCUITS
 
     chosen: dict[str, Path] = {}
     for directory in keys:

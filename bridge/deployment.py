@@ -30,9 +30,9 @@ from statesync.model import Checkpoint, Header, build_event_tree
 from statesync.proposal import RootBlock
 
 from .chain.chains import Chain, connect_chain
-from .chain.stack import ChildStack, RootStack, deploy_bridge
+from .chain.deploy import deploy
+from .chain.stack import EXIT_CIRCUIT, ChildStack, ExitPath, RootStack, compile_generated_verifier, deploy_bridge
 from .config import (
-    ChildConfig,
     ConfigError,
     DeploymentRecord,
     NetworkConfig,
@@ -69,6 +69,27 @@ def derive_genesis(block: RootBlock, chain_id: int, validator_set_hash: int, dep
         next_validator_set_hash=validator_set_hash,
         block_hash=block.hash,
     )
+
+
+def _deploy_exit_verifier(
+    root: Chain,
+    child: Chain,
+    config: NetworkConfig,
+    verifier_sources: Mapping[str, Path],
+    progress: Callable[[str], None],
+) -> ExitPath | None:
+    """The exit direction, when a CheckpointUpdate verifier is among the sources: that verifier on the
+    rootchain, and the checkpoint genesis at the child block `confirmations` below the child's head."""
+    source = verifier_sources.get(EXIT_CIRCUIT)
+    child_config = config.child
+    if source is None or child_config is None:
+        return None
+    verifier = deploy(root, compile_generated_verifier(EXIT_CIRCUIT, source))
+    head = int(child.web3.eth.block_number)
+    block = read_root_block(child, max(0, head - child_config.confirmations))
+    genesis = derive_checkpoint_genesis(block, child_config.chain_id, compute_configured_set_hash(config))
+    progress(f"checkpoint genesis: child block {block.number} (head {head})")
+    return ExitPath(checkpoint_verifier=verifier.address, genesis=genesis)
 
 
 def derive_checkpoint_genesis(block: RootBlock, chain_id: int, validator_set_hash: int) -> Checkpoint:
@@ -187,8 +208,9 @@ def deploy_network(
     )
     progress(f"genesis: rootchain block {genesis_block.number} (head {head})")
     try:
+        exit_path = _deploy_exit_verifier(root, child, config, verifier_sources, progress)
         root_stack, child_stack = deploy_bridge(
-            root, child, verifier_sources, genesis=genesis, batch_size=config.circuits.batch_size
+            root, child, verifier_sources, genesis=genesis, batch_size=config.circuits.batch_size, exit_path=exit_path
         )
     except ZkStateSyncError:
         raise
@@ -197,10 +219,14 @@ def deploy_network(
             f"the deployment failed part way, and nothing was recorded in {config_path} (contracts already "
             f"deployed are abandoned; deploy again): {type(exc).__name__}: {redact_text(str(exc))[:300]}"
         ) from exc
+    verifiers = {c: v.address for c, v in child_stack.verifiers.items()}
+    if exit_path is not None:
+        verifiers[EXIT_CIRCUIT] = exit_path.checkpoint_verifier
+    exits = root_stack.exits
     record = DeploymentRecord(
         root_bridge=root_stack.bridge.address,
         child_token=child_stack.token.address,
-        verifiers={c: v.address for c, v in child_stack.verifiers.items()},
+        verifiers=verifiers,
         rootchain_block=root_stack.sender.receipt.block_number,
         child_block=child_stack.receiver.receipt.block_number,
         deployer=account.address,
@@ -208,14 +234,19 @@ def deploy_network(
     )
     deployed = replace(
         config,
-        rootchain=replace(config.rootchain, state_sender=root_stack.sender.address),
-        child=ChildConfig(
-            chain_id=child_config.chain_id,
-            rpc=child_config.rpc,
+        rootchain=replace(
+            config.rootchain,
+            state_sender=root_stack.sender.address,
+            checkpoint_manager=None if exits is None else exits.checkpoint_manager.address,
+            exit_helper=None if exits is None else exits.exit_helper.address,
+        ),
+        child=replace(
+            child_config,
             receiver=child_stack.receiver.address,
-            rpc_timeout=child_config.rpc_timeout,
+            l2_state_sender=None if child_stack.l2_sender is None else child_stack.l2_sender.address,
         ),
         genesis=genesis,
+        checkpoint_genesis=None if exit_path is None else exit_path.genesis,
         deployment=record,
     )
     save_network_config(config_path, deployed)

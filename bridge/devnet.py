@@ -41,11 +41,12 @@ from statesync.errors import ZkStateSyncError
 from statesync.storage import write_atomically
 
 from .chain.chains import Chain, chain_url, find_free_port, run_anvil
-from .chain.deploy import Deployed, transact
-from .chain.stack import VERIFIER_CIRCUITS
+from .chain.deploy import Deployed, Receipt, call, transact
+from .chain.stack import DEPLOYED_CIRCUITS
 from .config import ChildConfig, CircuitsConfig, ConfigError, RootchainConfig
 from .db import DataDirLock
 from .deployment import NetworkDeployment, deploy_network
+from .exits import prepare_exit_from_network, send_exit
 from .procs import ServiceProcess, kill_service, stop_service
 from .relayer.process import RelayerProcess, kill_relayer, spawn_relayer, wait_until_ready
 from .status import BridgeStatus, read_bridge_status, render_bridge_status
@@ -58,6 +59,7 @@ CHILD_CHAIN_ID: Final = 1002
 NAMES: Final = ("alice", "bob", "carol", "dave")
 POWERS: Final = (4, 3, 2, 1)  # 10 in all: a quorum needs 7, so any one but alice may be down
 RELAYER_KEY_ENV: Final = "ZKSTATESYNC_RELAYER_KEY"
+RELAYER_ROOT_KEY_ENV: Final = "ZKSTATESYNC_RELAYER_ROOT_KEY"  # the account that submits checkpoints
 FUNDING: Final = 10**21  # wei for the deployer and the relayer
 REFRESH_SECONDS: Final = 0.5
 
@@ -71,7 +73,7 @@ class DevnetOptions:
     directory: Path
     preset: str = "test"
     confirmations: int = 4
-    block_time: int = 1  # seconds per rootchain block (the child chain mines on demand)
+    block_time: int = 1  # seconds per block on both chains (checkpoints wait for child confirmations too)
     max_range: int = 64
     deposits: int = 20
     deposit_interval: float = 1.0  # seconds between deposits
@@ -89,6 +91,7 @@ class Devnet:
     network: LocalNetwork
     deployment: NetworkDeployment
     relayer_key: str
+    relayer_root_key: str
     relayer_config: Path
     relayer_port: int
     validators: dict[str, ValidatorProcess] = field(default_factory=dict)
@@ -119,9 +122,8 @@ class Devnet:
         self.write_state()
 
     def start_relayer(self) -> None:
-        self.relayer = spawn_relayer(
-            self.relayer_config, self.relayer_port, self.directory / "relayer.log", {RELAYER_KEY_ENV: self.relayer_key}
-        )
+        keys = {RELAYER_KEY_ENV: self.relayer_key, RELAYER_ROOT_KEY_ENV: self.relayer_root_key}
+        self.relayer = spawn_relayer(self.relayer_config, self.relayer_port, self.directory / "relayer.log", keys)
         self.write_state()
         wait_until_ready(self.relayer)
 
@@ -141,6 +143,24 @@ class Devnet:
     @property
     def bridge_contract(self) -> Deployed:
         return self.deployment.root.bridge
+
+    def withdraw(self, user: ChecksumAddress, amount: int) -> tuple[int, int]:
+        """`user` burns `amount` of its child tokens for the same address on the rootchain (anvil's
+        accounts are the same on both chains); the exit's id and its child block."""
+        token = self.deployment.child.token
+        receipt = transact(self.child, token, "withdraw", user, amount, sender=user)
+        sender = self.deployment.child.l2_sender
+        if sender is None:
+            raise DevnetError("this devnet was deployed without the exit direction")
+        return int(call(self.child, sender, "counter")), receipt.block_number
+
+    def execute_exit(self, exit_id: int) -> Receipt:
+        """Anyone's exit of `exit_id` (anvil's first rootchain account pays), through `zkstatesync exit`'s path."""
+        prepared = prepare_exit_from_network(self.deployment.config, exit_id)
+        exits = self.deployment.root.exits
+        if exits is None:
+            raise DevnetError("this devnet was deployed without the exit direction")
+        return send_exit(self.root, exits.exit_helper, prepared)
 
     def status(self) -> BridgeStatus:
         return read_bridge_status(self.deployment.config, self.relayer_url)
@@ -210,6 +230,7 @@ def write_relayer_config(directory: Path, network_file: str, port: int) -> Path:
         "network": network_file,
         "data_dir": "relayer",
         "private_key_env": RELAYER_KEY_ENV,
+        "root_private_key_env": RELAYER_ROOT_KEY_ENV,
         "port": port,
         "poll_interval": 0.5,
         "sign_timeout": 5.0,
@@ -224,7 +245,7 @@ def write_relayer_config(directory: Path, network_file: str, port: int) -> Path:
 
 def verifier_sources(preset: str, progress: Callable[[str], None]) -> dict[str, Path]:
     """The generated verifiers of the local keys (made on first use: the relayer proves with them)."""
-    return {c: export_solidity_verifier(load_prover(c, preset, progress).keys) for c in VERIFIER_CIRCUITS}
+    return {c: export_solidity_verifier(load_prover(c, preset, progress).keys) for c in DEPLOYED_CIRCUITS}
 
 
 @contextlib.contextmanager
@@ -248,7 +269,7 @@ def _open_locked(options: DevnetOptions, sources: dict[str, Path], progress: Cal
     progress("starting two anvil nodes")
     with (
         run_anvil(extra_args=["--block-time", str(options.block_time)]) as root,
-        run_anvil(extra_args=["--chain-id", str(CHILD_CHAIN_ID)]) as child,
+        run_anvil(extra_args=["--chain-id", str(CHILD_CHAIN_ID), "--block-time", str(options.block_time)]) as child,
     ):
         values = load_manifest().preset(options.preset)
         circuits = CircuitsConfig(
@@ -265,7 +286,12 @@ def _open_locked(options: DevnetOptions, sources: dict[str, Path], progress: Cal
             circuits=circuits,
             powers=POWERS,
             names=NAMES,
-            child=ChildConfig(chain_id=CHILD_CHAIN_ID, rpc=(chain_url(child),)),
+            child=ChildConfig(
+                chain_id=CHILD_CHAIN_ID,
+                rpc=(chain_url(child),),
+                confirmations=options.confirmations,
+                max_range=options.max_range,
+            ),
         )
         # Fresh keys, never anvil's well-known ones: the deployer signs on both chains, as it would on a testnet.
         deployer: LocalAccount = Account.create()
@@ -275,6 +301,8 @@ def _open_locked(options: DevnetOptions, sources: dict[str, Path], progress: Cal
         deployment = deploy_network(network.path, deployer, sources, progress=progress)
         relayer_account: LocalAccount = Account.create()
         fund(child, relayer_account.address)
+        relayer_root_account: LocalAccount = Account.create()
+        fund(root, relayer_root_account.address)
         port = find_free_port()
         devnet = Devnet(
             options=options,
@@ -283,6 +311,7 @@ def _open_locked(options: DevnetOptions, sources: dict[str, Path], progress: Cal
             network=replace(network, config=deployment.config),
             deployment=deployment,
             relayer_key="0x" + bytes(relayer_account.key).hex(),
+            relayer_root_key="0x" + bytes(relayer_root_account.key).hex(),
             relayer_config=write_relayer_config(directory, network.path.name, port),
             relayer_port=port,
         )

@@ -44,6 +44,9 @@ MAX_RECEIVER_GAS = 10_000_000
 MAX_BATCH_SIZE = 256
 # Manifest circuit -> receiver constructor slot, in the constructor's order.
 VERIFIER_CIRCUITS = ("header_update", "state_sync", "event_inclusion")
+# The exit direction's circuit: its verifier lives on the rootchain, under ZkCheckpointManager.
+EXIT_CIRCUIT = "checkpoint_update"
+DEPLOYED_CIRCUITS = (*VERIFIER_CIRCUITS, EXIT_CIRCUIT)
 CHECKPOINT_GAS = 1_000_000  # ZkCheckpointManager.submit: ~280k, the verifier's 300k stipend checked
 ZERO_ADDRESS = to_checksum_address(b"\x00" * 20)
 LIMB_BITS = 128  # the exit root's limbs in CheckpointUpdate's public signals

@@ -32,6 +32,7 @@ from statesync.storage import write_atomically
 from .proving import prove_checked, verify_proof_directory
 
 if TYPE_CHECKING:  # the chain modules load web3: only the commands that use them import them
+    from .chain.deploy import Deployed
     from .chain.stack import ChildStack, RootStack
 
 app = typer.Typer(
@@ -316,8 +317,9 @@ def deploy_command(
     chain = chain or "pyevm"
     preset = preset or "test"
     from bridge.chain.chains import open_chain, parse_chain_kind
-    from bridge.chain.stack import deploy_bridge
-    from prover.samples import build_sample_chain
+    from bridge.chain.deploy import deploy
+    from bridge.chain.stack import EXIT_CIRCUIT, ExitPath, compile_generated_verifier, deploy_bridge
+    from prover.samples import build_sample_chain, build_sample_checkpoint
     from statesync.model import compute_header_hash
 
     kind = parse_chain_kind(chain)
@@ -326,14 +328,17 @@ def deploy_command(
     sample = build_sample_chain(preset)
     genesis_hash = compute_header_hash(sample.checkpoint)
     with open_chain(kind) as root, open_chain(kind) as child:
+        # The sample checkpoint genesis (prover/samples.py), so `make prove`'s sample checkpoint links to it.
+        checkpoint_verifier = deploy(root, compile_generated_verifier(EXIT_CIRCUIT, sources[EXIT_CIRCUIT]))
         root_stack, child_stack = deploy_bridge(
             root,
             child,
             sources,
             genesis=sample.checkpoint,
             batch_size=sample.batch_size,
+            exit_path=ExitPath(checkpoint_verifier.address, build_sample_checkpoint(preset)[0]),
         )
-        _print_deployed(root_stack, child_stack)
+        _print_deployed(root_stack, child_stack, checkpoint_verifier)
     out.print(
         f"two {kind} chains (gone now that the command has ended); receiver batch size {sample.batch_size}, "
         f"genesis: the sample checkpoint, header {sample.checkpoint.number} with hash {genesis_hash}",
@@ -342,7 +347,7 @@ def deploy_command(
     )
 
 
-def _print_deployed(root_stack: RootStack, child_stack: ChildStack) -> None:
+def _print_deployed(root_stack: RootStack, child_stack: ChildStack, checkpoint_verifier: Deployed | None) -> None:
     deployed = [
         ("rootchain", "StateSender", root_stack.sender),
         ("rootchain", "RootBridge", root_stack.bridge),
@@ -350,6 +355,13 @@ def _print_deployed(root_stack: RootStack, child_stack: ChildStack) -> None:
         ("child", "ZkStateReceiver", child_stack.receiver),
         ("child", "ChildToken", child_stack.token),
     ]
+    if checkpoint_verifier is not None and root_stack.exits is not None and child_stack.l2_sender is not None:
+        deployed += [
+            ("rootchain", "checkpoint_update verifier", checkpoint_verifier),
+            ("rootchain", "ZkCheckpointManager", root_stack.exits.checkpoint_manager),
+            ("rootchain", "ZkExitHelper", root_stack.exits.exit_helper),
+            ("child", "L2StateSender", child_stack.l2_sender),
+        ]
     for side, name, contract in deployed:
         line = f"{side:<10} {name:<26} {contract.address}  gas {contract.receipt.gas_used:>9,}"
         out.print(line, soft_wrap=True, highlight=False)
@@ -373,7 +385,7 @@ def _deploy_to_network(
     account = load_deployer_account(key_env=key_env, keystore=keystore, password_env=password_env)
     sources = _generated_verifiers(network.circuits.preset, keys, report_all=True)
     result = deploy_network(config, account, sources, redeploy=redeploy, progress=_progress)
-    _print_deployed(result.root, result.child)
+    _print_deployed(result.root, result.child, result.checkpoint_verifier)
     genesis = result.config.genesis
     if genesis is None:  # deploy_network always records one
         raise DeploymentRefused("the deployment recorded no genesis")

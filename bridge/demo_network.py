@@ -3,6 +3,10 @@
 Act by act, on a devnet (bridge/devnet.py: two anvil chains, 4 validator processes with powers
 4, 3, 2, 1, a relayer process):
   1. deposits on the rootchain arrive on the child chain through the validators and the relayer;
+     then withdrawals go the other way: child tokens burnt, the child chain's checkpoint signed,
+     proven and submitted by the relayer, the exits built from the child's logs and executed on
+     the rootchain by someone else, balances checked on both chains (bridge/demo_exits.py; a
+     wrong proof and replays are refused);
   2. the relayer is killed with kill -9 while it works, restarted, and resumes without losing or
      repeating an event;
   3. bob (power 3) is killed: 7 of 10 is still more than 2/3, and the bridge keeps going;
@@ -10,7 +14,9 @@ Act by act, on a devnet (bridge/devnet.py: two anvil chains, 4 validator process
      done; both come back and the bridge catches up;
   5. hostile proposals to the validators (an inflated deposit, a stale parent) are refused by
      every one of them, each with a machine-readable reason;
-  6. proofs and contracts under attack: the in-process demo's attacks (bridge/demo.py: a replayed
+  6. checkpoints under attack: signed below the quorum, or by the old set after a rotation, with
+     the devnet's own keys: refused by the rules and by the circuit;
+  7. proofs and contracts under attack: the in-process demo's attacks (bridge/demo.py: a replayed
      proof, a tampered public input, half the power, the old validator set after a rotation).
 Each act checks its outcome and raises DemoFailure if it did not hold; at the end every deposit
 must have been executed exactly once, in id order, minting what was deposited.
@@ -37,6 +43,7 @@ from statesync.proposal import RootBlock, derive_header
 from .chain.stack import read_state_synced
 from .config import build_proposal_rules, compute_configured_set_hash
 from .demo import DemoFailure, run_demo
+from .demo_exits import ExitsReport, play_withdrawals, refuse_checkpoint_attacks
 from .devnet import NAMES, Devnet, DevnetOptions, open_devnet
 from .relayer.cli import store_identity
 from .relayer.process import stop_relayer
@@ -60,6 +67,7 @@ class NetworkDemoReport:
     refusals: list[tuple[str, str]] = field(default_factory=list)  # (what, the validators' reasons)
     executed: int = 0
     attacks: list[tuple[str, str]] = field(default_factory=list)  # the in-process act's
+    exits: ExitsReport = field(default_factory=ExitsReport)
 
 
 @dataclass
@@ -228,6 +236,11 @@ def _play(
         status = tracker.wait_executed(ids[-1])
         note(f"executed {status.last_executed_id}; checkpoint header {status.checkpoint_number}")
 
+    with _act(report, console, "withdrawals: child tokens burnt, exits executed on the rootchain"):
+        play_withdrawals(devnet, report.exits, note)
+        for what, reason in report.exits.refusals:
+            console.print(f"  [green]refused[/]: {what}\n    [dim]{reason}[/]", highlight=False, soft_wrap=True)
+
     with _act(report, console, "kill -9 the relayer while it works; restart it"):
         ids = tracker.deposit(3)
         tracker.wait_confirmed(ids[-1])
@@ -273,6 +286,12 @@ def _play(
         tracker.wait_executed(len(devnet.deposits))
         report.executed = check_exactly_once_in_order(devnet)
         note(f"the honest header follows: all {report.executed} deposits executed exactly once, in order")
+
+    with _act(report, console, "checkpoints under attack: below the quorum, the old set after a rotation"):
+        known = len(report.exits.refusals)
+        refuse_checkpoint_attacks(devnet, report.exits)
+        for what, reason in report.exits.refusals[known:]:
+            console.print(f"  [green]refused[/]: {what}\n    [dim]{reason}[/]", highlight=False, soft_wrap=True)
     report.latencies = tracker.latencies()
 
 
@@ -289,8 +308,17 @@ def _print_report(console: Console, report: NetworkDemoReport) -> None:
             f"p95 {p95:.1f} s over {len(values)} deposits (including the faults' waits)",
             highlight=False,
         )
+    exits = report.exits
+    if exits.exit_gas:
+        console.print(
+            f"withdrawals: {len(exits.withdrawn)} exits released {sum(w for _, w in exits.withdrawn)} wei, "
+            f"{statistics.median(exits.exit_gas):,.0f} gas each (median); the checkpoint came "
+            f"{exits.seconds_to_checkpoint:.1f} s after the burns",
+            highlight=False,
+        )
     console.print(
-        f"[bold green]{report.executed} deposits executed exactly once; {len(report.refusals)} hostile proposals "
-        f"and {len(report.attacks)} attacks refused.[/]",
+        f"[bold green]{report.executed} deposits executed exactly once, {len(exits.withdrawn)} withdrawals paid "
+        f"exactly; {len(report.refusals)} hostile proposals and {len(report.attacks) + len(exits.refusals)} "
+        "attacks refused.[/]",
         highlight=False,
     )

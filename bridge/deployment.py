@@ -30,7 +30,7 @@ from statesync.model import Checkpoint, Header, build_event_tree
 from statesync.proposal import RootBlock
 
 from .chain.chains import Chain, connect_chain
-from .chain.deploy import deploy
+from .chain.deploy import Deployed, deploy
 from .chain.stack import EXIT_CIRCUIT, ChildStack, ExitPath, RootStack, compile_generated_verifier, deploy_bridge
 from .config import (
     ConfigError,
@@ -55,6 +55,7 @@ class NetworkDeployment:
     root: RootStack
     child: ChildStack
     genesis_block: RootBlock
+    checkpoint_verifier: Deployed | None = None  # the exit direction's, on the rootchain
 
 
 def derive_genesis(block: RootBlock, chain_id: int, validator_set_hash: int, depth: int) -> Header:
@@ -77,7 +78,7 @@ def _deploy_exit_verifier(
     config: NetworkConfig,
     verifier_sources: Mapping[str, Path],
     progress: Callable[[str], None],
-) -> ExitPath | None:
+) -> tuple[ExitPath, Deployed] | None:
     """The exit direction, when a CheckpointUpdate verifier is among the sources: that verifier on the
     rootchain, and the checkpoint genesis at the child block `confirmations` below the child's head."""
     source = verifier_sources.get(EXIT_CIRCUIT)
@@ -89,7 +90,7 @@ def _deploy_exit_verifier(
     block = read_root_block(child, max(0, head - child_config.confirmations))
     genesis = derive_checkpoint_genesis(block, child_config.chain_id, compute_configured_set_hash(config))
     progress(f"checkpoint genesis: child block {block.number} (head {head})")
-    return ExitPath(checkpoint_verifier=verifier.address, genesis=genesis)
+    return ExitPath(checkpoint_verifier=verifier.address, genesis=genesis), verifier
 
 
 def derive_checkpoint_genesis(block: RootBlock, chain_id: int, validator_set_hash: int) -> Checkpoint:
@@ -208,7 +209,8 @@ def deploy_network(
     )
     progress(f"genesis: rootchain block {genesis_block.number} (head {head})")
     try:
-        exit_path = _deploy_exit_verifier(root, child, config, verifier_sources, progress)
+        exit_verifier = _deploy_exit_verifier(root, child, config, verifier_sources, progress)
+        exit_path = None if exit_verifier is None else exit_verifier[0]
         root_stack, child_stack = deploy_bridge(
             root, child, verifier_sources, genesis=genesis, batch_size=config.circuits.batch_size, exit_path=exit_path
         )
@@ -250,4 +252,5 @@ def deploy_network(
         deployment=record,
     )
     save_network_config(config_path, deployed)
-    return NetworkDeployment(deployed, root_stack, child_stack, genesis_block)
+    verifier = None if exit_verifier is None else exit_verifier[1]
+    return NetworkDeployment(deployed, root_stack, child_stack, genesis_block, verifier)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.chain.stack import VERIFIER_CIRCUITS
+from bridge.chain.stack import DEPLOYED_CIRCUITS as VERIFIER_CIRCUITS
 from prover.prove import load_prover
 from prover.setup import export_solidity_verifier
 
@@ -21,6 +21,9 @@ DEPLOYED = (
     *(f"{c} verifier" for c in VERIFIER_CIRCUITS),
     "ZkStateReceiver",
     "ChildToken",
+    "ZkCheckpointManager",
+    "ZkExitHelper",
+    "L2StateSender",
 )
 
 

@@ -19,5 +19,5 @@ def test_demo_syncs_state_and_refuses_every_attack(chain: str) -> None:
     assert "UnexpectedId" in attacks["replaying an executed StateSync proof"]
     assert "InvalidProof" in attacks["a proof with a tampered public input (headerHash + 1)"]
     assert "QuorumCertificate" in attacks["proving that header anyway (the circuit's quorum check)"]
-    assert "FinalChild" in attacks["a header from the old validator set after rotation"]  # the link step
+    assert "FinalUnder" in attacks["a header from the old validator set after rotation"]  # the link step
     assert len(attacks) == 5

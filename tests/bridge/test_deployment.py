@@ -25,7 +25,7 @@ from bridge.deployment import DEFAULT_KEY_ENV
 from bridge.relayer.settings import load_relayer_config
 from bridge.validator.local import make_local_network
 from statesync.circuits import load_manifest
-from statesync.model import compute_header_hash
+from statesync.model import compute_checkpoint_hash, compute_header_hash
 
 pytestmark = pytest.mark.anvil
 
@@ -99,15 +99,36 @@ def test_deploy_records_the_addresses_genesis_and_blocks_and_they_are_on_the_cha
     record, genesis = config.deployment, config.genesis
     receiver, sender = config.child.receiver, config.rootchain.state_sender
     assert receiver is not None and sender is not None
+    manager, helper, l2_sender = (
+        config.rootchain.checkpoint_manager,
+        config.rootchain.exit_helper,
+        config.child.l2_state_sender,
+    )
+    assert manager is not None and helper is not None and l2_sender is not None
+    verifiers = dict(record.verifiers)
+    checkpoint_verifier = verifiers.pop("checkpoint_update")
     for chain, address in [
         (chains.root, sender),
         (chains.root, record.root_bridge),
         (chains.child, receiver),
         (chains.child, record.child_token),
-        *((chains.child, a) for a in record.verifiers.values()),
+        *((chains.child, a) for a in verifiers.values()),
+        (chains.root, checkpoint_verifier),
+        (chains.root, manager),
+        (chains.root, helper),
+        (chains.child, l2_sender),
     ]:
         assert code_at(chain, address), address
-    assert sorted(record.verifiers) == ["event_inclusion", "header_update", "state_sync"]
+    assert sorted(verifiers) == ["event_inclusion", "header_update", "state_sync"]
+    # The exit direction's genesis: a child block past its confirmation depth, trusted by the manager.
+    checkpoint_genesis = config.checkpoint_genesis
+    assert checkpoint_genesis is not None and checkpoint_genesis.chain_id == config.child.chain_id
+    child_block = chains.child.web3.eth.get_block(checkpoint_genesis.number)
+    assert checkpoint_genesis.block_hash == int.from_bytes(bytes(child_block["hash"]), "big")
+    trusted_checkpoint = chains.root.web3.eth.call(
+        {"to": manager, "data": Web3.keccak(text="trustedCheckpointHash()")[:4]}
+    )
+    assert int.from_bytes(trusted_checkpoint, "big") == compute_checkpoint_hash(checkpoint_genesis)
     # The genesis is a rootchain block past the confirmation depth, exactly as the node has it.
     # +2: the two funding blocks mined before deploy reads the head.
     assert max(0, head_before - CONFIRMATIONS) <= genesis.number <= max(0, head_before + 2 - CONFIRMATIONS)

@@ -12,25 +12,32 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bridge.chain.chains import Chain, open_chain
-from bridge.chain.deploy import call
+from bridge.chain.deploy import TransactionReverted, call, deploy
 from bridge.chain.stack import (
+    DEPLOYED_CIRCUITS,
+    EXIT_CIRCUIT,
     VERIFIER_CIRCUITS,
     ChildStack,
+    checkpoint_signals,
     compile_generated_verifier,
     deploy_child_stack,
+    deploy_exit_stack,
     encode_proof_argument,
+    submit_checkpoint,
 )
 from bridge.proving import CheckedProof, prove_checked
 from prover.prove import Prover, load_prover
-from prover.samples import build_sample_chain, build_sample_inputs
+from prover.samples import build_sample_chain, build_sample_checkpoint, build_sample_inputs
 from prover.setup import export_solidity_verifier
 from prover.toolchain import run_snarkjs
 from statesync.field import R
+from statesync.model import compute_checkpoint_hash
 from verifier.errors import PublicInputError, Reason
 from verifier.groth16 import verify, verify_proof
 
@@ -41,7 +48,7 @@ STATE_SYNC_SIGNALS = 6
 
 @pytest.fixture(scope="module")
 def provers() -> dict[str, Prover]:
-    return {c: load_prover(c, PRESET) for c in VERIFIER_CIRCUITS}
+    return {c: load_prover(c, PRESET) for c in DEPLOYED_CIRCUITS}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +81,7 @@ def honest(provers: Mapping[str, Prover], tmp_path_factory: pytest.TempPathFacto
     return prove_checked(provers["state_sync"], inputs, tmp_path_factory.mktemp("proof") / "state_sync")
 
 
-@pytest.mark.parametrize("circuit", VERIFIER_CIRCUITS)
+@pytest.mark.parametrize("circuit", DEPLOYED_CIRCUITS)
 def test_the_cached_verifier_is_byte_for_byte_what_snarkjs_generates(
     provers: Mapping[str, Prover], regenerated: Mapping[str, Path], circuit: str
 ) -> None:
@@ -138,3 +145,29 @@ def test_a_signal_plus_r_is_refused_on_chain_and_in_python(
         verify_proof(key, honest.proof, signals)
     assert refused.value.reason is Reason.OUT_OF_RANGE
     assert verify(key, honest.result.proof_path, [str(s) for s in signals]) is False
+
+
+def test_the_real_checkpoint_verifier_under_the_manager_accepts_its_proof_and_nothing_else(
+    provers: Mapping[str, Prover], tmp_path: Path
+) -> None:
+    # The contract tests use Open(5); here the generated CheckpointUpdate verifier itself, with a
+    # proof of the sample checkpoint (prover/samples.py), on py-evm.
+    genesis, checkpoint, _, _ = build_sample_checkpoint(PRESET)
+    checked = prove_checked(provers[EXIT_CIRCUIT], build_sample_inputs(EXIT_CIRCUIT, PRESET), tmp_path / "checkpoint")
+    assert tuple(checked.values) == checkpoint_signals(checkpoint, compute_checkpoint_hash(genesis))
+    source = export_solidity_verifier(provers[EXIT_CIRCUIT].keys)
+    with open_chain("pyevm") as chain:
+        verifier = deploy(chain, compile_generated_verifier(EXIT_CIRCUIT, source))
+        exits = deploy_exit_stack(chain, verifier.address, genesis=genesis)
+        argument = encode_proof_argument(checked.proof, checked.values)
+        # The same proof for another exit root (one bit of the low limb, or of the high one).
+        for flipped in (1, 1 << 200):
+            with pytest.raises(TransactionReverted) as caught:
+                submit_checkpoint(chain, exits, argument, replace(checkpoint, exit_root=checkpoint.exit_root ^ flipped))
+            assert caught.value.reason.name == "ZkCheckpointManager__InvalidProof"
+        assert submit_checkpoint(chain, exits, argument, checkpoint).success
+        stored = call(chain, exits.checkpoint_manager, "exitRootOf", checkpoint.number)
+        assert int.from_bytes(stored, "big") == checkpoint.exit_root
+        with pytest.raises(TransactionReverted) as replayed:
+            submit_checkpoint(chain, exits, argument, checkpoint)
+        assert replayed.value.reason.name == "ZkCheckpointManager__NumberNotRising"

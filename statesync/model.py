@@ -399,7 +399,8 @@ def validate_header_update(*, trusted: Signed, commit: Commit, validator_set: Va
     """Raise ModelError unless the commit is a header the light client would accept."""
     validate_header_link(trusted, commit.header)
     if not is_final(validator_set, commit):
-        raise ModelError("the header is not final: its signers hold at most 2/3 of the set's power")
+        kind = type(commit.header).__name__.lower()
+        raise ModelError(f"the {kind} is not final: its signers hold at most 2/3 of the set's power")
 
 
 def validate_header_chain(

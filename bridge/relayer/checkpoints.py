@@ -242,20 +242,37 @@ class CheckpointRelay:
         self.journal = journal
         self.proofs_dir = proofs_dir
         self.status: dict[str, Any] = {}
+        # The accepted checkpoints rebuilt so far and the rootchain block their logs were read to:
+        # each step reads only newer logs; a mismatch with the manager's state starts over.
+        self._accepted: list[AcceptedCheckpoint] = []
+        self._chain: list[Checkpoint] = [genesis]
+        self._scanned_to = manager_from_block - 1
+
+    def accepted_chain(self) -> tuple[list[AcceptedCheckpoint], list[Checkpoint]]:
+        """The accepted checkpoints and their rebuilt fields, up to the manager's trusted one."""
+        trusted_hash = int(self.manager.call("trustedCheckpointHash"))
+        for attempt in range(2):
+            head_block = self.manager.block_number()
+            if head_block > self._scanned_to:
+                new = self.manager.accepted(self._scanned_to + 1, head_block)
+                sets = (self.genesis.next_validator_set_hash, self.set_hash)
+                self._chain += rebuild_checkpoints(self._chain[-1], new, self.child.block, sets)[1:]
+                self._accepted += new
+                self._scanned_to = head_block
+            if compute_checkpoint_hash(self._chain[-1]) == trusted_hash:
+                return self._accepted, self._chain
+            if attempt == 0:  # a rootchain reorganisation, or logs not yet seen: read everything again
+                self._accepted, self._chain = [], [self.genesis]
+                self._scanned_to = self.manager_from_block - 1
+                trusted_hash = int(self.manager.call("trustedCheckpointHash"))
+        raise CheckpointRelayError("the manager's trusted checkpoint is not the last one its logs accepted")
 
     def step(self) -> bool:
         """False when there was nothing to do (or a transaction is still on its way)."""
         if not self._resolve_open():
             return False
-        trusted_hash = int(self.manager.call("trustedCheckpointHash"))
-        head_block = self.manager.block_number()
-        accepted = self.manager.accepted(self.manager_from_block, head_block)
-        chain = rebuild_checkpoints(
-            self.genesis, accepted, self.child.block, (self.genesis.next_validator_set_hash, self.set_hash)
-        )
+        accepted, chain = self.accepted_chain()
         trusted = chain[-1]
-        if compute_checkpoint_hash(trusted) != trusted_hash:
-            raise CheckpointRelayError("the manager's trusted checkpoint is not the last one its logs accepted")
         head = self.child.head()
         last = min(head, trusted.number + self.rules.max_range)
         pending = (

@@ -91,9 +91,11 @@ class ImportSummary:
     other_keys: int  # entries for public keys other than this database's, left out
 
 
-def compute_header_signing_message(chain_id: int, header_hash: int) -> int:
-    """statesync.model.compute_signing_message from a header's hash (the interchange carries no header)."""
-    return poseidon([int(SigningPurpose.HEADER), chain_id, header_hash])
+def compute_header_signing_message(
+    chain_id: int, header_hash: int, purpose: SigningPurpose = SigningPurpose.HEADER
+) -> int:
+    """statesync.model.compute_signing_message from a hash (the interchange carries no header or checkpoint)."""
+    return poseidon([int(purpose), chain_id, header_hash])
 
 
 def lock_data_dir(data_dir: Path) -> DataDirLock:
@@ -306,6 +308,9 @@ def _parse_interchange_record(raw: object, where: str) -> SignedHeader:
         header_hash=parse_decimal(raw["header_hash"], f"{where}.header_hash", R),
         signing_message=parse_decimal(raw["signing_message"], f"{where}.signing_message", R),
     )
-    if compute_header_signing_message(entry.chain_id, entry.header_hash) != entry.signing_message:
+    # A row is a header's (rootchain) or a checkpoint's (child chain): the message says which purpose.
+    if entry.signing_message not in {
+        compute_header_signing_message(entry.chain_id, entry.header_hash, purpose) for purpose in SigningPurpose
+    }:
         raise SlashingError(f"{where}: the signing message is not that of the header hash on that chain")
     return entry

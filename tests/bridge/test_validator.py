@@ -65,7 +65,7 @@ from bridge.validator.slashing import (
 from bridge.validator.wire import MalformedRequest, SignResponse, parse_sign_request
 from statesync.circuits import load_manifest
 from statesync.eddsa import derive_public_key, verify_poseidon
-from statesync.model import Header, StateSyncEvent, compute_header_hash, compute_signing_message
+from statesync.model import Header, SigningPurpose, StateSyncEvent, compute_header_hash, compute_signing_message
 from statesync.proposal import ProposalRules, RootBlock, derive_header
 
 WORK_FACTOR = 2**10  # scrypt n for test keystores: fast, and the format is the production one
@@ -227,11 +227,14 @@ def test_the_interchange_merges_and_refuses_conflicts(tmp_path: Path) -> None:
     one = SlashingDB(tmp_path / "one.sqlite", key)
     one.record(signed(1, 10, 111))
     one.record(signed(1, 11, 112))
+    # A checkpoint the same key signed on the child chain travels with the headers.
+    checkpoint = SignedHeader(1002, 64, 113, compute_header_signing_message(1002, 113, SigningPurpose.CHECKPOINT))
+    one.record(checkpoint)
     exported = one.export_interchange()
     two = SlashingDB(tmp_path / "two.sqlite", key)
     two.record(signed(1, 10, 111))
     summary = two.import_interchange(exported)
-    assert (summary.imported, summary.already_present, summary.other_keys) == (1, 1, 0)
+    assert (summary.imported, summary.already_present, summary.other_keys) == (2, 1, 0)
     assert two.records() == one.records()
     three = SlashingDB(tmp_path / "three.sqlite", key)
     three.record(signed(1, 11, 999))

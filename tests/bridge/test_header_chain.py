@@ -28,6 +28,12 @@ PRESET = "test"
 Sample = tuple[Header, tuple[Commit, ...], tuple[Committee, ...]]
 
 
+def header_of(commit: Commit) -> Header:
+    """The commit's rootchain header (a header chain holds no checkpoints)."""
+    assert isinstance(commit.header, Header)
+    return commit.header
+
+
 @pytest.fixture(scope="module")
 def sample() -> Sample:
     return build_sample_header_chain(PRESET)
@@ -54,8 +60,8 @@ def header_signals(proof: CheckedProof) -> HeaderSignals:
 def test_the_sample_chain_rotates_the_set_on_the_way(sample: Sample) -> None:
     checkpoint, commits, _ = sample
     assert len(commits) >= 2
-    assert commits[0].header.validator_set_hash == checkpoint.next_validator_set_hash
-    assert commits[-1].header.validator_set_hash != checkpoint.validator_set_hash
+    assert header_of(commits[0]).validator_set_hash == checkpoint.next_validator_set_hash
+    assert header_of(commits[-1]).validator_set_hash != checkpoint.validator_set_hash
 
 
 def test_the_compiled_circuit_will_not_prove_a_skipped_header_with_events(
@@ -64,8 +70,8 @@ def test_the_compiled_circuit_will_not_prove_a_skipped_header_with_events(
     # At --O2 the empty root is a constant folded into the header hash; the witness
     # calculator's check still refuses another root before any proof is made.
     checkpoint, commits, signers = sample
-    first, *rest = (c.header for c in commits)
-    headers = [replace(first, event_root=commits[-1].header.event_root)]
+    first, *rest = (header_of(c) for c in commits)
+    headers = [replace(first, event_root=header_of(commits[-1]).event_root)]
     for header in rest:
         headers.append(replace(header, parent_hash=compute_header_hash(headers[-1])))
     resigned = [signer.sign(h) for signer, h in zip(signers, headers, strict=True)]
@@ -78,23 +84,23 @@ def test_the_compiled_circuit_will_not_prove_a_skipped_header_with_events(
 
 def test_one_proof_moves_the_light_client_across_the_chain(sample: Sample, chain_proof: CheckedProof) -> None:
     checkpoint, commits, _ = sample
-    last = commits[-1].header
+    last = header_of(commits[-1])
     signals = header_signals(chain_proof)
     state = apply_header_proof(initial_state(checkpoint), chain_proof.key, chain_proof.proof, signals, last)
     assert state.checkpoint == last and state.validator_set_hash == last.next_validator_set_hash
     assert state.proven_roots == {compute_header_hash(last): (last.number, last.event_root)}
     # The proof names only the last header: an intermediate one does not match it.
     with pytest.raises(LightClientError, match="does not match"):
-        apply_header_proof(initial_state(checkpoint), chain_proof.key, chain_proof.proof, signals, commits[0].header)
+        first = header_of(commits[0])
+        apply_header_proof(initial_state(checkpoint), chain_proof.key, chain_proof.proof, signals, first)
 
 
 def test_a_header_update_key_does_not_accept_a_chain_proof(sample: Sample, chain_proof: CheckedProof) -> None:
     checkpoint, commits, _ = sample
     update_key = circuit_key(load_prover("header_update", PRESET))
     with pytest.raises(LightClientError, match="does not verify"):
-        apply_header_proof(
-            initial_state(checkpoint), update_key, chain_proof.proof, header_signals(chain_proof), commits[-1].header
-        )
+        last = header_of(commits[-1])
+        apply_header_proof(initial_state(checkpoint), update_key, chain_proof.proof, header_signals(chain_proof), last)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +127,7 @@ def catching_up_receiver(chain: Chain, sample: Sample, chain_prover: Prover) -> 
 def test_a_receiver_with_the_chain_verifier_catches_up_in_one_transaction(
     chain: Chain, sample: Sample, chain_proof: CheckedProof, catching_up_receiver: Deployed
 ) -> None:
-    last = sample[1][-1].header
+    last = header_of(sample[1][-1])
     argument = encode_proof_argument(chain_proof.proof, chain_proof.values)
     snapshot = chain.snapshot()
     try:

@@ -90,9 +90,11 @@ from statesync.committee import generate_committee
 from statesync.eddsa import sign_poseidon
 from statesync.model import (
     Header,
+    Signed,
     StateSyncEvent,
     build_event_tree,
     compute_header_hash,
+    compute_signed_hash,
     compute_signing_message,
     is_final,
 )
@@ -270,7 +272,7 @@ def test_a_store_of_another_network_and_a_second_process_are_refused(tmp_path: P
 # ---------------------------------------------------------------------------------------------
 # Signatures, from loopback signers speaking the validator API
 
-Behaviour = Callable[[Header], tuple[int, dict[str, Any]]]
+Behaviour = Callable[[Signed], tuple[int, dict[str, Any]]]
 
 
 @contextlib.contextmanager
@@ -302,10 +304,10 @@ def signer(behaviour: Behaviour) -> Iterator[str]:
 
 
 def honest(slot: int) -> Behaviour:
-    def answer(header: Header) -> tuple[int, dict[str, Any]]:
+    def answer(header: Signed) -> tuple[int, dict[str, Any]]:
         message = compute_signing_message(header)
         response = SignResponse(
-            sign_poseidon(COMMITTEE.private_keys[slot], message), message, compute_header_hash(header)
+            sign_poseidon(COMMITTEE.private_keys[slot], message), message, compute_signed_hash(header)
         )
         return 200, encode_sign_response(response)
 
@@ -344,7 +346,7 @@ def test_a_quorum_of_verified_signatures_is_collected_without_the_validator_that
 
 
 def test_a_bad_signature_does_not_count_and_refusals_that_make_a_quorum_impossible_are_final() -> None:
-    def forged(header: Header) -> tuple[int, dict[str, Any]]:
+    def forged(header: Signed) -> tuple[int, dict[str, Any]]:
         status, body = honest(3)(header)  # slot 3's key answering for slot 0
         return status, body
 

@@ -14,6 +14,7 @@ from statesync.proposal import (
     RootBlock,
     derive_header,
     select_range_end,
+    state_sync_events,
     validate_proposal,
 )
 
@@ -54,7 +55,7 @@ def test_the_end_moves_back_so_the_events_fit() -> None:
 
 
 def test_two_validators_derive_the_same_header() -> None:
-    events = [p.event for p in pending(12, 20)]
+    events = list(state_sync_events([p.event for p in pending(12, 20)]))
     one = derive_header(PARENT, block(28), events, RULES, 7)
     two = derive_header(PARENT, block(28), list(events), RULES, 7)
     assert one == two and compute_header_hash(one) == compute_header_hash(two)
@@ -64,7 +65,7 @@ def test_two_validators_derive_the_same_header() -> None:
 
 
 def test_a_validator_refuses_what_its_node_does_not_show() -> None:
-    events = [p.event for p in pending(12, 20)]
+    events = list(state_sync_events([p.event for p in pending(12, 20)]))
     honest = derive_header(PARENT, block(28), events, RULES, 7)
 
     def check(

@@ -19,8 +19,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 
 from .config import ConfigError, NetworkConfig
-from .receiver import ReceiverReader
-from .rootchain import RootchainReader
+from .receiver import CheckpointManagerReader, ReceiverReader
+from .rootchain import L2_STATE_SYNCED, RootchainReader
 from .rpc import FailoverRpc, parse_quantity
 from .validator.client import ValidatorClient, ValidatorUnreachable
 
@@ -48,6 +48,20 @@ class RelayerState:
 
 
 @dataclass(frozen=True)
+class ExitsState:
+    """The exit direction: the child's exits sent and the checkpoint the rootchain trusts."""
+
+    child_head: int
+    sent: int  # L2StateSender's counter at the child's head
+    checkpoint_number: int  # ZkCheckpointManager.lastNumber: exits in child blocks up to it can be executed
+    checkpoint_hash: int
+
+    @property
+    def lag_blocks(self) -> int:
+        return max(0, self.child_head - self.checkpoint_number)
+
+
+@dataclass(frozen=True)
 class BridgeStatus:
     rootchain_head: int
     confirmations: int
@@ -57,6 +71,7 @@ class BridgeStatus:
     last_executed_id: int
     validators: tuple[ValidatorState, ...]
     relayer: RelayerState | None
+    exits: ExitsState | None = None  # the exit direction, when the network has one
 
     @property
     def pending(self) -> int:
@@ -82,6 +97,9 @@ class BridgeStatus:
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
         document["checkpoint_hash"] = str(self.checkpoint_hash)
+        if self.exits is not None:
+            document["exits"]["checkpoint_hash"] = str(self.exits.checkpoint_hash)
+            document["exits"]["lag_blocks"] = self.exits.lag_blocks
         document.update(
             pending=self.pending,
             lag_blocks=self.lag_blocks,
@@ -158,6 +176,28 @@ def read_bridge_status(network: NetworkConfig, relayer_url: str | None = None) -
         last_executed_id=receiver.last_executed_id(child_block),
         validators=tuple(read_validator_state(v.name, v.power, v.url) for v in network.validators),
         relayer=None if relayer_url is None else read_relayer_state(relayer_url),
+        exits=read_exits_state(network),
+    )
+
+
+def read_exits_state(network: NetworkConfig) -> ExitsState | None:
+    """The exit direction's state from both chains, or None for a deposit-only network."""
+    root, child = network.rootchain, network.child
+    if child is None or child.l2_state_sender is None or root.checkpoint_manager is None:
+        return None
+    sender = RootchainReader(
+        FailoverRpc("child", child.rpc, child.chain_id, child.rpc_timeout), child.l2_state_sender, kind=L2_STATE_SYNCED
+    )
+    manager = CheckpointManagerReader(
+        FailoverRpc("rootchain", root.rpc, root.chain_id, root.rpc_timeout), root.checkpoint_manager
+    )
+    child_head = sender.head()
+    root_head = parse_quantity(manager.rpc.request("eth_blockNumber", []), "eth_blockNumber")
+    return ExitsState(
+        child_head=child_head,
+        sent=sender.counter(child_head),
+        checkpoint_number=manager.last_number(root_head),
+        checkpoint_hash=manager.trusted_checkpoint_hash(root_head),
     )
 
 
@@ -171,6 +211,13 @@ def render_bridge_status(status: BridgeStatus, title: str = "bridge") -> Rendera
     chains.add_row("events sent", str(status.sent))
     chains.add_row("checkpoint", f"header {status.checkpoint_number}, {status.lag_blocks} blocks behind the head")
     chains.add_row("executed", f"{status.last_executed_id} ({status.pending} pending)")
+    if status.exits is not None:
+        exits = status.exits
+        chains.add_row("child head", str(exits.child_head))
+        chains.add_row("exits sent", f"{exits.sent} (on the child chain; executed by their users)")
+        chains.add_row(
+            "checkpoint (exits)", f"child block {exits.checkpoint_number}, {exits.lag_blocks} blocks behind the child"
+        )
     quorum = "[green]quorum[/]" if status.has_quorum else "[red]below 2/3: no header can be signed[/]"
     chains.add_row("validators up", f"power {status.power_up} of {status.power_total}: {quorum}")
     services = Table(show_lines=False, title_justify="left")

@@ -8,15 +8,21 @@ both chains; a replayed exit and an exit with a wrong proof are refused.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from bridge.chain.deploy import TransactionReverted, call, decode_events, transact
-from bridge.devnet import Devnet, DevnetOptions, open_devnet
+from bridge.devnet import Devnet, DevnetOptions, fund, open_devnet
 from bridge.exits import ExitError, ExitNotReady, PreparedExit, prepare_exit_from_network, send_exit
 from statesync.exits import compute_exit_root_from_proof
 
@@ -106,3 +112,67 @@ def test_a_deposit_comes_in_and_a_withdrawal_goes_out(devnet: Devnet) -> None:
     assert replayed.value.reason.name == "ZkExitHelper__AlreadyProcessed"
     with pytest.raises(ExitError, match="has no exit"):
         prepare_exit_from_network(config, exit_id + 1)
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`zkstatesync ARGS` in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bridge.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_a_user_exits_with_the_cli_and_status_shows_the_exit_direction(devnet: Devnet) -> None:
+    root, child = devnet.root, devnet.child
+    user = root.accounts[2]
+    devnet.deposit(AMOUNT)
+    token = devnet.deployment.child.token
+    wait_for("the deposit", lambda: True if call(child, token, "balanceOf", user) == AMOUNT else None)
+    exit_id, _ = devnet.withdraw(user, 12345)
+    network = str(devnet.network.path)
+    config = devnet.deployment.config
+
+    def ready() -> PreparedExit | None:
+        try:
+            return prepare_exit_from_network(config, exit_id)
+        except ExitNotReady:
+            return None
+
+    not_yet = cli("exit", "--config", network, "--id", str(exit_id), "--dry-run")
+    if not_yet.returncode != 0:  # the checkpoint may already be there on a fast machine
+        assert not_yet.stderr.startswith("error: no checkpoint covers child block"), not_yet.stderr
+    prepared = wait_for("a checkpoint covering the withdrawal", ready)
+    dry = cli("exit", "--config", network, "--id", str(exit_id), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    described = json.loads(dry.stdout)
+    assert described["checkpoint_number"] == prepared.checkpoint_number and len(described["proof"]) == 16
+    assert described["unhashed_leaf"] == "0x" + prepared.proof.unhashed_leaf.hex()
+
+    payer: LocalAccount = Account.create()
+    fund(root, payer.address)
+    key = {"PAYER_KEY": "0x" + bytes(payer.key).hex()}
+    before = root.web3.eth.get_balance(user)
+    sent = cli("exit", "--config", network, "--id", str(exit_id), "--key-env", "PAYER_KEY", env=key)
+    assert sent.returncode == 0, sent.stderr
+    assert f"exit {exit_id} (checkpoint {prepared.checkpoint_number}" in sent.stdout and "executed" in sent.stdout
+    assert root.web3.eth.get_balance(user) - before == 12345
+    again = cli("exit", "--config", network, "--id", str(exit_id), "--key-env", "PAYER_KEY", env=key)
+    assert (again.returncode, again.stderr.strip()) == (1, f"error: exit {exit_id} was processed already")
+    unknown = cli("exit", "--config", network, "--id", "999")
+    assert (unknown.returncode, unknown.stderr.strip()) == (1, "error: the child chain's L2StateSender has no exit 999")
+    no_key = cli("exit", "--config", network, "--id", str(exit_id), "--key-env", "NO_SUCH_VARIABLE")
+    assert no_key.returncode == 1 and no_key.stderr.startswith("error: ") and "Traceback" not in no_key.stderr
+
+    status = cli("status", "--config", network, "--json")
+    assert status.returncode == 0, status.stderr
+    shown = json.loads(status.stdout)["exits"]
+    assert shown["sent"] == exit_id and shown["checkpoint_number"] >= prepared.checkpoint_number
+    manager = devnet.deployment.root.exits
+    assert manager is not None
+    # The relayer may have moved on since (an empty checkpoint every max_range child blocks).
+    if call(root, manager.checkpoint_manager, "lastNumber") == shown["checkpoint_number"]:
+        assert shown["checkpoint_hash"] == str(call(root, manager.checkpoint_manager, "trustedCheckpointHash"))
+    assert shown["lag_blocks"] >= 0

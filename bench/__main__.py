@@ -97,13 +97,10 @@ def _exits_table(exits: dict[str, Any]) -> Table:
         exits["stored_checkpoints"],
     )
     table.add_row("submit, first after deployment", f"{checkpoint['first_gas']:,}", "", "")
-    generated = checkpoint["generated_verifier"]
-    table.add_row(
-        f"submit, generated verifier and a real proof (V = {generated['validators']}, any V costs the same)",
-        f"{generated['gas']:,}",
-        "",
-        "",
-    )
+    for generated in checkpoint["generated_verifier"]:
+        table.add_row(
+            f"submit, generated verifier, real proof, V = {generated['validators']}", f"{generated['gas']:,}", "", ""
+        )
     table.add_row(
         "submit, every later one",
         f"{checkpoint['gas']:,}",

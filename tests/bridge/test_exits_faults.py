@@ -21,7 +21,8 @@ from bridge.devnet import Devnet, DevnetOptions, open_devnet
 from bridge.exits import ExitNotReady, PreparedExit, prepare_exit_from_network
 from statesync.exits import compute_exit_root
 
-pytestmark = pytest.mark.anvil
+# Slow (about 2 minutes): `make test-all` runs them; tests/bridge/test_exits_network.py is the default suite's.
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
 CONFIRMATIONS = 4
 DEADLINE = 240.0

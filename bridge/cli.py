@@ -604,11 +604,10 @@ def exit_command(
 ) -> None:
     """Execute one exit on the rootchain: its proof is built from the child chain's logs (no prover), checked
     against the checkpoint the rootchain accepted, and sent to ZkExitHelper.exit by anyone's account."""
-    from .chain.chains import connect_chain
     from .chain.deploy import decode_events
     from .config import load_network_config
     from .deployment import load_deployer_account
-    from .exits import describe_exit, exit_helper_at, prepare_exit_from_network, send_exit
+    from .exits import connect_rootchain, describe_exit, exit_helper_at, prepare_exit_from_network, send_exit
 
     network = load_network_config(config)
     prepared = prepare_exit_from_network(network, exit_id)
@@ -619,7 +618,7 @@ def exit_command(
     if helper_address is None:
         raise ZkStateSyncError(f"{config}: [rootchain] exit_helper is not set")
     account = load_deployer_account(key_env=key_env)
-    chain = connect_chain(network.rootchain.rpc[0], account)
+    chain = connect_rootchain(network, account)
     helper = exit_helper_at(helper_address)
     receipt = send_exit(chain, helper, prepared)
     outcome = [e.args for e in decode_events(helper, receipt, "ExitProcessed")]

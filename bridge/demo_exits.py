@@ -28,7 +28,7 @@ from .demo import DemoFailure
 from .devnet import Devnet
 from .exits import ExitError, ExitNotReady, PreparedExit, prepare_exit_from_network, send_exit
 from .proving import prove_checked
-from .relayer.checkpoints import CheckpointManager, rebuild_checkpoints
+from .relayer.checkpoints import CheckpointManager, rebuild_trusted_checkpoint
 from .rootchain import L2_STATE_SYNCED, RootchainReader
 from .rpc import FailoverRpc
 
@@ -199,4 +199,4 @@ def _trusted_checkpoint(devnet: Devnet, committee: Committee) -> Checkpoint:
         FailoverRpc("child", child.rpc, child.chain_id, child.rpc_timeout), child.l2_state_sender, kind=L2_STATE_SYNCED
     )
     accepted = manager.accepted(0, manager.block_number())
-    return rebuild_checkpoints(genesis, accepted, reader.block, (committee.set_hash,))[-1]
+    return rebuild_trusted_checkpoint(genesis, accepted, reader.block, (committee.set_hash,))

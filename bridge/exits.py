@@ -16,19 +16,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 
 from statesync.errors import ZkStateSyncError
 from statesync.exits import ExitEvent, ExitProof, build_exit_tree, compute_exit_root_from_proof, get_exit_proof
 from statesync.proposal import exit_events
 
-from .chain.chains import Chain
+from .chain.chains import Chain, ChainError, connect_chain
 from .chain.deploy import Attached, Receipt, call, transact
 from .chain.solc import compile_directory
 from .config import NetworkConfig
 from .relayer.checkpoints import AcceptedCheckpoint, CheckpointManager
 from .rootchain import L2_STATE_SYNCED, RootchainReader
-from .rpc import FailoverRpc
+from .rpc import FailoverRpc, redact_url
 
 
 class ExitError(ZkStateSyncError):
@@ -87,7 +88,12 @@ def prepare_exit(
             f"the child chain's exits of blocks {previous + 1}..{checkpoint.number} do not give checkpoint "
             f"{checkpoint.number}'s exit root (a reorganisation below the confirmations?)"
         )
-    index = [e.id for e in exits].index(exit_id)
+    ids = [e.id for e in exits]
+    if exit_id not in ids:
+        raise ExitError(
+            f"exit {exit_id} is no longer in child blocks {previous + 1}..{checkpoint.number} (a reorganisation?)"
+        )
+    index = ids.index(exit_id)
     proof = get_exit_proof(tree, exits, index)
     if compute_exit_root_from_proof(proof) != tree.root:  # the tree's own path; kept as a self-check
         raise ExitError("the exit proof does not lead to its tree's root")
@@ -100,6 +106,22 @@ def exit_helper_at(address: ChecksumAddress) -> Attached:
 
 def is_processed(chain: Chain, helper: Attached, exit_id: int) -> bool:
     return bool(call(chain, helper, "processedExits", exit_id))
+
+
+def connect_rootchain(network: NetworkConfig, account: LocalAccount) -> Chain:
+    """The first of the rootchain's RPC URLs that answers with the configured chain id, sending as `account`."""
+    failures = []
+    for url in network.rootchain.rpc:
+        try:
+            chain = connect_chain(url, account)
+        except ChainError as exc:
+            failures.append(str(exc))
+            continue
+        chain_id = int(chain.web3.eth.chain_id)
+        if chain_id == network.rootchain.chain_id:
+            return chain
+        failures.append(f"{redact_url(url)} serves chain {chain_id}, not {network.rootchain.chain_id}")
+    raise ExitError("no rootchain node to send the exit to: " + "; ".join(failures))
 
 
 def send_exit(chain: Chain, helper: Attached, prepared: PreparedExit) -> Receipt:
@@ -135,7 +157,8 @@ def prepare_exit_from_network(network: NetworkConfig, exit_id: int) -> PreparedE
         CheckpointManager(root_rpc, root.checkpoint_manager, manager_abi),
         exit_id,
         genesis_number=genesis.number,
-        child_from_block=0 if record is None else record.child_block,
+        # Exits start after the checkpoint genesis (L2StateSender is deployed after that block).
+        child_from_block=genesis.number + 1,
         manager_from_block=0 if record is None else record.rootchain_block,
     )
 

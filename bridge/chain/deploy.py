@@ -19,6 +19,7 @@ from eth_abi.exceptions import DecodingError
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 from statesync.errors import ZkStateSyncError
 
@@ -270,8 +271,11 @@ def _send(
     abis: Sequence[Abi],
 ) -> Receipt:
     full = {**transaction, "from": sender or chain.accounts[0], "gas": gas}
-    tx_hash = chain.web3.eth.send_transaction(full)  # type: ignore[arg-type]
-    receipt = to_receipt(chain.web3.eth.wait_for_transaction_receipt(tx_hash, timeout=120))
+    try:
+        tx_hash = chain.web3.eth.send_transaction(full)  # type: ignore[arg-type]
+        receipt = to_receipt(chain.web3.eth.wait_for_transaction_receipt(tx_hash, timeout=120))
+    except (Web3Exception, TimeoutError) as exc:  # refused (funds, nonce, fees) or never mined
+        raise ChainError(f"{what}: the node did not take or mine the transaction: {type(exc).__name__}: {exc}") from exc
     if receipt.success:
         return receipt
     # Receipts carry no revert data: replay the call on the state just before the block

@@ -19,6 +19,7 @@ protection returns the same deterministic signature for the same checkpoint.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -171,43 +172,44 @@ def parse_checkpoint_accepted(entry: object, manager: ChecksumAddress) -> Accept
     )
 
 
-def rebuild_checkpoints(
+def rebuild_trusted_checkpoint(
     genesis: Checkpoint,
     accepted: Sequence[AcceptedCheckpoint],
     block: Callable[[int], RootBlock],
     set_hashes: Sequence[int],
-) -> list[Checkpoint]:
-    """The accepted checkpoints' fields, each rebuilt on its parent from the child block at its number.
+) -> Checkpoint:
+    """The last accepted checkpoint's fields, rebuilt from the child block at its number.
 
-    The logs carry only (number, hash, exit root); the rest is the child chain's block and the
-    configured sets. A rebuilt checkpoint whose hash is not the logged one means the child chain
-    no longer has that block (a reorganisation deeper than the confirmations) or the set rotated
-    in a way this relayer was not told: CheckpointRelayError, never a guess.
+    Its parent's hash is the previous log's (or the genesis's), its exit root its own log's; the
+    rest is the child chain's block and the validator sets this relayer knows (the genesis's and
+    the configured one). One child block is read, however many checkpoints were accepted. A
+    rebuilt checkpoint whose hash is not the logged one means the child chain no longer has that
+    block (a reorganisation deeper than the confirmations) or the set rotated in a way this relayer
+    was not told: CheckpointRelayError, never a guess.
     """
-    chain = [genesis]
-    for entry in accepted:
-        parent = chain[-1]
-        end = block(entry.number)
-        for next_set in set_hashes:
+    if not accepted:
+        return genesis
+    entry = accepted[-1]
+    parent_hash = accepted[-2].checkpoint_hash if len(accepted) > 1 else compute_checkpoint_hash(genesis)
+    end = block(entry.number)
+    for set_hash in dict.fromkeys(set_hashes):
+        for next_set in dict.fromkeys(set_hashes):
             candidate = Checkpoint(
-                chain_id=parent.chain_id,
+                chain_id=genesis.chain_id,
                 number=entry.number,
-                parent_hash=compute_checkpoint_hash(parent),
+                parent_hash=parent_hash,
                 timestamp=end.timestamp,
                 exit_root=entry.exit_root,
-                validator_set_hash=parent.next_validator_set_hash,
+                validator_set_hash=set_hash,
                 next_validator_set_hash=next_set,
                 block_hash=end.hash,
             )
             if compute_checkpoint_hash(candidate) == entry.checkpoint_hash:
-                chain.append(candidate)
-                break
-        else:
-            raise CheckpointRelayError(
-                f"checkpoint {entry.number} accepted on the rootchain is not the child chain's block {entry.number} "
-                "(a reorganisation below the confirmations, or an unknown validator set)"
-            )
-    return chain
+                return candidate
+    raise CheckpointRelayError(
+        f"checkpoint {entry.number} accepted on the rootchain is not the child chain's block {entry.number} "
+        "(a reorganisation below the confirmations, or a validator set this relayer does not know)"
+    )
 
 
 class CheckpointRelay:
@@ -242,37 +244,36 @@ class CheckpointRelay:
         self.journal = journal
         self.proofs_dir = proofs_dir
         self.status: dict[str, Any] = {}
-        # The accepted checkpoints rebuilt so far and the rootchain block their logs were read to:
-        # each step reads only newer logs; a mismatch with the manager's state starts over.
+        # The accepted checkpoints' logs read so far and the rootchain block they were read to:
+        # each step reads only newer logs; a mismatch with the manager's state starts over once.
         self._accepted: list[AcceptedCheckpoint] = []
-        self._chain: list[Checkpoint] = [genesis]
         self._scanned_to = manager_from_block - 1
 
-    def accepted_chain(self) -> tuple[list[AcceptedCheckpoint], list[Checkpoint]]:
-        """The accepted checkpoints and their rebuilt fields, up to the manager's trusted one."""
-        trusted_hash = int(self.manager.call("trustedCheckpointHash"))
+    def accepted_chain(self) -> tuple[list[AcceptedCheckpoint], Checkpoint]:
+        """The accepted checkpoints' logs and the trusted checkpoint's fields, as the manager holds them."""
+        sets = (self.genesis.next_validator_set_hash, self.set_hash)
         for attempt in range(2):
             head_block = self.manager.block_number()
+            trusted_hash = int(self.manager.call("trustedCheckpointHash", block=head_block))
             if head_block > self._scanned_to:
-                new = self.manager.accepted(self._scanned_to + 1, head_block)
-                sets = (self.genesis.next_validator_set_hash, self.set_hash)
-                self._chain += rebuild_checkpoints(self._chain[-1], new, self.child.block, sets)[1:]
-                self._accepted += new
+                for entry in self.manager.accepted(self._scanned_to + 1, head_block):
+                    # A log seen again (its transaction re-mined after a rootchain reorganisation).
+                    if not self._accepted or entry.number > self._accepted[-1].number:
+                        self._accepted.append(entry)
                 self._scanned_to = head_block
-            if compute_checkpoint_hash(self._chain[-1]) == trusted_hash:
-                return self._accepted, self._chain
-            if attempt == 0:  # a rootchain reorganisation, or logs not yet seen: read everything again
-                self._accepted, self._chain = [], [self.genesis]
-                self._scanned_to = self.manager_from_block - 1
-                trusted_hash = int(self.manager.call("trustedCheckpointHash"))
+            last_hash = self._accepted[-1].checkpoint_hash if self._accepted else compute_checkpoint_hash(self.genesis)
+            if last_hash == trusted_hash:
+                return self._accepted, rebuild_trusted_checkpoint(self.genesis, self._accepted, self.child.block, sets)
+            if attempt == 0:  # a rootchain reorganisation removed logs: read everything again
+                self._accepted, self._scanned_to = [], self.manager_from_block - 1
         raise CheckpointRelayError("the manager's trusted checkpoint is not the last one its logs accepted")
 
     def step(self) -> bool:
         """False when there was nothing to do (or a transaction is still on its way)."""
         if not self._resolve_open():
             return False
-        accepted, chain = self.accepted_chain()
-        trusted = chain[-1]
+        accepted, trusted = self.accepted_chain()
+        self.prune_proofs(trusted.number)
         head = self.child.head()
         last = min(head, trusted.number + self.rules.max_range)
         pending = (
@@ -294,6 +295,11 @@ class CheckpointRelay:
     def relay(
         self, trusted: Checkpoint, checkpoint: Checkpoint, accepted: Sequence[AcceptedCheckpoint], exits: int
     ) -> None:
+        if trusted.next_validator_set_hash != self.set_hash:
+            raise CheckpointRelayError(
+                f"checkpoint {trusted.number} names another validator set than the configured one: a rotation "
+                "this relayer was not configured for (no quorum of the configured set can follow it)"
+            )
         signed = self.collector.collect(checkpoint, trusted, {}, lambda _endpoint, _signature: None)
         commit = build_commit(checkpoint, signed.signatures, self.validator_set.size)
         trusted_hash, checkpoint_hash = compute_checkpoint_hash(trusted), compute_checkpoint_hash(checkpoint)
@@ -337,6 +343,15 @@ class CheckpointRelay:
                 }
             },
         )
+
+    def prune_proofs(self, trusted_number: int) -> None:
+        """Proofs of checkpoints at or below the trusted one are done with: disk use stays bounded."""
+        if not self.proofs_dir.is_dir():
+            return
+        for directory in self.proofs_dir.glob("checkpoint-*"):
+            number = directory.name.split("-")[1]
+            if number.isdigit() and int(number) <= trusted_number and directory.is_dir():
+                shutil.rmtree(directory, ignore_errors=True)
 
     def _resolve_open(self) -> bool:
         """Follow journalled transactions to their end; False while one is still pending."""

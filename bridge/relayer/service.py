@@ -207,6 +207,16 @@ class Relayer:
         self.checkpoints = (
             None if root_account is None else self._build_checkpoint_relay(config, root_rpc, root_account)
         )
+        if self.checkpoints is None and config.child.l2_state_sender is not None:
+            log.warning(
+                "relayer.no_checkpoints",
+                extra={
+                    "fields": {
+                        "reason": "the network has an exit direction but [relayer] root_private_key_env is not set: "
+                        "this relayer relays no checkpoints, so exits wait for another relayer"
+                    }
+                },
+            )
         self.receiver_gas = 0
         self.started_at = time.time()
         self._last_action = ""
@@ -312,18 +322,34 @@ class Relayer:
 
         A failing checkpoint step is logged and retried on the next step, never in the way of headers.
         """
-        progressed = self.header_step()
-        if self.checkpoints is None or self.stopping.is_set():
-            return progressed
         try:
-            progressed = self.checkpoints.step() or progressed
+            progressed = self.header_step()
+        finally:
+            # Whatever the header step did (a pending transaction, a lost race, an error it raises
+            # to run()'s backoff), the exit direction takes its own step.
+            checkpoints_progressed = self.checkpoint_step()
+        return progressed or checkpoints_progressed
+
+    def checkpoint_step(self) -> bool:
+        """The exit direction's step; its failures are logged and counted here, never raised."""
+        if self.checkpoints is None or self.stopping.is_set():
+            return False
+        progressed = False
+        try:
+            progressed = self.checkpoints.step()
         except ProvingStopped:
-            return progressed
-        except ZkStateSyncError as exc:
+            return False
+        except Exception as exc:  # logged like run()'s errors, but without holding up headers
             kind = type(exc).__name__
             self.metrics.errors.labels(kind=kind).inc()
             self._note_status(last_checkpoint_error={"at": time.time(), "kind": kind, "message": str(exc)[:1000]})
-            log.warning("checkpoint.step_failed", extra={"fields": {"kind": kind, "error": str(exc)[:2000]}})
+            expected = isinstance(exc, ZkStateSyncError | OSError)
+            log.log(
+                logging.WARNING if expected else logging.ERROR,
+                "checkpoint.step_failed",
+                exc_info=not expected,
+                extra={"fields": {"kind": kind, "error": str(exc)[:2000]}},
+            )
         self._note_status(checkpoints=dict(self.checkpoints.status))
         return progressed
 

@@ -20,3 +20,14 @@ def test_the_network_demo_recovers_from_every_fault_and_refuses_every_attack(tmp
     assert reasons["a header that does not extend the accepted checkpoint"].count("unknown_parent") == 4
     assert len(report.attacks) == 5
     assert len(report.latencies) == 12
+    # The exit direction: three withdrawals paid exactly (checked on both chains inside the demo),
+    # and each attack on exits and checkpoints refused, for the reason expected.
+    exits = report.exits
+    assert len(exits.withdrawn) == 3 and all(wei > 0 for _, wei in exits.withdrawn)
+    refused = dict(exits.refusals)
+    assert "InvalidProof" in refused["an exit with a wrong proof"]
+    assert "processed already" in refused["an exit replayed (zkstatesync exit)"]
+    assert "AlreadyProcessed" in refused["an exit replayed (sent raw)"]
+    assert "not final" in refused["a checkpoint signed by 3 of 10 (the checkpoint rules)"]
+    assert "QuorumCertificate" in refused["proving it anyway (the circuit's quorum)"]
+    assert "FinalUnder" in refused["a checkpoint by the old set after a rotation (the circuit)"]

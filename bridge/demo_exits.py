@@ -23,12 +23,12 @@ from statesync.errors import ModelError
 from statesync.model import Checkpoint, compute_checkpoint_hash, derive_validator_set, validate_header_update
 
 from .chain.deploy import TransactionReverted, call, decode_events, transact
-from .chain.solc import compile_directory
 from .demo import DemoFailure
 from .devnet import Devnet
 from .exits import ExitError, ExitNotReady, PreparedExit, prepare_exit_from_network, send_exit
 from .proving import prove_checked
-from .relayer.checkpoints import CheckpointManager, rebuild_trusted_checkpoint
+from .receiver import CheckpointManager
+from .relayer.checkpoints import rebuild_trusted_checkpoint
 from .rootchain import L2_STATE_SYNCED, RootchainReader
 from .rpc import FailoverRpc
 
@@ -191,9 +191,7 @@ def _trusted_checkpoint(devnet: Devnet, committee: Committee) -> Checkpoint:
     if child is None or child.l2_state_sender is None or root.checkpoint_manager is None or genesis is None:
         raise DemoFailure("the network has no exit direction")
     manager = CheckpointManager(
-        FailoverRpc("rootchain", root.rpc, root.chain_id, root.rpc_timeout),
-        root.checkpoint_manager,
-        compile_directory().get("ZkCheckpointManager").abi,
+        FailoverRpc("rootchain", root.rpc, root.chain_id, root.rpc_timeout), root.checkpoint_manager
     )
     reader = RootchainReader(
         FailoverRpc("child", child.rpc, child.chain_id, child.rpc_timeout), child.l2_state_sender, kind=L2_STATE_SYNCED

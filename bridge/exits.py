@@ -27,7 +27,7 @@ from .chain.chains import Chain, ChainError, connect_chain
 from .chain.deploy import Attached, Receipt, call, transact
 from .chain.solc import compile_directory
 from .config import NetworkConfig
-from .relayer.checkpoints import AcceptedCheckpoint, CheckpointManager
+from .receiver import AcceptedCheckpoint, CheckpointManager
 from .rootchain import L2_STATE_SYNCED, RootchainReader
 from .rpc import FailoverRpc, redact_url
 
@@ -150,11 +150,10 @@ def prepare_exit_from_network(network: NetworkConfig, exit_id: int) -> PreparedE
         )
     child_rpc = FailoverRpc("child", child.rpc, child.chain_id, child.rpc_timeout)
     root_rpc = FailoverRpc("rootchain", root.rpc, root.chain_id, root.rpc_timeout)
-    manager_abi = compile_directory().get("ZkCheckpointManager").abi
     record = network.deployment
     return prepare_exit(
         RootchainReader(child_rpc, child.l2_state_sender, kind=L2_STATE_SYNCED),
-        CheckpointManager(root_rpc, root.checkpoint_manager, manager_abi),
+        CheckpointManager(root_rpc, root.checkpoint_manager),
         exit_id,
         genesis_number=genesis.number,
         # Exits start after the checkpoint genesis (L2StateSender is deployed after that block).

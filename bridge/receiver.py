@@ -5,14 +5,17 @@ ZkStateReceiver on the child chain (headers) and ZkCheckpointManager on the root
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
-from .rpc import FailoverRpc, RpcAnswerError, parse_data
+from .rootchain import DEFAULT_LOG_CHUNK
+from .rpc import FailoverRpc, RpcAnswerError, parse_data, parse_quantity
 
 CALL_GAS: Final = 1_000_000
+CHECKPOINT_ACCEPTED_TOPIC: Final = keccak(text="CheckpointAccepted(uint256,uint256,bytes32)")
 
 
 class ReceiverReader:
@@ -35,18 +38,68 @@ class ReceiverReader:
         return self._uint("lastExecutedId", block)
 
 
-class CheckpointManagerReader:
-    """ZkCheckpointManager's public getters on the rootchain, read through `rpc`."""
+@dataclass(frozen=True)
+class AcceptedCheckpoint:
+    number: int
+    checkpoint_hash: int
+    exit_root: int
 
-    def __init__(self, rpc: FailoverRpc, manager: ChecksumAddress) -> None:
+
+class CheckpointManager:
+    """ZkCheckpointManager on the rootchain through `rpc`: its getters and its CheckpointAccepted logs."""
+
+    def __init__(self, rpc: FailoverRpc, address: ChecksumAddress, log_chunk: int = DEFAULT_LOG_CHUNK) -> None:
         self.rpc = rpc
-        self.manager = manager
+        self.address = address
+        self.log_chunk = log_chunk
+
+    def block_number(self) -> int:
+        return parse_quantity(self.rpc.request("eth_blockNumber", []), "eth_blockNumber")
 
     def trusted_checkpoint_hash(self, block: int | str = "latest") -> int:
-        return read_uint_getter(self.rpc, self.manager, "trustedCheckpointHash", block, "ZkCheckpointManager")
+        return read_uint_getter(self.rpc, self.address, "trustedCheckpointHash", block, "ZkCheckpointManager")
 
     def last_number(self, block: int | str = "latest") -> int:
-        return read_uint_getter(self.rpc, self.manager, "lastNumber", block, "ZkCheckpointManager")
+        return read_uint_getter(self.rpc, self.address, "lastNumber", block, "ZkCheckpointManager")
+
+    def accepted(self, first_block: int, last_block: int) -> list[AcceptedCheckpoint]:
+        """CheckpointAccepted logs of blocks first_block..last_block, log_chunk blocks per request."""
+        found: list[AcceptedCheckpoint] = []
+        start = first_block
+        while start <= last_block:
+            stop = min(start + self.log_chunk - 1, last_block)
+            query = {
+                "address": self.address,
+                "fromBlock": hex(start),
+                "toBlock": hex(stop),
+                "topics": ["0x" + CHECKPOINT_ACCEPTED_TOPIC.hex()],
+            }
+            answer = self.rpc.request("eth_getLogs", [query])
+            if not isinstance(answer, list):
+                raise RpcAnswerError("eth_getLogs did not return a list")
+            found += [parse_checkpoint_accepted(entry, self.address) for entry in answer]
+            start = stop + 1
+        return found
+
+
+def parse_checkpoint_accepted(entry: object, manager: ChecksumAddress) -> AcceptedCheckpoint:
+    if not isinstance(entry, dict):
+        raise RpcAnswerError("a log is not an object")
+    if entry.get("removed") is True:
+        raise RpcAnswerError("a removed CheckpointAccepted log (the rootchain reorganised)")
+    if str(entry.get("address", "")).lower() != manager.lower():
+        raise RpcAnswerError(f"a log of {entry.get('address')!r}, not the checkpoint manager's")
+    topics = entry.get("topics")
+    if not isinstance(topics, list) or len(topics) != 2:
+        raise RpcAnswerError("a CheckpointAccepted log without exactly 2 topics")
+    if parse_data(topics[0], "log topic", 32) != CHECKPOINT_ACCEPTED_TOPIC:
+        raise RpcAnswerError("a log that is not CheckpointAccepted")
+    data = parse_data(entry.get("data"), "CheckpointAccepted data", 64)
+    return AcceptedCheckpoint(
+        number=int.from_bytes(parse_data(topics[1], "log topic", 32), "big"),
+        checkpoint_hash=int.from_bytes(data[:32], "big"),
+        exit_root=int.from_bytes(data[32:], "big"),
+    )
 
 
 def read_uint_getter(rpc: FailoverRpc, contract: ChecksumAddress, getter: str, block: int | str, kind: str) -> int:

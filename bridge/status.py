@@ -19,7 +19,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 
 from .config import ConfigError, NetworkConfig
-from .receiver import CheckpointManagerReader, ReceiverReader
+from .receiver import CheckpointManager, ReceiverReader
 from .rootchain import L2_STATE_SYNCED, RootchainReader
 from .rpc import FailoverRpc, parse_quantity
 from .validator.client import ValidatorClient, ValidatorUnreachable
@@ -188,7 +188,7 @@ def read_exits_state(network: NetworkConfig) -> ExitsState | None:
     sender = RootchainReader(
         FailoverRpc("child", child.rpc, child.chain_id, child.rpc_timeout), child.l2_state_sender, kind=L2_STATE_SYNCED
     )
-    manager = CheckpointManagerReader(
+    manager = CheckpointManager(
         FailoverRpc("rootchain", root.rpc, root.chain_id, root.rpc_timeout), root.checkpoint_manager
     )
     child_head = sender.head()

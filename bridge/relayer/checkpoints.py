@@ -22,12 +22,8 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
-
-from eth_typing import ChecksumAddress
-from eth_utils.crypto import keccak
 
 from prover.inputs import build_checkpoint_update_inputs
 from statesync.errors import ZkStateSyncError
@@ -37,17 +33,17 @@ from verifier.checkpoint_client import CheckpointClientState, validate_checkpoin
 from verifier.light_client import LightClientError
 from verifier.signals import CheckpointSignals
 
+from ..chain.deploy import encode_call
+from ..chain.solc import Abi
 from ..chain.stack import encode_proof_argument
 from ..db import DurableSqlite, pad_number
+from ..receiver import AcceptedCheckpoint, CheckpointManager
 from ..rootchain import RootchainReader
-from ..rpc import RpcAnswerError, parse_data
-from .chain import ContractClient
 from .proving import ProofRunner, is_published
 from .signing import SignatureCollector, build_commit
 from .store import TransactionRecord, TxStatus
 from .submit import SubmissionDropped, SubmissionReverted, TransactionSender
 
-CHECKPOINT_ACCEPTED_TOPIC: Final = keccak(text="CheckpointAccepted(uint256,uint256,bytes32)")
 SUBMIT_GAS: Final = 1_000_000  # submit uses ~280k; the verifier's 300k stipend is checked inside
 JOURNAL_NAME: Final = "checkpoints.sqlite"
 _SCHEMA: Final = """
@@ -72,13 +68,6 @@ log = logging.getLogger("zkstatesync.relayer.checkpoints")
 
 class CheckpointRelayError(ZkStateSyncError):
     """The rootchain's checkpoints and the child chain disagree, or a checkpoint cannot be relayed."""
-
-
-@dataclass(frozen=True)
-class AcceptedCheckpoint:
-    number: int
-    checkpoint_hash: int
-    exit_root: int
 
 
 class CheckpointJournal(DurableSqlite):
@@ -140,38 +129,6 @@ class CheckpointJournal(DurableSqlite):
         ]
 
 
-class CheckpointManager(ContractClient):
-    """ZkCheckpointManager on the rootchain."""
-
-    name = "ZkCheckpointManager"
-
-    def accepted(self, first_block: int, last_block: int) -> list[AcceptedCheckpoint]:
-        return [
-            parse_checkpoint_accepted(entry, self.address)
-            for entry in self.logs(CHECKPOINT_ACCEPTED_TOPIC, first_block, last_block)
-        ]
-
-
-def parse_checkpoint_accepted(entry: object, manager: ChecksumAddress) -> AcceptedCheckpoint:
-    if not isinstance(entry, dict):
-        raise RpcAnswerError("a log is not an object")
-    if entry.get("removed") is True:
-        raise RpcAnswerError("a removed CheckpointAccepted log (the rootchain reorganised)")
-    if str(entry.get("address", "")).lower() != manager.lower():
-        raise RpcAnswerError(f"a log of {entry.get('address')!r}, not the checkpoint manager's")
-    topics = entry.get("topics")
-    if not isinstance(topics, list) or len(topics) != 2:
-        raise RpcAnswerError("a CheckpointAccepted log without exactly 2 topics")
-    if parse_data(topics[0], "log topic", 32) != CHECKPOINT_ACCEPTED_TOPIC:
-        raise RpcAnswerError("a log that is not CheckpointAccepted")
-    data = parse_data(entry.get("data"), "CheckpointAccepted data", 64)
-    return AcceptedCheckpoint(
-        number=int.from_bytes(parse_data(topics[1], "log topic", 32), "big"),
-        checkpoint_hash=int.from_bytes(data[:32], "big"),
-        exit_root=int.from_bytes(data[32:], "big"),
-    )
-
-
 def rebuild_trusted_checkpoint(
     genesis: Checkpoint,
     accepted: Sequence[AcceptedCheckpoint],
@@ -224,6 +181,7 @@ class CheckpointRelay:
         set_hash: int,
         child: RootchainReader,
         manager: CheckpointManager,
+        manager_abi: Abi,
         manager_from_block: int,
         collector: SignatureCollector,
         prover: ProofRunner,
@@ -237,6 +195,7 @@ class CheckpointRelay:
         self.set_hash = set_hash
         self.child = child
         self.manager = manager
+        self.manager_abi = manager_abi
         self.manager_from_block = manager_from_block
         self.collector = collector
         self.prover = prover
@@ -254,7 +213,7 @@ class CheckpointRelay:
         sets = (self.genesis.next_validator_set_hash, self.set_hash)
         for attempt in range(2):
             head_block = self.manager.block_number()
-            trusted_hash = int(self.manager.call("trustedCheckpointHash", block=head_block))
+            trusted_hash = self.manager.trusted_checkpoint_hash(head_block)
             if head_block > self._scanned_to:
                 for entry in self.manager.accepted(self._scanned_to + 1, head_block):
                     # A log seen again (its transaction re-mined after a rootchain reorganisation).
@@ -317,13 +276,9 @@ class CheckpointRelay:
             validate_checkpoint_proof(state, checked.key, checked.proof, signals, checkpoint)
         except LightClientError as exc:
             raise CheckpointRelayError(f"the checkpoint client refuses the proof: {exc}") from exc
-        data = self.manager.encode(
-            "submit",
-            encode_proof_argument(checked.proof, signals.values()),
-            checkpoint_hash,
-            checkpoint.number,
-            checkpoint.exit_root.to_bytes(32, "big"),
-        )
+        argument = encode_proof_argument(checked.proof, signals.values())
+        root = checkpoint.exit_root.to_bytes(32, "big")
+        data = encode_call(self.manager_abi, "submit", [argument, checkpoint_hash, checkpoint.number, root])
         try:
             receipt = self.sender.send(checkpoint.number, "submit", self.manager.address, data, SUBMIT_GAS)
         except SubmissionReverted as exc:

@@ -65,10 +65,11 @@ from ..config import (
     compute_configured_set_hash,
 )
 from ..proving import CheckedProof, ProofCheckError
+from ..receiver import CheckpointManager
 from ..rootchain import L2_STATE_SYNCED, RootchainReader
 from ..rpc import FailoverRpc, RpcError
 from .chain import ChainObserver, NetworkFacts, Receiver
-from .checkpoints import JOURNAL_NAME, CheckpointJournal, CheckpointManager, CheckpointRelay
+from .checkpoints import JOURNAL_NAME, CheckpointJournal, CheckpointRelay
 from .metrics import RelayerMetrics
 from .plan import Action, ChainView, ExecuteEvents, ProposeHeader, Wait, build_proposal, measure_lag, plan_next_action
 from .proving import ProofRunner, ProvingStopped, is_published, prune_finished_proofs, remove_leftovers
@@ -244,7 +245,8 @@ class Relayer:
             validator_set=self.validator_set,
             set_hash=self.set_hash,
             child=RootchainReader(child_rpc, child.l2_state_sender, node.log_chunk, kind=L2_STATE_SYNCED),
-            manager=CheckpointManager(root_rpc, manager, abi, node.log_chunk),
+            manager=CheckpointManager(root_rpc, manager, node.log_chunk),
+            manager_abi=abi,
             manager_from_block=node.checkpoints_from_block,
             collector=self.collector,
             prover=self.prover,

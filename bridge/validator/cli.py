@@ -30,7 +30,7 @@ from ..config import (
 )
 from ..keystore import DEFAULT_WORK_FACTOR, generate_keystore, load_keystore, read_keystore_public_key
 from ..logs import configure_logging, report_failures
-from ..receiver import CheckpointManagerReader, ReceiverReader
+from ..receiver import CheckpointManager, ReceiverReader
 from ..rootchain import L2_STATE_SYNCED, RootchainReader
 from ..rpc import FailoverRpc, RpcError
 from .checks import CheckContext, fixed_next_set
@@ -99,7 +99,7 @@ def build_checkpoint_duty(
         return None
     child_rpc = FailoverRpc("child", child.rpc, child.chain_id, child.rpc_timeout, on_error=on_error)
     manager = network.rootchain.checkpoint_manager
-    trusted = None if manager is None else CheckpointManagerReader(root_rpc, manager).trusted_checkpoint_hash
+    trusted = None if manager is None else CheckpointManager(root_rpc, manager).trusted_checkpoint_hash
     return CheckpointDuty(
         context=CheckContext(
             chain_id=child.chain_id,

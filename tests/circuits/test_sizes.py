@@ -42,6 +42,19 @@ def test_default_preset_fits_a_2_pow_17_setup() -> None:
     compiled = compile_circuit(manifest.spec("state_sync", "default"), opt=2)
     # Groth16 over a 2^k domain needs constraints + public signals + 1 below 2^k.
     assert compiled.constraints + 6 + 1 < 2**17
+    checkpoint = compile_circuit(manifest.spec("checkpoint_update", "default"), opt=2)
+    assert checkpoint.constraints + 5 + 1 < 2**17
+
+
+@pytest.mark.slow  # compiles circuits at several sizes
+def test_a_checkpoint_costs_what_a_header_does_per_validator() -> None:
+    # The same FinalUnder step: a checkpoint differs from a header only by a wider hash and two
+    # more limb checks, never per validator.
+    header = non_linear("header.circom", "HeaderUpdate", 8) - non_linear("header.circom", "HeaderUpdate", 4)
+    checkpoint = non_linear("checkpoint.circom", "CheckpointUpdate", 8) - non_linear(
+        "checkpoint.circom", "CheckpointUpdate", 4
+    )
+    assert checkpoint == header
 
 
 # circomlib's own templates warn about sub-component outputs they deliberately leave unused

@@ -12,7 +12,7 @@ from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
 from .rootchain import DEFAULT_LOG_CHUNK
-from .rpc import FailoverRpc, RpcAnswerError, parse_data, parse_quantity
+from .rpc import FailoverRpc, RpcAnswerError, parse_data, parse_quantity, read_log_chunks
 
 CALL_GAS: Final = 1_000_000
 CHECKPOINT_ACCEPTED_TOPIC: Final = keccak(text="CheckpointAccepted(uint256,uint256,bytes32)")
@@ -64,22 +64,10 @@ class CheckpointManager:
 
     def accepted(self, first_block: int, last_block: int) -> list[AcceptedCheckpoint]:
         """CheckpointAccepted logs of blocks first_block..last_block, log_chunk blocks per request."""
-        found: list[AcceptedCheckpoint] = []
-        start = first_block
-        while start <= last_block:
-            stop = min(start + self.log_chunk - 1, last_block)
-            query = {
-                "address": self.address,
-                "fromBlock": hex(start),
-                "toBlock": hex(stop),
-                "topics": ["0x" + CHECKPOINT_ACCEPTED_TOPIC.hex()],
-            }
-            answer = self.rpc.request("eth_getLogs", [query])
-            if not isinstance(answer, list):
-                raise RpcAnswerError("eth_getLogs did not return a list")
-            found += [parse_checkpoint_accepted(entry, self.address) for entry in answer]
-            start = stop + 1
-        return found
+        chunks = read_log_chunks(
+            self.rpc, self.address, [CHECKPOINT_ACCEPTED_TOPIC], first_block, last_block, self.log_chunk
+        )
+        return [parse_checkpoint_accepted(entry, self.address) for _, _, answer in chunks for entry in answer]
 
 
 def parse_checkpoint_accepted(entry: object, manager: ChecksumAddress) -> AcceptedCheckpoint:

@@ -27,7 +27,7 @@ from statesync.exits import ExitEvent
 from statesync.model import StateSyncEvent
 from statesync.proposal import PendingEvent, RootBlock, SyncEvent
 
-from .rpc import FailoverRpc, RpcAnswerError, parse_data, parse_quantity
+from .rpc import FailoverRpc, RpcAnswerError, parse_data, parse_quantity, read_log_chunks
 
 STATE_SYNCED_TOPIC: Final = keccak(text="StateSynced(uint256,address,address,bytes)")
 L2_STATE_SYNCED_TOPIC: Final = keccak(text="L2StateSynced(uint256,address,address,bytes)")
@@ -111,38 +111,22 @@ class RootchainReader:
 
     def state_synced(self, first_block: int, last_block: int) -> tuple[SeenLog, ...]:
         """StateSender's StateSynced logs in blocks first_block..last_block, in id order."""
-        logs: list[SeenLog] = []
-        start = first_block
-        while start <= last_block:
-            stop = min(start + self.log_chunk - 1, last_block)
-            query = {
-                "address": self.state_sender,
-                "fromBlock": _hex(start),
-                "toBlock": _hex(stop),
-                "topics": ["0x" + self.kind.topic.hex()],
-            }
-            answer = self.rpc.request("eth_getLogs", [query])
-            if not isinstance(answer, list):
-                raise RpcAnswerError("eth_getLogs did not return a list")
-            logs += [parse_state_synced(entry, self.state_sender, start, stop, self.kind) for entry in answer]
-            start = stop + 1
+        chunks = read_log_chunks(
+            self.rpc, self.state_sender, [self.kind.topic], first_block, last_block, self.log_chunk
+        )
+        logs = [
+            parse_state_synced(entry, self.state_sender, start, stop, self.kind)
+            for start, stop, answer in chunks
+            for entry in answer
+        ]
         return tuple(sorted(logs, key=lambda seen: seen.pending.event.id))
 
     def find(self, event_id: int, first_block: int, last_block: int) -> SeenLog | None:
         """The log of one id in blocks first_block..last_block (ids are an indexed topic), or None."""
-        id_topic = "0x" + event_id.to_bytes(32, "big").hex()
-        start = first_block
-        while start <= last_block:
-            stop = min(start + self.log_chunk - 1, last_block)
-            query = {
-                "address": self.state_sender,
-                "fromBlock": _hex(start),
-                "toBlock": _hex(stop),
-                "topics": ["0x" + self.kind.topic.hex(), id_topic],
-            }
-            answer = self.rpc.request("eth_getLogs", [query])
-            if not isinstance(answer, list):
-                raise RpcAnswerError("eth_getLogs did not return a list")
+        topics = [self.kind.topic, event_id.to_bytes(32, "big")]
+        for start, stop, answer in read_log_chunks(
+            self.rpc, self.state_sender, topics, first_block, last_block, self.log_chunk
+        ):
             found = [parse_state_synced(entry, self.state_sender, start, stop, self.kind) for entry in answer]
             if len(found) > 1:
                 raise RootchainInconsistent(f"the node returned {len(found)} logs of id {event_id}")
@@ -150,7 +134,6 @@ class RootchainReader:
                 raise RpcAnswerError(f"asked for id {event_id}, the node returned id {found[0].pending.event.id}")
             if found:
                 return found[0]
-            start = stop + 1
         return None
 
     def read_range(self, parent_number: int, end_number: int) -> RangeView:

@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -221,3 +221,24 @@ def parse_data(value: object, what: str, size: int | None = None) -> bytes:
     if size is not None and len(data) != size:
         raise RpcAnswerError(f"{what}: expected {size} bytes, got {len(data)}")
     return data
+
+
+def read_log_chunks(
+    rpc: FailoverRpc, address: str, topics: Sequence[bytes], first_block: int, last_block: int, chunk: int
+) -> Iterator[tuple[int, int, list[Any]]]:
+    """eth_getLogs of `address` with `topics`, `chunk` blocks per request (nodes cap a query's
+    range): (first block, last block, the node's answer) for each chunk, in block order."""
+    start = first_block
+    while start <= last_block:
+        stop = min(start + chunk - 1, last_block)
+        query = {
+            "address": address,
+            "fromBlock": hex(start),
+            "toBlock": hex(stop),
+            "topics": ["0x" + topic.hex() for topic in topics],
+        }
+        answer = rpc.request("eth_getLogs", [query])
+        if not isinstance(answer, list):
+            raise RpcAnswerError("eth_getLogs did not return a list")
+        yield start, stop, answer
+        start = stop + 1

@@ -23,7 +23,7 @@ from statesync.proposal import ProposalRules, state_sync_events
 from ..chain.deploy import decode_output, encode_call
 from ..chain.solc import Abi
 from ..rootchain import DEFAULT_LOG_CHUNK, RootchainInconsistent, RootchainReader
-from ..rpc import FailoverRpc, RpcAnswerError, parse_data, parse_quantity
+from ..rpc import FailoverRpc, RpcAnswerError, parse_data, parse_quantity, read_log_chunks
 from .plan import (
     AcceptedHeader,
     ChainView,
@@ -81,22 +81,8 @@ class ContractClient:
 
     def logs(self, topic: bytes, first_block: int, last_block: int) -> list[Any]:
         """The contract's logs with `topic` in blocks first_block..last_block, log_chunk blocks per request."""
-        found: list[Any] = []
-        start = first_block
-        while start <= last_block:
-            stop = min(start + self.log_chunk - 1, last_block)
-            query = {
-                "address": self.address,
-                "fromBlock": _hex(start),
-                "toBlock": _hex(stop),
-                "topics": ["0x" + topic.hex()],
-            }
-            answer = self.rpc.request("eth_getLogs", [query])
-            if not isinstance(answer, list):
-                raise RpcAnswerError("eth_getLogs did not return a list")
-            found += answer
-            start = stop + 1
-        return found
+        chunks = read_log_chunks(self.rpc, self.address, [topic], first_block, last_block, self.log_chunk)
+        return [entry for _, _, answer in chunks for entry in answer]
 
 
 class Receiver(ContractClient):

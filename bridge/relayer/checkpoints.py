@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -36,32 +35,24 @@ from verifier.signals import CheckpointSignals
 from ..chain.deploy import encode_call
 from ..chain.solc import Abi
 from ..chain.stack import encode_proof_argument
-from ..db import DurableSqlite, pad_number
+from ..db import DurableSqlite
 from ..receiver import AcceptedCheckpoint, CheckpointManager
 from ..rootchain import RootchainReader
 from .proving import ProofRunner, is_published
 from .signing import SignatureCollector, build_commit
-from .store import TransactionRecord, TxStatus
+from .store import (
+    TRANSACTIONS_SCHEMA,
+    TransactionRecord,
+    TxStatus,
+    insert_transaction,
+    select_transactions,
+    update_transaction_status,
+)
 from .submit import SubmissionDropped, SubmissionReverted, TransactionSender
 
 SUBMIT_GAS: Final = 1_000_000  # submit uses ~280k; the verifier's 300k stipend is checked inside
 JOURNAL_NAME: Final = "checkpoints.sqlite"
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS transactions (
-    hash TEXT PRIMARY KEY,
-    number TEXT NOT NULL,
-    method TEXT NOT NULL,
-    sender TEXT NOT NULL,
-    nonce INTEGER NOT NULL,
-    raw TEXT NOT NULL,
-    status TEXT NOT NULL,
-    block INTEGER,
-    gas_used INTEGER,
-    note TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-"""
+SQLITE_INTEGER_MAX: Final = 2**63 - 1
 
 log = logging.getLogger("zkstatesync.relayer.checkpoints")
 
@@ -71,62 +62,29 @@ class CheckpointRelayError(ZkStateSyncError):
 
 
 class CheckpointJournal(DurableSqlite):
-    """Rootchain transactions of the exit direction, recorded before they are broadcast."""
+    """Rootchain transactions of the exit direction, recorded before they are broadcast (the relayer
+    store's transactions table; a row's batch_id is its checkpoint's number)."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA, "checkpoint journal", CheckpointRelayError, timeout=10.0)
+        super().__init__(path, TRANSACTIONS_SCHEMA, "checkpoint journal", CheckpointRelayError, timeout=10.0)
 
     def record_transaction(
         self, batch_id: int, tx_hash: bytes, method: str, sender: str, nonce: int, raw: bytes
     ) -> None:
-        """`batch_id` is the checkpoint's number."""
-        now = time.time()
+        if batch_id > SQLITE_INTEGER_MAX:
+            raise CheckpointRelayError(f"checkpoint number {batch_id} does not fit the journal")
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', ?, ?)",
-                (
-                    "0x" + tx_hash.hex(),
-                    pad_number(batch_id),
-                    method,
-                    sender,
-                    nonce,
-                    "0x" + raw.hex(),
-                    "signed",
-                    now,
-                    now,
-                ),
-            )
+            insert_transaction(db, batch_id, tx_hash, method, sender, nonce, raw)
 
     def set_transaction_status(
         self, tx_hash: bytes, status: TxStatus, note: str = "", *, block: int | None = None, gas_used: int | None = None
     ) -> None:
         with self._transaction() as db:
-            db.execute(
-                "UPDATE transactions SET status = ?, note = ?, block = COALESCE(?, block), "
-                "gas_used = COALESCE(?, gas_used), updated_at = ? WHERE hash = ?",
-                (status.value, note[:500], block, gas_used, time.time(), "0x" + tx_hash.hex()),
-            )
+            update_transaction_status(db, tx_hash, status, note, block, gas_used)
 
     def open_transactions(self) -> list[TransactionRecord]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT hash, number, method, sender, nonce, raw, status, block, note FROM transactions "
-                "WHERE status IN ('signed', 'sent') ORDER BY created_at"
-            ).fetchall()
-        return [
-            TransactionRecord(
-                tx_hash=bytes.fromhex(h[2:]),
-                batch_id=int(n),
-                method=m,
-                sender=s,
-                nonce=nonce,
-                raw=bytes.fromhex(raw[2:]),
-                status=TxStatus(st),
-                block=b,
-                note=note,
-            )
-            for h, n, m, s, nonce, raw, st, b, note in rows
-        ]
+            return select_transactions(self._db, statuses=(TxStatus.SIGNED, TxStatus.SENT))
 
 
 def rebuild_trusted_checkpoint(

@@ -25,6 +25,7 @@ decimal text, uint64 ones zero-padded to 20 digits so that they sort.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,25 @@ from ..db import DataDirLock, DurableSqlite, pad_number
 SCHEMA_VERSION: Final = "1"
 DB_NAME: Final = "relayer.sqlite"
 LOCK_NAME: Final = "relayer.lock"
-_SCHEMA: Final = """
+TRANSACTIONS_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS transactions (
+    hash TEXT PRIMARY KEY,
+    batch_id INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    nonce INTEGER NOT NULL,
+    raw TEXT NOT NULL,
+    status TEXT NOT NULL,
+    block INTEGER,
+    gas_used INTEGER,
+    note TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transactions_by_status ON transactions (status);
+"""
+_SCHEMA: Final = (
+    """
 CREATE TABLE IF NOT EXISTS metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS headers (
     hash TEXT PRIMARY KEY,
@@ -87,22 +106,9 @@ CREATE TABLE IF NOT EXISTS batches (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS batches_by_status ON batches (status);
-CREATE TABLE IF NOT EXISTS transactions (
-    hash TEXT PRIMARY KEY,
-    batch_id INTEGER NOT NULL,
-    method TEXT NOT NULL,
-    sender TEXT NOT NULL,
-    nonce INTEGER NOT NULL,
-    raw TEXT NOT NULL,
-    status TEXT NOT NULL,
-    block INTEGER,
-    gas_used INTEGER,
-    note TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS transactions_by_status ON transactions (status);
 """
+    + TRANSACTIONS_SCHEMA
+)
 
 
 class StoreError(ZkStateSyncError):
@@ -405,22 +411,8 @@ class RelayerStore(DurableSqlite):
     def record_transaction(
         self, batch_id: int, tx_hash: bytes, method: str, sender: str, nonce: int, raw: bytes
     ) -> None:
-        now = time.time()
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', ?, ?)",
-                (
-                    "0x" + tx_hash.hex(),
-                    batch_id,
-                    method,
-                    sender,
-                    nonce,
-                    "0x" + raw.hex(),
-                    TxStatus.SIGNED.value,
-                    now,
-                    now,
-                ),
-            )
+            now = insert_transaction(db, batch_id, tx_hash, method, sender, nonce, raw)
             db.execute(
                 "UPDATE batches SET status = ?, updated_at = ? WHERE id = ?", (BatchStatus.SENT.value, now, batch_id)
             )
@@ -429,44 +421,13 @@ class RelayerStore(DurableSqlite):
         self, tx_hash: bytes, status: TxStatus, note: str = "", *, block: int | None = None, gas_used: int | None = None
     ) -> None:
         with self._transaction() as db:
-            db.execute(
-                "UPDATE transactions SET status = ?, note = ?, block = COALESCE(?, block), "
-                "gas_used = COALESCE(?, gas_used), updated_at = ? WHERE hash = ?",
-                (status.value, note[:500], block, gas_used, time.time(), "0x" + tx_hash.hex()),
-            )
+            update_transaction_status(db, tx_hash, status, note, block, gas_used)
 
     def transactions(
         self, *, batch_id: int | None = None, statuses: Sequence[TxStatus] = ()
     ) -> list[TransactionRecord]:
-        clauses: list[str] = []
-        values: list[object] = []
-        if batch_id is not None:
-            clauses.append("batch_id = ?")
-            values.append(batch_id)
-        if statuses:
-            clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
-            values += [s.value for s in statuses]
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT hash, batch_id, method, sender, nonce, raw, status, block, note FROM transactions "
-                f"{where} ORDER BY created_at",
-                values,
-            ).fetchall()
-        return [
-            TransactionRecord(
-                tx_hash=bytes.fromhex(h[2:]),
-                batch_id=int(b),
-                method=str(m),
-                sender=str(s),
-                nonce=int(n),
-                raw=bytes.fromhex(r[2:]),
-                status=TxStatus(st),
-                block=None if blk is None else int(blk),
-                note=str(note),
-            )
-            for h, b, m, s, n, r, st, blk, note in rows
-        ]
+            return select_transactions(self._db, batch_id=batch_id, statuses=statuses)
 
     # --- reporting -------------------------------------------------------------------------------
 
@@ -509,3 +470,66 @@ def _batch(row: tuple[int, str, str, str, str, str, int, str, str, float | None,
     batch_id, circuit, header_hash, number, trusted, first_id, count, status, proof_dir, seconds, note = row
     key = BatchKey(circuit, int(header_hash), int(number), int(trusted), int(first_id), int(count))
     return BatchRecord(int(batch_id), key, BatchStatus(status), Path(proof_dir), seconds, note)
+
+
+# --- the transactions table, shared with the checkpoint journal (relayer/checkpoints.py) -------
+
+
+def insert_transaction(
+    db: sqlite3.Connection, batch_id: int, tx_hash: bytes, method: str, sender: str, nonce: int, raw: bytes
+) -> float:
+    """A signed transaction's row, before it is broadcast; the time written.
+
+    The same bytes may be signed again after a crash before their broadcast (same nonce, same
+    fees, a deterministic signature): that is the same transaction, and its row is marked signed anew.
+    """
+    now = time.time()
+    db.execute(
+        "INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', ?, ?) "
+        "ON CONFLICT(hash) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at",
+        ("0x" + tx_hash.hex(), batch_id, method, sender, nonce, "0x" + raw.hex(), TxStatus.SIGNED.value, now, now),
+    )
+    return now
+
+
+def update_transaction_status(
+    db: sqlite3.Connection, tx_hash: bytes, status: TxStatus, note: str, block: int | None, gas_used: int | None
+) -> None:
+    db.execute(
+        "UPDATE transactions SET status = ?, note = ?, block = COALESCE(?, block), "
+        "gas_used = COALESCE(?, gas_used), updated_at = ? WHERE hash = ?",
+        (status.value, note[:500], block, gas_used, time.time(), "0x" + tx_hash.hex()),
+    )
+
+
+def select_transactions(
+    db: sqlite3.Connection, *, batch_id: int | None = None, statuses: Sequence[TxStatus] = ()
+) -> list[TransactionRecord]:
+    clauses: list[str] = []
+    values: list[object] = []
+    if batch_id is not None:
+        clauses.append("batch_id = ?")
+        values.append(batch_id)
+    if statuses:
+        clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
+        values += [s.value for s in statuses]
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = db.execute(
+        "SELECT hash, batch_id, method, sender, nonce, raw, status, block, note FROM transactions "
+        f"{where} ORDER BY created_at",
+        values,
+    ).fetchall()
+    return [
+        TransactionRecord(
+            tx_hash=bytes.fromhex(h[2:]),
+            batch_id=int(b),
+            method=str(m),
+            sender=str(s),
+            nonce=int(n),
+            raw=bytes.fromhex(r[2:]),
+            status=TxStatus(st),
+            block=None if blk is None else int(blk),
+            note=str(note),
+        )
+        for h, b, m, s, n, r, st, blk, note in rows
+    ]

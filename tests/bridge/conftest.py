@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 from eth_abi.abi import encode as abi_encode
@@ -22,6 +24,8 @@ from bridge.chain import stack
 from bridge.chain.chains import Chain, ChainKind, open_chain
 from bridge.chain.deploy import Deployed, deploy
 from bridge.chain.solc import Build, CompiledContract, compile_directory
+from bridge.config import NetworkConfig
+from bridge.exits import ExitNotReady, PreparedExit, prepare_exit_from_network
 from bridge.testing import (
     OpenVerifier,
     ProofArgument,
@@ -231,3 +235,29 @@ def prove(rig: Rig, *signals: Sequence[int]) -> list[ProofArgument]:
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     """`python -m bridge.cli ARGS` in a child process, as a user would run it."""
     return subprocess.run([sys.executable, "-m", "bridge.cli", *args], capture_output=True, text=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Waiting on processes (the exit-direction tests): bounded, never a sleep that hopes
+
+T = TypeVar("T")
+WAIT_SECONDS = 240.0
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = WAIT_SECONDS, pause: float = 0.25) -> T:
+    """probe()'s first value that is not None, polled until `timeout`; AssertionError naming `what` after it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value is not None:
+            return value
+        time.sleep(pause)
+    raise AssertionError(f"{what} did not happen within {timeout} s")
+
+
+def ready_exit(network: NetworkConfig, exit_id: int) -> PreparedExit | None:
+    """The exit prepared as `zkstatesync exit` prepares it, or None while no checkpoint covers it."""
+    try:
+        return prepare_exit_from_network(network, exit_id)
+    except ExitNotReady:
+        return None

@@ -8,9 +8,9 @@ users at once, alone and inside a batchExit. Every loop is bounded in time.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from web3.types import RPCEndpoint
@@ -18,39 +18,22 @@ from web3.types import RPCEndpoint
 from bridge.chain.chains import Chain
 from bridge.chain.deploy import call, decode_events, encode_call, to_receipt
 from bridge.devnet import Devnet, DevnetOptions, open_devnet
-from bridge.exits import ExitNotReady, PreparedExit, prepare_exit_from_network
+from bridge.exits import PreparedExit
 from statesync.exits import compute_exit_root
 
 # Slow (about 2 minutes): `make test-all` runs them; tests/bridge/test_exits_network.py is the default suite's.
+from .conftest import ready_exit, wait_for
+
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
 CONFIRMATIONS = 4
-DEADLINE = 240.0
 AMOUNT = 10**18
-T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = DEADLINE) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value is not None:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
 def rpc(chain: Chain, method: str, params: Sequence[object]) -> Any:
     response = chain.web3.provider.make_request(RPCEndpoint(method), list(params))
     assert "error" not in response, response
     return response.get("result")
-
-
-def ready(devnet: Devnet, exit_id: int) -> PreparedExit | None:
-    try:
-        return prepare_exit_from_network(devnet.deployment.config, exit_id)
-    except ExitNotReady:
-        return None
 
 
 def accepted_numbers(devnet: Devnet) -> list[int]:
@@ -87,7 +70,7 @@ def test_a_withdrawal_reorganised_away_below_the_depth_is_never_paid_and_the_nex
     assert call(child, token, "balanceOf", user) == held  # the burn is gone with its block
     second_id, _ = devnet.withdraw(user, 222)
     assert second_id == first_id  # L2StateSender counts again from the canonical chain
-    prepared = wait_for("a checkpoint covering the withdrawal", lambda: ready(devnet, second_id))
+    prepared = wait_for("a checkpoint covering the withdrawal", lambda: ready_exit(devnet.deployment.config, second_id))
     assert prepared.event.data[-32:] == (222).to_bytes(32, "big")
     before = devnet.root.web3.eth.get_balance(user)
     receipt = devnet.execute_exit(second_id)
@@ -105,12 +88,14 @@ def test_a_relayer_killed_while_relaying_a_checkpoint_resumes_and_submits_it_onc
     # Killed as the range reaches the depth: signing or proving is under way, nothing submitted.
     wait_for("the depth", lambda: True if devnet.child.web3.eth.block_number >= block + CONFIRMATIONS else None)
     time.sleep(0.5)
-    assert ready(devnet, exit_id) is None, "the checkpoint landed before the relayer could be killed"
+    assert ready_exit(devnet.deployment.config, exit_id) is None, (
+        "the checkpoint landed before the relayer could be killed"
+    )
     devnet.kill_relayer()
     time.sleep(2.0)
-    assert ready(devnet, exit_id) is None
+    assert ready_exit(devnet.deployment.config, exit_id) is None
     devnet.start_relayer()
-    prepared = wait_for("the checkpoint after the restart", lambda: ready(devnet, exit_id))
+    prepared = wait_for("the checkpoint after the restart", lambda: ready_exit(devnet.deployment.config, exit_id))
     numbers = accepted_numbers(devnet)
     assert numbers == sorted(set(numbers)) and numbers[: len(before_numbers)] == before_numbers
     assert len([n for n in numbers if n >= block]) >= 1
@@ -138,7 +123,7 @@ def test_the_same_exit_sent_by_two_users_at_once_pays_once(devnet: Devnet) -> No
     assert exits is not None
     helper = exits.exit_helper
     ids = [devnet.withdraw(user, amount)[0] for amount in (444, 555)]
-    prepared = [wait_for("the checkpoint", lambda i=i: ready(devnet, i)) for i in ids]  # type: ignore[misc]
+    prepared = [wait_for("the checkpoint", lambda i=i: ready_exit(devnet.deployment.config, i)) for i in ids]  # type: ignore[misc]
     before = root.web3.eth.get_balance(user)
 
     def exit_call(item: PreparedExit) -> bytes:

@@ -12,10 +12,8 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from eth_account import Account
@@ -23,24 +21,14 @@ from eth_account.signers.local import LocalAccount
 
 from bridge.chain.deploy import TransactionReverted, call, decode_events, transact
 from bridge.devnet import Devnet, DevnetOptions, fund, open_devnet
-from bridge.exits import ExitError, ExitNotReady, PreparedExit, prepare_exit_from_network, send_exit
+from bridge.exits import ExitError, prepare_exit_from_network, send_exit
 from statesync.exits import compute_exit_root_from_proof
+
+from .conftest import ready_exit, wait_for
 
 pytestmark = pytest.mark.anvil
 
-DEADLINE = 240.0
 AMOUNT = 10**18
-T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = DEADLINE) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value is not None:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +49,7 @@ def test_a_deposit_comes_in_and_a_withdrawal_goes_out(devnet: Devnet) -> None:
     assert call(child, token, "balanceOf", user) == AMOUNT - AMOUNT // 4
     config = devnet.deployment.config
 
-    def ready() -> PreparedExit | None:
-        try:
-            return prepare_exit_from_network(config, exit_id)
-        except ExitNotReady:
-            return None
-
-    prepared = wait_for("a checkpoint covering the withdrawal", ready)
+    prepared = wait_for("a checkpoint covering the withdrawal", lambda: ready_exit(config, exit_id))
     assert prepared.event.id == exit_id and prepared.checkpoint_number >= exit_block
     exits = devnet.deployment.root.exits
     assert exits is not None
@@ -135,16 +117,10 @@ def test_a_user_exits_with_the_cli_and_status_shows_the_exit_direction(devnet: D
     network = str(devnet.network.path)
     config = devnet.deployment.config
 
-    def ready() -> PreparedExit | None:
-        try:
-            return prepare_exit_from_network(config, exit_id)
-        except ExitNotReady:
-            return None
-
     not_yet = cli("exit", "--config", network, "--id", str(exit_id), "--dry-run")
     if not_yet.returncode != 0:  # the checkpoint may already be there on a fast machine
         assert not_yet.stderr.startswith("error: no checkpoint covers child block"), not_yet.stderr
-    prepared = wait_for("a checkpoint covering the withdrawal", ready)
+    prepared = wait_for("a checkpoint covering the withdrawal", lambda: ready_exit(config, exit_id))
     dry = cli("exit", "--config", network, "--id", str(exit_id), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     described = json.loads(dry.stdout)

@@ -34,7 +34,7 @@ from verifier.signals import CheckpointSignals
 
 from ..chain.deploy import encode_call
 from ..chain.solc import Abi
-from ..chain.stack import encode_proof_argument
+from ..chain.stack import CHECKPOINT_GAS, encode_proof_argument
 from ..db import DurableSqlite
 from ..receiver import AcceptedCheckpoint, CheckpointManager
 from ..rootchain import RootchainReader
@@ -50,7 +50,6 @@ from .store import (
 )
 from .submit import SubmissionDropped, SubmissionReverted, TransactionSender
 
-SUBMIT_GAS: Final = 1_000_000  # submit uses ~280k; the verifier's 300k stipend is checked inside
 JOURNAL_NAME: Final = "checkpoints.sqlite"
 SQLITE_INTEGER_MAX: Final = 2**63 - 1
 
@@ -238,7 +237,7 @@ class CheckpointRelay:
         root = checkpoint.exit_root.to_bytes(32, "big")
         data = encode_call(self.manager_abi, "submit", [argument, checkpoint_hash, checkpoint.number, root])
         try:
-            receipt = self.sender.send(checkpoint.number, "submit", self.manager.address, data, SUBMIT_GAS)
+            receipt = self.sender.send(checkpoint.number, "submit", self.manager.address, data, CHECKPOINT_GAS)
         except SubmissionReverted as exc:
             if exc.reason.name == "ZkCheckpointManager__NumberNotRising":
                 log.info("checkpoint.accepted_elsewhere", extra={"fields": {"number": checkpoint.number}})
@@ -276,7 +275,7 @@ class CheckpointRelay:
             if receipt is None:
                 return False  # still pending: a second transaction would only race it
             try:
-                self.sender.settle(record.method, self.manager.address, b"", SUBMIT_GAS, receipt)
+                self.sender.settle(record.method, self.manager.address, b"", CHECKPOINT_GAS, receipt)
             except SubmissionReverted:
                 log.info("checkpoint.reverted", extra={"fields": {"number": record.batch_id}})
         return True

@@ -43,6 +43,7 @@ from bridge.chain.solc import compile_directory
 from bridge.chain.stack import (
     VERIFIER_CIRCUITS,
     ChildStack,
+    Guardian,
     checkpoint_signals,
     compile_generated_verifier,
     deploy_child_stack,
@@ -440,7 +441,10 @@ def _measure_exit_flatness(chain: Chain, verifier: Deployed, noop: Deployed, sen
         compute_checkpoint_hash(EXIT_GENESIS),
         EXIT_GENESIS.number,
     )
-    helper = deploy(chain, build.get("ZkExitHelper"), harness.address)
+    no_guardian = Guardian()
+    helper = deploy(
+        chain, build.get("ZkExitHelper"), harness.address, no_guardian.address, no_guardian.max_pause_duration
+    )
     exits = [ExitEvent(i, sender, int(noop.address, 16), b"\x07" * 32) for i in (1, 2)]
     tree = build_exit_tree(exits)
     oldest = EXIT_GENESIS.number + 1

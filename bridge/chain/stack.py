@@ -107,20 +107,104 @@ def root_deployments_before_bridge(exit_path: ExitPath | None) -> int:
     return 1 if exit_path is None else 3
 
 
-def deploy_root_stack(chain: Chain, child_token: ChecksumAddress, *, exit_path: ExitPath | None = None) -> RootStack:
-    """StateSender, the exit contracts (with an exit path), then RootBridge naming the exit helper.
+# The samples' rate limits (TokenBucketQueue.sol) and ZkExitHelper's guardian pause.
+MAX_RATE_LIMIT_CAPACITY = 2**192 - 1  # TokenBucketQueue: the bucket's level shares a slot
+MAX_LARGE_TRANSFER_DELAY = 30 * 24 * 3600  # TokenBucketQueue.MAX_LARGE_TRANSFER_DELAY
+MAX_PAUSE_DURATION = 30 * 24 * 3600  # ZkExitHelper.MAX_PAUSE_DURATION
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A sample token's token bucket (ChildToken's deposits, RootBridge's withdrawals), fixed at
+    deployment: what does not fit is queued, never lost; a transfer above `capacity` waits
+    `large_transfer_delay` seconds instead. The defaults (1,000,000 ether, refilled at 100 ether
+    a second) never queue the devnet's or the tests' transfers."""
+
+    capacity: int = 10**24
+    refill_per_second: int = 10**20
+    large_transfer_delay: int = 24 * 3600
+
+    def argument(self) -> tuple[int, int, int]:
+        """The contracts' RateLimit struct."""
+        return (self.capacity, self.refill_per_second, self.large_transfer_delay)
+
+
+@dataclass(frozen=True)
+class Guardian:
+    """ZkExitHelper's guardian: it may only pause exits, each pause lasting `max_pause_duration`
+    seconds; the zero address (the default) means no pause ever."""
+
+    address: ChecksumAddress = ZERO_ADDRESS
+    max_pause_duration: int = 24 * 3600
+
+
+def check_rate_limit(limit: RateLimit) -> None:
+    """Raise DeploymentError unless TokenBucketQueue's constructor would accept `limit`."""
+    if not isinstance(limit, RateLimit):
+        raise DeploymentError(f"the rate limit must be a RateLimit, got {type(limit).__name__}")
+    if not 1 <= limit.capacity <= MAX_RATE_LIMIT_CAPACITY:
+        raise DeploymentError(f"the rate limit's capacity {limit.capacity} is outside 1..2^192-1")
+    if not 1 <= limit.refill_per_second <= limit.capacity:
+        raise DeploymentError(f"the refill {limit.refill_per_second} per second is outside 1..capacity")
+    if not 1 <= limit.large_transfer_delay <= MAX_LARGE_TRANSFER_DELAY:
+        raise DeploymentError(
+            f"the large-transfer delay {limit.large_transfer_delay} s is outside 1..{MAX_LARGE_TRANSFER_DELAY} s"
+        )
+
+
+def check_guardian(guardian: Guardian) -> None:
+    """Raise DeploymentError unless ZkExitHelper's constructor would accept `guardian`."""
+    if not isinstance(guardian, Guardian):
+        raise DeploymentError(f"the guardian must be a Guardian, got {type(guardian).__name__}")
+    if not Web3.is_checksum_address(guardian.address):
+        raise DeploymentError(f"the guardian address {guardian.address!r} is not a checksummed address")
+    if not 1 <= guardian.max_pause_duration <= MAX_PAUSE_DURATION:
+        raise DeploymentError(
+            f"the pause duration {guardian.max_pause_duration} s is outside 1..{MAX_PAUSE_DURATION} s"
+        )
+
+
+def deploy_child_token(
+    chain: Chain,
+    state_receiver: ChecksumAddress,
+    root_bridge: ChecksumAddress,
+    l2_sender: ChecksumAddress = ZERO_ADDRESS,
+    *,
+    rate_limit: RateLimit = RateLimit(),
+) -> Deployed:
+    """The sample ChildToken: minted by `state_receiver`'s deposits from `root_bridge`, withdrawing
+    through `l2_sender` (zero: deposit-only), its deposits limited by `rate_limit`."""
+    check_rate_limit(rate_limit)
+    return deploy(
+        chain, compile_directory().get("ChildToken"), state_receiver, root_bridge, l2_sender, rate_limit.argument()
+    )
+
+
+def deploy_root_stack(
+    chain: Chain,
+    child_token: ChecksumAddress,
+    *,
+    exit_path: ExitPath | None = None,
+    rate_limit: RateLimit = RateLimit(),
+    guardian: Guardian = Guardian(),
+) -> RootStack:
+    """StateSender, the exit contracts (with an exit path, paused only by `guardian`), then
+    RootBridge naming the exit helper, its withdrawals limited by `rate_limit`.
 
     The order is root_deployments_before_bridge's: RootBridge's address is predicted from it.
+    Every parameter is checked before the first transaction.
     """
     build = compile_directory()
+    check_rate_limit(rate_limit)
+    check_guardian(guardian)
     if exit_path is not None:
         check_checkpoint_genesis(exit_path.genesis)
     sender = deploy(chain, build.get("StateSender"))
     exits = None
     if exit_path is not None:
-        exits = deploy_exit_stack(chain, exit_path.checkpoint_verifier, genesis=exit_path.genesis)
+        exits = deploy_exit_stack(chain, exit_path.checkpoint_verifier, genesis=exit_path.genesis, guardian=guardian)
     helper = ZERO_ADDRESS if exits is None else exits.exit_helper.address
-    bridge = deploy(chain, build.get("RootBridge"), sender.address, child_token, helper)
+    bridge = deploy(chain, build.get("RootBridge"), sender.address, child_token, helper, rate_limit.argument())
     return RootStack(sender, bridge, exits)
 
 
@@ -132,15 +216,19 @@ def check_checkpoint_genesis(genesis: Checkpoint) -> None:
         raise DeploymentError("the genesis checkpoint hashes to 0")
 
 
-def deploy_exit_stack(chain: Chain, checkpoint_verifier: ChecksumAddress, *, genesis: Checkpoint) -> ExitStack:
+def deploy_exit_stack(
+    chain: Chain, checkpoint_verifier: ChecksumAddress, *, genesis: Checkpoint, guardian: Guardian = Guardian()
+) -> ExitStack:
     """ZkCheckpointManager over a deployed CheckpointUpdate verifier, trusting `genesis`, and the
-    ZkExitHelper reading its exit roots (two transactions, in that order)."""
+    ZkExitHelper reading its exit roots, which only `guardian` may pause (two transactions, in
+    that order, after every parameter is checked)."""
     check_checkpoint_genesis(genesis)
+    check_guardian(guardian)
     build = compile_directory()
     manager = deploy(
         chain, build.get("ZkCheckpointManager"), checkpoint_verifier, compute_checkpoint_hash(genesis), genesis.number
     )
-    helper = deploy(chain, build.get("ZkExitHelper"), manager.address)
+    helper = deploy(chain, build.get("ZkExitHelper"), manager.address, guardian.address, guardian.max_pause_duration)
     return ExitStack(manager, helper)
 
 
@@ -225,7 +313,7 @@ def deploy_child_stack(
         receiver_gas=receiver_gas,
     )
     exits_through = ZERO_ADDRESS if l2_sender is None else l2_sender.address
-    token = deploy(chain, compile_directory().get("ChildToken"), receiver.address, root_bridge, exits_through)
+    token = deploy_child_token(chain, receiver.address, root_bridge, exits_through)
     return ChildStack(verifiers, receiver, token, l2_sender)
 
 

@@ -152,7 +152,7 @@ def rig_at_deployment(
         noop=deploy(chain, build.get("NoopReceiver")),
         reverting=deploy(chain, build.get("RevertingReceiver")),
         # Deposit-only (no L2StateSender): the exit tests deploy their own token with withdrawals.
-        token=deploy(chain, build.get("ChildToken"), receiver.address, root_bridge, stack.ZERO_ADDRESS),
+        token=stack.deploy_child_token(chain, receiver.address, root_bridge),
         sender=deploy(chain, build.get("StateSender")),
         harness=deploy(chain, build.get("StateSyncBatchHarness")),
         root_bridge=root_bridge,

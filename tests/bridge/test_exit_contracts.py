@@ -109,8 +109,11 @@ def exit_rig_at_deployment(rig_at_deployment: Rig) -> ExitRig:
     # ChildToken and RootBridge name each other: the bridge's address is predicted (next nonce).
     deployer = chain.accounts[0]
     bridge_address = stack.predict_create_address(deployer, chain.web3.eth.get_transaction_count(deployer) + 1)
-    token = deploy(chain, build.get("ChildToken"), base.receiver.address, bridge_address, l2_sender.address)
-    root_bridge = deploy(chain, build.get("RootBridge"), base.sender.address, token.address, exits.exit_helper.address)
+    token = stack.deploy_child_token(chain, base.receiver.address, bridge_address, l2_sender.address)
+    limit = stack.RateLimit().argument()
+    root_bridge = deploy(
+        chain, build.get("RootBridge"), base.sender.address, token.address, exits.exit_helper.address, limit
+    )
     assert root_bridge.address == bridge_address
     return ExitRig(
         base=base,
@@ -282,7 +285,13 @@ def test_the_manager_refuses_unusable_constructor_arguments(
 
 def test_the_exit_helper_refuses_a_manager_without_code(xr: ExitRig) -> None:
     error = expect_revert(
-        "ZkExitHelper__InvalidConfiguration", deploy, xr.chain, xr.base.build.get("ZkExitHelper"), xr.chain.accounts[9]
+        "ZkExitHelper__InvalidConfiguration",
+        deploy,
+        xr.chain,
+        xr.base.build.get("ZkExitHelper"),
+        xr.chain.accounts[9],
+        stack.ZERO_ADDRESS,
+        stack.Guardian().max_pause_duration,
     )
     assert error.reason.args == ("checkpointManager",)
 
@@ -732,7 +741,7 @@ def test_an_exit_costs_the_same_with_one_or_1024_checkpoints_stored(xr: ExitRig)
         CHECKPOINT_GENESIS_HASH,
         CHECKPOINT_GENESIS.number,
     )
-    helper = deploy(xr.chain, xr.base.build.get("ZkExitHelper"), harness.address)
+    helper = deploy(xr.chain, xr.base.build.get("ZkExitHelper"), harness.address, stack.ZERO_ADDRESS, 3600)
     exits = exits_to(xr, xr.noop, 2)
     root = compute_exit_root(exits).to_bytes(32, "big")
     oldest = CHECKPOINT_GENESIS.number + 1

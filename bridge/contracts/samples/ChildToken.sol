@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IStateReceiver} from "../src/IStateReceiver.sol";
+import {TokenBucketQueue} from "./TokenBucketQueue.sol";
 
 /// @notice The part of L2StateSender a withdrawal uses.
 interface IL2StateSender {
@@ -16,7 +17,12 @@ interface IL2StateSender {
 /// @dev Both deposit checks matter: only the ZkStateReceiver can deliver proven events, and only
 ///      the rootchain bridge may order a mint (StateSender lets anyone send to any receiver).
 ///      Likewise RootBridge only pays exits from this contract, so only burnt tokens are paid.
-contract ChildToken is IStateReceiver {
+///      Deposits are rate-limited without loss (TokenBucketQueue): one that does not fit the bucket
+///      is queued and minted later by releaseQueued, and the callback succeeds either way, so the
+///      event counts as executed in its order. At every moment totalSupply + queuedValue is what
+///      was deposited minus what was withdrawn. Withdrawals are not limited here (RootBridge
+///      limits their payout on the rootchain).
+contract ChildToken is IStateReceiver, TokenBucketQueue {
     /// @notice The contract allowed to call onStateReceive.
     address public immutable stateReceiver;
     /// @notice The rootchain contract whose events are deposits, and which withdrawals pay out from.
@@ -28,7 +34,8 @@ contract ChildToken is IStateReceiver {
     uint256 public totalSupply;
     mapping(address account => uint256 amount) public balanceOf;
 
-    /// @notice `amount` tokens were minted to `to` by deposit event `id`.
+    /// @notice `amount` tokens were minted to `to` by deposit event `id` (at once, or released from
+    ///         the queue: TransferQueued and TransferReleased then say when).
     event Deposited(uint256 indexed id, address indexed to, uint256 amount);
     /// @notice `from` burnt `amount` tokens, to be paid to `to` on the rootchain once the exit is proven.
     event WithdrawalStarted(address indexed from, address indexed to, uint256 amount);
@@ -43,7 +50,10 @@ contract ChildToken is IStateReceiver {
     /// @param stateReceiver_ The ZkStateReceiver of this chain.
     /// @param rootBridge_ The rootchain contract that calls StateSender.syncState for deposits.
     /// @param l2StateSender_ This chain's L2StateSender, or address(0) for a deposit-only token.
-    constructor(address stateReceiver_, address rootBridge_, IL2StateSender l2StateSender_) {
+    /// @param limit The deposits' rate limit (TokenBucketQueue).
+    constructor(address stateReceiver_, address rootBridge_, IL2StateSender l2StateSender_, RateLimit memory limit)
+        TokenBucketQueue(limit)
+    {
         stateReceiver = stateReceiver_;
         rootBridge = rootBridge_;
         l2StateSender = l2StateSender_;
@@ -55,9 +65,7 @@ contract ChildToken is IStateReceiver {
         if (sender != rootBridge) revert ChildToken__UnknownSender(sender);
         (address to, uint256 amount) = abi.decode(data, (address, uint256));
         if (to == address(0)) revert ChildToken__ZeroRecipient();
-        totalSupply += amount;
-        balanceOf[to] += amount;
-        emit Deposited(id, to, amount);
+        _arrive(id, to, amount);
     }
 
     /// @notice Burn `amount` of the caller's tokens and send an exit for RootBridge to pay `amount`
@@ -76,5 +84,12 @@ contract ChildToken is IStateReceiver {
         }
         sender.syncState(rootBridge, abi.encode(to, amount));
         emit WithdrawalStarted(msg.sender, to, amount);
+    }
+
+    /// @dev Mint a deposit that left the bucket or the queue.
+    function _deliver(uint256 id, address to, uint256 amount) internal override {
+        totalSupply += amount;
+        balanceOf[to] += amount;
+        emit Deposited(id, to, amount);
     }
 }

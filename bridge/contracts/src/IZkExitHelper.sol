@@ -27,7 +27,11 @@ interface IZkExitHelper {
     ///         exit() would have reverted with (an unknown checkpoint, a false proof, a malformed leaf).
     event ExitRefused(uint256 indexed index, bytes4 reason);
 
-    /// @notice A constructor argument is unusable (a checkpoint manager without code).
+    /// @notice The guardian paused exit and batchExit until `until` (a timestamp).
+    event Paused(address indexed guardian, uint256 until);
+
+    /// @notice A constructor argument is unusable (a checkpoint manager without code, a maximum
+    ///         pause of 0 or above MAX_PAUSE_DURATION).
     error ZkExitHelper__InvalidConfiguration(string what);
     /// @notice A proof that does not have exactly EXIT_TREE_DEPTH siblings.
     error ZkExitHelper__ProofLength(uint256 length);
@@ -45,6 +49,10 @@ interface IZkExitHelper {
     error ZkExitHelper__InsufficientGas();
     /// @notice An exit is in progress (a receiver called back into this contract).
     error ZkExitHelper__Reentrancy();
+    /// @notice exit and batchExit are paused by the guardian until `until` (a timestamp).
+    error ZkExitHelper__Paused(uint256 until);
+    /// @notice pause() from an account that is not the guardian.
+    error ZkExitHelper__NotGuardian(address caller);
 
     /// @notice Execute one exit; reverts if it is refused or was executed already.
     /// @param blockNumber The number of the checkpoint whose exit tree holds the exit.
@@ -54,6 +62,23 @@ interface IZkExitHelper {
     /// @notice Execute several exits. Exits executed already are skipped silently; a refused item
     ///         is skipped with ExitRefused; the others run in order.
     function batchExit(BatchExitInput[] calldata inputs) external;
+
+    /// @notice Guardian only: pause exit and batchExit for maxPauseDuration from now (a pause in
+    ///         force is renewed from now). Checkpoints are still accepted meanwhile; the pause
+    ///         expires on its own, and nothing can lift it early.
+    function pause() external;
+
+    /// @notice Whether exit and batchExit are paused now.
+    function paused() external view returns (bool);
+
+    /// @notice The timestamp at which the pause ends (exits work again from it); 0 if never paused.
+    function pausedUntil() external view returns (uint64);
+
+    /// @notice The account that may pause(), or address(0) for none (fixed at deployment).
+    function guardian() external view returns (address);
+
+    /// @notice How long one pause() lasts, in seconds (fixed at deployment).
+    function maxPauseDuration() external view returns (uint256);
 
     /// @notice Whether the exit with this id was executed successfully (Edge's processedExits).
     function processedExits(uint256 id) external view returns (bool);

@@ -54,6 +54,16 @@ import {IZkExitHelper} from "./IZkExitHelper.sol";
 ///        reorganised away on the child chain) does not hold back the good ones. The caller sees
 ///        every refusal in the receipt and can resubmit with exit() to get the revert reason.
 ///        A short-gas receiver still reverts the whole batch, since it is the caller's doing.
+///      * Guardian pause, adding no trust: `guardian` and `maxPauseDuration` are fixed at
+///        deployment (guardian address(0): no pause ever). The guardian's one power is pause():
+///        exit and batchExit revert with Paused(until) until `pausedUntil` = the call's timestamp +
+///        maxPauseDuration. Another pause() renews it from then; there is no unpause, the pause
+///        expires on its own. It cannot execute, refuse or reorder an exit, move a root, or touch a
+///        receiver: ZkCheckpointManager keeps accepting checkpoints (it is not paused), proofs stay
+///        valid, and every exit executes after the pause as it would have before, in any order.
+///        The worst a guardian can do is delay exits while it keeps renewing, in steps of at most
+///        maxPauseDuration that anyone sees on-chain (Paused events). Every other entry point
+///        treats the guardian as anyone else.
 contract ZkExitHelper is IZkExitHelper {
     /// @notice Levels of the exit tree (statesync/exits.py EXIT_TREE_DEPTH): 65,536 exits per checkpoint.
     uint256 public constant EXIT_TREE_DEPTH = 16;
@@ -62,14 +72,23 @@ contract ZkExitHelper is IZkExitHelper {
     uint256 public constant MAX_RETURN_DATA_LENGTH = 256;
 
     bytes32 private constant _PROCESSED_TOPIC = keccak256("ExitProcessed(uint256,bool,bytes)");
-    uint256 private constant _FREE = 1;
-    uint256 private constant _HELD = 2;
+    /// @notice The longest pause the guardian may set in one call (maxPauseDuration's bound).
+    uint256 public constant MAX_PAUSE_DURATION = 30 days;
+    uint8 private constant _FREE = 1;
+    uint8 private constant _HELD = 2;
 
     /// @notice Where the exit roots of accepted checkpoints are read.
     IZkCheckpointManager public immutable checkpointManager;
+    /// @inheritdoc IZkExitHelper
+    address public immutable guardian;
+    /// @inheritdoc IZkExitHelper
+    uint256 public immutable maxPauseDuration;
 
-    // Slot 0: the lock, 1 (free) or 2 (held), never 0, so taking it rewrites a non-zero slot.
-    uint256 private _lock = _FREE;
+    // Slot 0: the lock, 1 (free) or 2 (held), never 0, so taking it rewrites a non-zero slot; and
+    // pausedUntil beside it, so the pause check reads a slot the lock has warmed already.
+    uint8 private _lock = _FREE;
+    /// @inheritdoc IZkExitHelper
+    uint64 public pausedUntil;
     /// @notice Bit (id & 255) of word (id >> 8) is set when exit `id` was executed successfully.
     mapping(uint256 word => uint256 bits) public processedExitBitmap;
 
@@ -80,18 +99,32 @@ contract ZkExitHelper is IZkExitHelper {
         _lock = _FREE;
     }
 
+    modifier whenNotPaused() {
+        uint256 until = pausedUntil;
+        if (block.timestamp < until) revert ZkExitHelper__Paused(until);
+        _;
+    }
+
     /// @param checkpointManager_ The ZkCheckpointManager whose exit roots exits are proven against.
-    constructor(IZkCheckpointManager checkpointManager_) {
+    /// @param guardian_ The account that may pause exits, or address(0) for none.
+    /// @param maxPauseDuration_ How long one pause() lasts, 1 s to MAX_PAUSE_DURATION.
+    constructor(IZkCheckpointManager checkpointManager_, address guardian_, uint256 maxPauseDuration_) {
         if (address(checkpointManager_).code.length == 0) {
             revert ZkExitHelper__InvalidConfiguration("checkpointManager");
         }
+        if (maxPauseDuration_ == 0 || maxPauseDuration_ > MAX_PAUSE_DURATION) {
+            revert ZkExitHelper__InvalidConfiguration("maxPauseDuration");
+        }
         checkpointManager = checkpointManager_;
+        guardian = guardian_;
+        maxPauseDuration = maxPauseDuration_;
     }
 
     /// @inheritdoc IZkExitHelper
     function exit(uint256 blockNumber, uint256 leafIndex, bytes calldata unhashedLeaf, bytes32[] calldata proof)
         external
         nonReentrant
+        whenNotPaused
     {
         (bytes4 refusal, uint256 detail) = _exit(blockNumber, leafIndex, unhashedLeaf, proof);
         if (refusal != 0) {
@@ -105,13 +138,27 @@ contract ZkExitHelper is IZkExitHelper {
     }
 
     /// @inheritdoc IZkExitHelper
-    function batchExit(BatchExitInput[] calldata inputs) external nonReentrant {
+    function batchExit(BatchExitInput[] calldata inputs) external nonReentrant whenNotPaused {
         uint256 n = inputs.length;
         for (uint256 i; i < n; ++i) {
             BatchExitInput calldata input = inputs[i];
             (bytes4 refusal,) = _exit(input.blockNumber, input.leafIndex, input.unhashedLeaf, input.proof);
             if (refusal != 0 && refusal != ZkExitHelper__AlreadyProcessed.selector) emit ExitRefused(i, refusal);
         }
+    }
+
+    /// @inheritdoc IZkExitHelper
+    function pause() external {
+        // guardian == 0 matches no caller: a helper deployed without a guardian is never paused.
+        if (msg.sender != guardian) revert ZkExitHelper__NotGuardian(msg.sender);
+        uint256 until = block.timestamp + maxPauseDuration;
+        pausedUntil = uint64(until);
+        emit Paused(msg.sender, until);
+    }
+
+    /// @inheritdoc IZkExitHelper
+    function paused() external view returns (bool) {
+        return block.timestamp < pausedUntil;
     }
 
     /// @inheritdoc IZkExitHelper

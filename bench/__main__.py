@@ -4,7 +4,7 @@ python -m bench                       # everything, presets test and default
 python -m bench --presets test        # the pipeline at the test preset only
 python -m bench --only crypto verifier
 python -m bench --only gas --chain anvil  # gas on anvil instead of py-evm
-python -m bench --only exits --chain anvil  # the exit direction's gas alone (about a minute)
+python -m bench --only exits --chain anvil  # the exit direction's gas alone, with rate limits and pause (~1 min)
 python -m bench --only zkey --zkey-presets test default  # phase 2 at the default size too (~15 min)
 python -m bench --only network --network-events 100  # the devnet: latency, throughput, memory
 
@@ -129,6 +129,32 @@ def _exits_table(exits: dict[str, Any]) -> Table:
         "flat",
         f"+{stored['edge_extra']:,}",
     )
+    return table
+
+
+def _limits_table(limits: dict[str, Any]) -> Table:
+    table = Table(
+        "rate limits and pause (a fresh recipient each time)",
+        "ChildToken deposit (child chain)",
+        "RootBridge withdrawal (rootchain)",
+        title=f"TokenBucketQueue and ZkExitHelper.pause ({limits['chain']}; callbacks sent directly)",
+    )
+    deposit, withdrawal = limits["child_token_deposit"], limits["root_bridge_withdrawal"]
+    for key, label in (
+        ("at_once", "delivered at once"),
+        ("queued", "queued (the bucket is empty)"),
+        ("queued_large", "above capacity: the large lane"),
+        ("release_per_item", "releaseQueued, per item"),
+        ("release_large_alone", "releaseQueued(1): a ripe large transfer"),
+    ):
+        table.add_row(label, f"{deposit[key]:,}", f"{withdrawal[key]:,}")
+    table.add_row(
+        "refused payment made claimable / claim",
+        "",
+        f"{withdrawal['at_once_to_a_refusing_payee']:,} / {withdrawal['claim']:,}",
+    )
+    pause = limits["pause"]
+    table.add_row("ZkExitHelper.pause (first / renewal)", "", f"{pause['first']:,} / {pause['renewal']:,}")
     return table
 
 
@@ -265,6 +291,7 @@ def main() -> None:
         console.print(f"[bold]exits[/] (checkpoint submission and exits on {args.chain})")
         results["exits"] = bench_gas.run_exits(parse_chain_kind(args.chain))
         console.print(_exits_table(results["exits"]))
+        console.print(_limits_table(results["exits"]["limits"]))
     if "network" in args.only:
         console.print(
             f"[bold]network[/] (devnet at {args.network_preset}: latency, {args.network_events} events, memory)"

@@ -20,8 +20,12 @@
   16 consecutive ids, batchExit of 16 per exit, and one exit with 1 and with 1,024 checkpoints
   stored; beside Edge's CheckpointManager and ExitHelper (shared/REFERENCE.md). Receiver:
   NoopL2Receiver, 32 bytes of data, exit tree depth 16.
+* The exit side's safety rails (run_limits, part of the exits section, or alone: `limits`):
+  ChildToken's deposits and RootBridge's withdrawals through their token buckets (delivered at
+  once, queued, released per item from a queue, a large transfer after its delay, a claim), and
+  ZkExitHelper's pause.
 
-    .venv/bin/python -m bench.bench_gas [pyevm|anvil] [exits]
+    .venv/bin/python -m bench.bench_gas [pyevm|anvil] [exits|limits]
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from typing import Any, Final
 
 from eth_abi.abi import encode
 from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
 
 from bridge.chain.chains import Chain, ChainKind, open_chain, parse_chain_kind
 from bridge.chain.deploy import Deployed, call, decode_events, deploy, encode_call, transact
@@ -44,9 +49,11 @@ from bridge.chain.stack import (
     VERIFIER_CIRCUITS,
     ChildStack,
     Guardian,
+    RateLimit,
     checkpoint_signals,
     compile_generated_verifier,
     deploy_child_stack,
+    deploy_child_token,
     deploy_exit_stack,
     deploy_receiver,
     encode_proof_argument,
@@ -128,6 +135,13 @@ EXIT_GENESIS: Final = Checkpoint(
 )
 EXIT_GAS: Final = 1_000_000
 SEED_GAS: Final = 8_000_000
+# The rate limits' figures: transfers of LIMIT_AMOUNT, a bucket that holds LIMIT_QUEUE of them and
+# refills slowly (0.0864 ether a day), so a queue of LIMIT_QUEUE forms behind an emptied bucket.
+LIMIT_AMOUNT: Final = 10**17
+LIMIT_QUEUE: Final = 8
+LIMIT_CAPACITY: Final = LIMIT_QUEUE * LIMIT_AMOUNT
+LIMIT_REFILL: Final = 10**12
+LIMIT_DELAY: Final = 3_600
 
 
 class GasBenchError(ZkStateSyncError):
@@ -396,6 +410,7 @@ def run_exits(chain_kind: ChainKind = "pyevm") -> dict[str, Any]:
             "edge_per_exit": EDGE_BATCH_EXIT_GAS_PER_EXIT,
         },
         "stored_checkpoints": flatness,
+        "limits": run_limits(chain_kind),
     }
 
 
@@ -474,10 +489,91 @@ def _measure_exit_flatness(chain: Chain, verifier: Deployed, noop: Deployed, sen
     }
 
 
+def run_limits(chain_kind: ChainKind = "pyevm") -> dict[str, Any]:
+    """The samples' rate limits (TokenBucketQueue) and ZkExitHelper's pause, as transactions.
+
+    The bridge callbacks are sent by an account standing in for ZkStateReceiver / ZkExitHelper
+    (so the figures are the token's and the bridge's own work, plus 21k and calldata); every
+    recipient is a fresh account, as a user's first deposit or withdrawal meets it. One transfer
+    is delivered at once from the full bucket, a second empties it, LIMIT_QUEUE more queue behind
+    it with one above capacity in the large lane, and after the delay and a full refill the large
+    one is released alone and the queue in one call.
+    """
+    build = compile_directory()
+    limit = RateLimit(LIMIT_CAPACITY, LIMIT_REFILL, LIMIT_DELAY)
+    with open_chain(chain_kind) as chain:
+        courier, root_bridge, child_token = chain.accounts[8], chain.accounts[5], chain.accounts[6]
+        token = deploy_child_token(chain, courier, root_bridge, rate_limit=limit)
+        sender = deploy(chain, build.get("StateSender"))
+        bridge = deploy(chain, build.get("RootBridge"), sender.address, child_token, courier, limit.argument())
+        transact(chain, bridge, "deposit", chain.accounts[1], value=10**19, sender=chain.accounts[1])
+        fresh = iter(range(1, 10_000))
+
+        def arrive(target: Deployed, function: str, origin: ChecksumAddress, amount: int) -> tuple[int, str]:
+            to = to_checksum_address((0xFEE0_0000 + next(fresh)).to_bytes(20, "big"))
+            data = encode(["address", "uint256"], [to, amount])
+            receipt = transact(chain, target, function, next(fresh), origin, data, sender=courier)
+            names = {e.name for e in decode_events(target, receipt)}
+            return receipt.gas_used, "queued" if "TransferQueued" in names else "delivered"
+
+        def side(target: Deployed, function: str, origin: ChecksumAddress) -> dict[str, Any]:
+            first = arrive(target, function, origin, LIMIT_AMOUNT)  # fills the supply's slot
+            at_once = arrive(target, function, origin, LIMIT_AMOUNT)
+            drain = arrive(target, function, origin, LIMIT_CAPACITY - 2 * LIMIT_AMOUNT)
+            queued = [arrive(target, function, origin, LIMIT_AMOUNT) for _ in range(LIMIT_QUEUE)]
+            large = arrive(target, function, origin, 2 * LIMIT_CAPACITY)
+            outcomes = [first[1], at_once[1], drain[1], *(q[1] for q in queued), large[1]]
+            if outcomes != ["delivered"] * 3 + ["queued"] * (LIMIT_QUEUE + 1):
+                raise GasBenchError(f"{target.contract.name}: the bucket did not deliver and queue as measured")
+            chain.advance_time(LIMIT_DELAY + LIMIT_CAPACITY // LIMIT_REFILL)  # the large one ripe, the bucket full
+            one = transact(chain, target, "releaseQueued", 1, gas=EXIT_GAS)  # the large transfer alone
+            rest = transact(chain, target, "releaseQueued", LIMIT_QUEUE, gas=BATCH_GAS)
+            if len(decode_events(target, rest, "TransferReleased")) != LIMIT_QUEUE:
+                raise GasBenchError(f"{target.contract.name}: releaseQueued did not release the queue")
+            return {
+                "first_at_once": first[0],
+                "at_once": at_once[0],
+                "queued": int(statistics.median(q[0] for q in queued)),
+                "queued_large": large[0],
+                "release_large_alone": one.gas_used,
+                f"release_{LIMIT_QUEUE}": rest.gas_used,
+                "release_per_item": round(rest.gas_used / LIMIT_QUEUE),
+            }
+
+        deposits = side(token, "onStateReceive", root_bridge)
+        withdrawals = side(bridge, "onL2StateReceive", child_token)
+        # A payee that refuses ether: its withdrawal becomes claimable, then it claims elsewhere.
+        payee = deploy(chain, build.get("Payee"))
+        transact(chain, payee, "setMode", 1, bridge.address)
+        data = encode(["address", "uint256"], [payee.address, LIMIT_AMOUNT])
+        chain.advance_time(LIMIT_CAPACITY // LIMIT_REFILL)  # the bucket full again
+        credited = transact(chain, bridge, "onL2StateReceive", 10_001, child_token, data, sender=courier)
+        if [e.name for e in decode_events(bridge, credited)] != ["WithdrawalClaimable"]:
+            raise GasBenchError("a refused payment did not become claimable")
+        claim = transact(chain, payee, "claimTo", chain.accounts[9])
+        withdrawals["at_once_to_a_refusing_payee"] = credited.gas_used
+        withdrawals["claim"] = claim.gas_used
+        # The guardian's pause (the verifier only needs code: no proof is checked here).
+        verifier = deploy(chain, compile_open_verifier(build_open_verifier(5)))
+        guardian = Guardian(chain.accounts[7], 3_600)
+        helper = deploy_exit_stack(chain, verifier.address, genesis=EXIT_GENESIS, guardian=guardian).exit_helper
+        first = transact(chain, helper, "pause", sender=guardian.address)
+        renewal = transact(chain, helper, "pause", sender=guardian.address)
+    return {
+        "chain": chain_kind,
+        "capacity": LIMIT_CAPACITY,
+        "amount": LIMIT_AMOUNT,
+        "child_token_deposit": deposits,
+        "root_bridge_withdrawal": withdrawals,
+        "pause": {"first": first.gas_used, "renewal": renewal.gas_used},
+    }
+
+
 if __name__ == "__main__":
     arguments = sys.argv[1:]
-    only_exits = "exits" in arguments
-    kinds = [a for a in arguments if a != "exits"]
+    sections = {"exits": run_exits, "limits": run_limits}
+    chosen = [a for a in arguments if a in sections]
+    kinds = [a for a in arguments if a not in sections]
     kind = parse_chain_kind(kinds[0] if kinds else "pyevm")
-    json.dump(run_exits(kind) if only_exits else run(kind), sys.stdout, indent=2)
+    json.dump(sections[chosen[0]](kind) if chosen else run(kind), sys.stdout, indent=2)
     print()

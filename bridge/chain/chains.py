@@ -89,6 +89,20 @@ class Chain:
         if _rpc(self.web3, "evm_revert", [_snapshot_param(self.kind, snapshot)]) is False:
             raise ChainError(f"{self.kind}: snapshot {snapshot} is unknown")
 
+    def advance_time(self, seconds: int) -> int:
+        """Mine a block `seconds` after the latest one (test chains only); its timestamp."""
+        if seconds < 1:
+            raise ChainError(f"time moves forward only, not by {seconds} s")
+        target = int(self.web3.eth.get_block("latest")["timestamp"]) + seconds
+        if self.kind == "pyevm":
+            # eth-tester's pending block keeps the wall-clock time it was opened at (after evm_revert
+            # to an older snapshot, well past the latest block), and time travel refuses to go below it.
+            target = max(target, int(self.web3.eth.get_block("pending")["timestamp"]))
+        # Both set the next block's timestamp, then mine it, so calls at "latest" see the time.
+        _rpc(self.web3, "testing_timeTravel" if self.kind == "pyevm" else "evm_setNextBlockTimestamp", [target])
+        _rpc(self.web3, "evm_mine", [1] if self.kind == "pyevm" else [])
+        return int(self.web3.eth.get_block("latest")["timestamp"])
+
 
 def parse_chain_kind(name: str) -> ChainKind:
     """`name` (from a command line) as a ChainKind; ChainError lists the choices otherwise."""

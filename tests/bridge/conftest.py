@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import pytest
 from eth_abi.abi import encode as abi_encode
@@ -165,12 +165,26 @@ def snapshots(rig_at_deployment: Rig) -> list[str]:
     return [rig_at_deployment.chain.snapshot()]
 
 
+class OnChain(Protocol):
+    @property
+    def chain(self) -> Chain: ...
+
+
+D = TypeVar("D", bound=OnChain)
+
+
+def rewind_after(deployment: D, snapshots: list[str]) -> Iterator[D]:
+    """Yield `deployment`, then take its chain (and clock) back to snapshots[0]: the body of every
+    per-test fixture over a module-scoped deployment."""
+    yield deployment
+    deployment.chain.revert_to(snapshots[0])
+    snapshots[0] = deployment.chain.snapshot()  # a snapshot is used up by reverting to it
+
+
 @pytest.fixture
 def rig(rig_at_deployment: Rig, snapshots: list[str]) -> Iterator[Rig]:
     """The deployment, fresh: the chain goes back to the snapshot after the test."""
-    yield rig_at_deployment
-    rig_at_deployment.chain.revert_to(snapshots[0])
-    snapshots[0] = rig_at_deployment.chain.snapshot()  # a snapshot is used up by reverting to it
+    yield from rewind_after(rig_at_deployment, snapshots)
 
 
 # ---------------------------------------------------------------------------------------------

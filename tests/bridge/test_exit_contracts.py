@@ -56,6 +56,7 @@ from .conftest import (
     event_argument,
     next_header,
     prove,
+    rewind_after,
     sync_signals,
 )
 
@@ -134,9 +135,7 @@ def exit_snapshots(exit_rig_at_deployment: ExitRig) -> list[str]:
 @pytest.fixture
 def xr(exit_rig_at_deployment: ExitRig, exit_snapshots: list[str]) -> Iterator[ExitRig]:
     """The deployment, fresh: the chain goes back to the snapshot after the test."""
-    yield exit_rig_at_deployment
-    exit_rig_at_deployment.chain.revert_to(exit_snapshots[0])
-    exit_snapshots[0] = exit_rig_at_deployment.chain.snapshot()
+    yield from rewind_after(exit_rig_at_deployment, exit_snapshots)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from bridge.chain.stack import ExitArgument, Guardian, RateLimit, checkpoint_sig
 from statesync.exits import ExitEvent
 from statesync.model import Checkpoint, compute_checkpoint_hash
 
-from .conftest import Rig, address_int, prove
+from .conftest import Rig, address_int, prove, rewind_after
 from .test_exit_contracts import CHECKPOINT_GENESIS, exit_arguments, next_checkpoint
 
 MAX_PAUSE = 3_600
@@ -88,9 +88,7 @@ def pause_snapshots(pause_rig_at_deployment: PauseRig) -> list[str]:
 @pytest.fixture
 def pr(pause_rig_at_deployment: PauseRig, pause_snapshots: list[str]) -> Iterator[PauseRig]:
     """The deployment, fresh: the chain (and its clock) goes back to the snapshot after the test."""
-    yield pause_rig_at_deployment
-    pause_rig_at_deployment.chain.revert_to(pause_snapshots[0])
-    pause_snapshots[0] = pause_rig_at_deployment.chain.snapshot()
+    yield from rewind_after(pause_rig_at_deployment, pause_snapshots)
 
 
 # ---------------------------------------------------------------------------------------------

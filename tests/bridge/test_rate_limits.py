@@ -28,7 +28,7 @@ from bridge.chain.deploy import Deployed, Receipt, TransactionReverted, call, de
 from bridge.chain.stack import RateLimit
 from statesync.model import StateSyncEvent, compute_header_hash
 
-from .conftest import GENESIS, Rig, address_int, event_argument, next_header, prove, sync_signals
+from .conftest import GENESIS, Rig, address_int, event_argument, next_header, prove, rewind_after, sync_signals
 
 LIMIT = RateLimit(capacity=1_000, refill_per_second=10, large_transfer_delay=3_600)
 FUNDS = 10**6  # wei RootBridge holds for the withdrawals
@@ -72,9 +72,7 @@ def limit_snapshots(limits_at_deployment: LimitRig) -> list[str]:
 @pytest.fixture
 def lr(limits_at_deployment: LimitRig, limit_snapshots: list[str]) -> Iterator[LimitRig]:
     """The deployment, fresh: the chain (and its clock) goes back to the snapshot after the test."""
-    yield limits_at_deployment
-    limits_at_deployment.chain.revert_to(limit_snapshots[0])
-    limit_snapshots[0] = limits_at_deployment.chain.snapshot()
+    yield from rewind_after(limits_at_deployment, limit_snapshots)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -151,10 +151,10 @@ class GasBenchError(ZkStateSyncError):
 def run(chain_kind: ChainKind = "pyevm") -> dict[str, Any]:
     provers = {c: load_prover(c, PRESET) for c in VERIFIER_CIRCUITS}
     sample = build_sample_chain(PRESET)
-    with tempfile.TemporaryDirectory(prefix="bench-gas-") as tmp:
-        proofs = _prove_samples(provers, sample, Path(tmp))
     n_public = {c: len(signal_names(c)) for c in provers}
-    with open_chain(chain_kind) as chain:
+    # The proofs are read back from their files while measured: the directory outlives them.
+    with tempfile.TemporaryDirectory(prefix="bench-gas-") as tmp, open_chain(chain_kind) as chain:
+        proofs = _prove_samples(provers, sample, Path(tmp))
         stack = deploy_child_stack(
             chain,
             {c: export_solidity_verifier(p.keys) for c, p in provers.items()},
@@ -233,8 +233,6 @@ def _measure_verifier(chain: Chain, circuit: str, verifier: Deployed, result: Pr
 
 def _measure_header_chain(chain: Chain, stack: ChildStack, checkpoint: Header, batch_size: int) -> dict[str, Any]:
     prover = load_prover("header_chain", PRESET)
-    with tempfile.TemporaryDirectory(prefix="bench-gas-") as tmp:
-        result = prover.prove(build_sample_inputs("header_chain", PRESET), Path(tmp) / "proof")
     verifier = deploy(chain, compile_generated_verifier("header_chain", export_solidity_verifier(prover.keys)))
     others = {c: stack.verifiers[c].address for c in VERIFIER_CIRCUITS if c != "header_update"}
     receiver = deploy_receiver(
@@ -244,7 +242,9 @@ def _measure_header_chain(chain: Chain, stack: ChildStack, checkpoint: Header, b
         batch_size=batch_size,
     )
     headers = load_manifest().preset(PRESET)["N"]
-    gas = _submit_header(chain, receiver, result)
+    with tempfile.TemporaryDirectory(prefix="bench-gas-") as tmp:
+        result = prover.prove(build_sample_inputs("header_chain", PRESET), Path(tmp) / "proof")
+        gas = _submit_header(chain, receiver, result)
     return {"headers": headers, "gas": gas, "per_header": gas // headers}
 
 

@@ -53,6 +53,27 @@ LIMB_BITS = 128  # the exit root's limbs in CheckpointUpdate's public signals
 ProofArgument = tuple[tuple[int, int], tuple[tuple[int, int], tuple[int, int]], tuple[int, int]]
 
 
+MAX_RAIL_PERIOD = 365 * 24 * 3600  # ZkStateReceiver.MAX_PERIOD
+DAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class ReceiverRails:
+    """ZkStateReceiver's safety rails, fixed at deployment (docs/PROTOCOL.md section 9).
+
+    `governance` may only recover() after a freeze or an expiry, `guardian` may only pause();
+    the zero address gives up that power. The trusting period defaults to Hermes' 14 days.
+    """
+
+    governance: ChecksumAddress = ZERO_ADDRESS
+    guardian: ChecksumAddress = ZERO_ADDRESS
+    trusting_period: int = 14 * DAY
+    max_pause_duration: int = DAY
+
+    def argument(self) -> tuple[ChecksumAddress, ChecksumAddress, int, int]:
+        return (self.governance, self.guardian, self.trusting_period, self.max_pause_duration)
+
+
 class StackError(ZkStateSyncError):
     """The deployed system is not as expected (a missing verifier, an unknown log)."""
 
@@ -236,7 +257,14 @@ class DeploymentError(StackError, ValueError):
     """Receiver deployment parameters that do not fit together (refused before any transaction)."""
 
 
-def check_receiver_parameters(*, genesis: Header, last_executed_id: int, batch_size: int, receiver_gas: int) -> None:
+def check_receiver_parameters(
+    *,
+    genesis: Header,
+    last_executed_id: int,
+    batch_size: int,
+    receiver_gas: int,
+    rails: ReceiverRails = ReceiverRails(),
+) -> None:
     """Raise DeploymentError unless the receiver's parameters are consistent and in range.
 
     The genesis hash and number are both derived from one Header, so they cannot disagree; the
@@ -253,6 +281,12 @@ def check_receiver_parameters(*, genesis: Header, last_executed_id: int, batch_s
         raise DeploymentError(f"batch size {batch_size} is outside 1..{MAX_BATCH_SIZE}")
     if not MIN_RECEIVER_GAS <= receiver_gas <= MAX_RECEIVER_GAS:
         raise DeploymentError(f"receiver gas {receiver_gas} is outside {MIN_RECEIVER_GAS}..{MAX_RECEIVER_GAS}")
+    for name, period in (("trusting period", rails.trusting_period), ("pause bound", rails.max_pause_duration)):
+        if not 1 <= period <= MAX_RAIL_PERIOD:
+            raise DeploymentError(f"the {name} {period} s is outside 1..{MAX_RAIL_PERIOD} s")
+    for name, address in (("governance", rails.governance), ("guardian", rails.guardian)):
+        if not Web3.is_checksum_address(address):
+            raise DeploymentError(f"the {name} address {address!r} is not a checksummed address")
 
 
 def deploy_receiver(
@@ -263,6 +297,7 @@ def deploy_receiver(
     batch_size: int,
     last_executed_id: int = 0,
     receiver_gas: int = DEFAULT_RECEIVER_GAS,
+    rails: ReceiverRails = ReceiverRails(),
 ) -> Deployed:
     """ZkStateReceiver over deployed verifiers (by manifest circuit), trusting the genesis header.
 
@@ -272,7 +307,11 @@ def deploy_receiver(
     if missing:
         raise StackError(f"no verifier for {', '.join(missing)}")
     check_receiver_parameters(
-        genesis=genesis, last_executed_id=last_executed_id, batch_size=batch_size, receiver_gas=receiver_gas
+        genesis=genesis,
+        last_executed_id=last_executed_id,
+        batch_size=batch_size,
+        receiver_gas=receiver_gas,
+        rails=rails,
     )
     return deploy(
         chain,
@@ -283,6 +322,7 @@ def deploy_receiver(
         last_executed_id,
         batch_size,
         receiver_gas,
+        rails.argument(),
     )
 
 
@@ -296,6 +336,8 @@ def deploy_child_stack(
     last_executed_id: int = 0,
     receiver_gas: int = DEFAULT_RECEIVER_GAS,
     withdrawals: bool = False,
+    rails: ReceiverRails = ReceiverRails(),
+    rate_limit: RateLimit = RateLimit(),
 ) -> ChildStack:
     """The verifiers, ZkStateReceiver and ChildToken; with `withdrawals`, first an L2StateSender
     that ChildToken sends its withdrawals through (without, ChildToken refuses them)."""
@@ -311,9 +353,10 @@ def deploy_child_stack(
         batch_size=batch_size,
         last_executed_id=last_executed_id,
         receiver_gas=receiver_gas,
+        rails=rails,
     )
     exits_through = ZERO_ADDRESS if l2_sender is None else l2_sender.address
-    token = deploy_child_token(chain, receiver.address, root_bridge, exits_through)
+    token = deploy_child_token(chain, receiver.address, root_bridge, exits_through, rate_limit=rate_limit)
     return ChildStack(verifiers, receiver, token, l2_sender)
 
 
@@ -326,6 +369,8 @@ def deploy_bridge(
     batch_size: int,
     receiver_gas: int = DEFAULT_RECEIVER_GAS,
     exit_path: ExitPath | None = None,
+    rails: ReceiverRails = ReceiverRails(),
+    rate_limit: RateLimit = RateLimit(),
 ) -> tuple[RootStack, ChildStack]:
     """Both sides of the sample bridge on two chains, each side naming the other.
 
@@ -334,11 +379,15 @@ def deploy_bridge(
     deployed right after StateSender, and after ZkCheckpointManager and ZkExitHelper with an
     `exit_path`, whose helper it names); that is why the two chains must be distinct. With an
     exit path the child side also gets an L2StateSender and ChildToken's withdrawals are on.
+    One guardian pauses both directions (the receiver's events and ZkExitHelper's exits) with
+    one bound; `rate_limit` limits ChildToken's mints and RootBridge's payouts alike.
     """
     if root is child:
         raise StackError("the rootchain and the child chain must be two chains (the bridge address is predicted)")
     if exit_path is not None:
         check_checkpoint_genesis(exit_path.genesis)  # before any transaction
+    check_rate_limit(rate_limit)
+    check_guardian(Guardian(rails.guardian, rails.max_pause_duration))
     deployer = root.accounts[0]
     nonce = root.web3.eth.get_transaction_count(deployer) + root_deployments_before_bridge(exit_path)
     bridge_address = predict_create_address(deployer, nonce)
@@ -350,8 +399,13 @@ def deploy_bridge(
         root_bridge=bridge_address,
         receiver_gas=receiver_gas,
         withdrawals=exit_path is not None,
+        rails=rails,
+        rate_limit=rate_limit,
     )
-    root_stack = deploy_root_stack(root, child_stack.token.address, exit_path=exit_path)
+    guardian = Guardian(rails.guardian, rails.max_pause_duration)
+    root_stack = deploy_root_stack(
+        root, child_stack.token.address, exit_path=exit_path, rate_limit=rate_limit, guardian=guardian
+    )
     if root_stack.bridge.address != bridge_address:
         raise StackError(f"RootBridge was deployed at {root_stack.bridge.address}, not at {bridge_address}")
     # A fresh StateSender has sent nothing: the receiver must start at its first id.
@@ -476,7 +530,8 @@ def submit_state_sync(
     def accepted() -> bool:
         return (
             bool(signals.event_root)
-            and call(chain, stack.receiver, "eventRootOf", signals.number) == signals.event_root
+            and call(chain, stack.receiver, "isAccepted", signals.header_hash, signals.number, signals.event_root)
+            is True
         )
 
     def execute() -> Receipt:

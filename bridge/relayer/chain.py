@@ -17,7 +17,7 @@ from typing import Any, Final
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
-from statesync.model import Header, compute_header_hash
+from statesync.model import Header, build_event_tree, compute_header_hash
 from statesync.proposal import ProposalRules, state_sync_events
 
 from ..chain.deploy import decode_output, encode_call
@@ -27,9 +27,11 @@ from ..rpc import FailoverRpc, RpcAnswerError, parse_data, parse_quantity, read_
 from .plan import (
     AcceptedHeader,
     ChainView,
+    Conflict,
     HeaderRange,
     PlanError,
     ReceiverState,
+    ReconstructionError,
     check_range_events,
     reconstruct_header,
 )
@@ -96,10 +98,15 @@ class Receiver(ContractClient):
             last_number=int(self.call("lastNumber", block=block)),
             last_executed_id=int(self.call("lastExecutedId", block=block)),
             block=block,
+            frozen=bool(self.call("frozen", block=block)),
+            expired=bool(self.call("expired", block=block)),
+            paused=bool(self.call("paused", block=block)),
+            paused_until=int(self.call("pausedUntil", block=block)),
         )
 
-    def event_root_of(self, number: int) -> int:
-        return int(self.call("eventRootOf", number))
+    def is_accepted(self, header: Header) -> bool:
+        """Whether the receiver accepted exactly this header (hash, number and event root)."""
+        return bool(self.call("isAccepted", compute_header_hash(header), header.number, header.event_root))
 
     def accepted_logs(self, first_block: int, last_block: int) -> list[AcceptedHeader]:
         return [
@@ -160,6 +167,8 @@ class ChainObserver:
         self._lookup = lookup
         self._remember = remember
         self._accepted: list[AcceptedHeader] = []
+        self._canonical: dict[int, Header] = {facts.genesis_hash: facts.genesis}  # accepted headers checked
+        self._conflicts: set[int] = set()
         self._next_log_block = facts.receiver_from_block
 
     def observe(self) -> ChainView:
@@ -167,9 +176,12 @@ class ChainObserver:
         child_block = self.receiver.block_number()
         state = self.receiver.state(child_block)
         accepted = self.accepted_headers(state)
-        trusted = self.trusted_header(state, accepted)
         head = self.rootchain.head()
+        trusted, conflict = self.check_accepted(accepted, head)
         sent_total = self.rootchain.counter(head)
+        if conflict is not None or state.frozen:
+            # Nothing is executed or proposed on top of a header the rootchain does not give.
+            return ChainView(state, trusted, tuple(accepted), head, None, (), sent_total, conflict)
         open_range = None
         if self.rootchain.counter(state.last_number) > state.last_executed_id:
             open_range = self.open_range(state, accepted)
@@ -204,28 +216,64 @@ class ChainObserver:
             "but its HeaderAccepted logs end with another header"
         )
 
-    def trusted_header(self, state: ReceiverState, accepted: Sequence[AcceptedHeader]) -> Header:
-        """The checkpoint's full fields: the genesis, a stored header, or one rebuilt from the chains."""
-        if state.trusted_hash == self.facts.genesis_hash:
-            return self.facts.genesis
-        stored = self._lookup(state.trusted_hash)
-        if stored is not None and compute_header_hash(stored) == state.trusted_hash:
-            return stored
-        index = next(i for i, a in enumerate(accepted) if a.header_hash == state.trusted_hash)
-        parent_hash = accepted[index - 1].header_hash if index else self.facts.genesis_hash
-        header = reconstruct_header(
-            accepted[index],
-            parent_hash=parent_hash,
-            block=self.rootchain.block(accepted[index].number),
-            chain_id=self.facts.genesis.chain_id,
-            set_hashes=self.facts.set_hashes,
-            next_set_hash=self.facts.next_set_hash,
-        )
+    def check_accepted(self, accepted: Sequence[AcceptedHeader], head: int) -> tuple[Header, Conflict | None]:
+        """The last accepted header the rootchain gives, and the first one it does not (a conflict).
+
+        Each header is checked once: the ones this relayer derived itself (its store) count as
+        given; any other is rebuilt from the rootchain's block and its range's StateSynced logs
+        after the previous accepted header, and must hash and root to what the receiver accepted.
+        """
+        parent = self.facts.genesis
+        for entry in accepted:
+            header = self._canonical.get(entry.header_hash)
+            if header is None:
+                header, reason = self.rebuild(entry, parent, head)
+                if header is None:
+                    if entry.header_hash not in self._conflicts:  # logged once, reported in every view
+                        self._conflicts.add(entry.header_hash)
+                        log.error(
+                            "chain.conflict",
+                            extra={
+                                "fields": {"number": entry.number, "hash": str(entry.header_hash), "reason": reason}
+                            },
+                        )
+                    return parent, Conflict(entry, parent, reason)
+                self._canonical[entry.header_hash] = header
+            parent = header
+        return parent, None
+
+    def rebuild(self, entry: AcceptedHeader, parent: Header, head: int) -> tuple[Header | None, str]:
+        """The accepted header's full fields from the chains, or None and why they do not give it."""
+        stored = self._lookup(entry.header_hash)
+        if stored is not None and compute_header_hash(stored) == entry.header_hash:
+            if stored.parent_hash != compute_header_hash(parent):
+                return None, f"its parent is not the accepted header {parent.number}"
+            return stored, ""
+        if entry.number > head:
+            raise PlanError(f"the receiver accepted header {entry.number}, beyond this node's rootchain head {head}")
+        try:
+            header = reconstruct_header(
+                entry,
+                parent_hash=compute_header_hash(parent),
+                block=self.rootchain.block(entry.number),
+                chain_id=self.facts.genesis.chain_id,
+                set_hashes=self.facts.set_hashes,
+                next_set_hash=self.facts.next_set_hash,
+            )
+        except ReconstructionError as exc:
+            return None, str(exc)
+        view = self.rootchain.read_range(parent.number, entry.number)
+        events = state_sync_events([p.event for p in view.events])
+        if build_event_tree(events, self.facts.rules.depth).root != entry.event_root:
+            return None, (
+                f"its event root is not the tree of the {len(events)} StateSynced events the rootchain has in "
+                f"({parent.number}, {entry.number}]"
+            )
         self._remember(header)
         log.info(
-            "chain.header_reconstructed", extra={"fields": {"number": header.number, "hash": str(state.trusted_hash)}}
+            "chain.header_reconstructed", extra={"fields": {"number": header.number, "hash": str(entry.header_hash)}}
         )
-        return header
+        return header, ""
 
     def open_range(self, state: ReceiverState, accepted: Sequence[AcceptedHeader]) -> HeaderRange:
         """The accepted header whose range holds event last_executed_id + 1, with all its events."""

@@ -24,6 +24,7 @@ from bridge.chain import stack
 from bridge.chain.chains import Chain, ChainKind, open_chain
 from bridge.chain.deploy import Deployed, deploy
 from bridge.chain.solc import Build, CompiledContract, compile_directory
+from bridge.chain.stack import ReceiverRails
 from bridge.config import NetworkConfig
 from bridge.exits import ExitNotReady, PreparedExit, prepare_exit_from_network
 from bridge.testing import (
@@ -114,6 +115,7 @@ def deploy_receiver(
     genesis_number: int = GENESIS.number,
     last_executed_id: int = 0,
     receiver_gas: int = RECEIVER_GAS,
+    rails: ReceiverRails = ReceiverRails(),
 ) -> Deployed:
     """ZkStateReceiver over the Open(N) verifiers (keyed by their public-signal counts), with raw
     constructor arguments: these tests are of the contract's own checks, not stack.deploy_receiver's."""
@@ -128,6 +130,7 @@ def deploy_receiver(
         last_executed_id,
         batch_size,
         receiver_gas,
+        rails.argument(),
     )
 
 

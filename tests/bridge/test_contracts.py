@@ -265,7 +265,8 @@ def test_the_constructor_stores_the_checkpoint(rig: Rig) -> None:
     assert state(rig, "headerVerifier", "stateSyncVerifier", "eventVerifier") == tuple(
         rig.verifiers[n].address for n in (4, 6, 3)
     )
-    assert call(rig.chain, rig.receiver, "eventRootOf", GENESIS.number) == 0  # genesis events are not executable
+    # The genesis is accepted with event root 0: its events are not executable.
+    assert call(rig.chain, rig.receiver, "isAccepted", GENESIS_HASH, GENESIS.number, 0) is True
 
 
 @pytest.mark.parametrize(
@@ -320,8 +321,10 @@ def test_submit_header_moves_the_checkpoint_along_the_chain(rig: Rig) -> None:
     # The second proof links to the first header: valid only now that it is the checkpoint.
     submit(rig, p2, compute_header_hash(second), second.number, second.event_root)
     assert state(rig, "trustedHeaderHash", "lastNumber") == (compute_header_hash(second), second.number)
-    assert call(rig.chain, rig.receiver, "eventRootOf", second.number) == second.event_root
-    assert call(rig.chain, rig.receiver, "eventRootOf", first.number) == first.event_root
+    for header in (first, second):
+        named = (compute_header_hash(header), header.number, header.event_root)
+        assert call(rig.chain, rig.receiver, "isAccepted", *named) is True
+    assert call(rig.chain, rig.receiver, "isAccepted", compute_header_hash(first), first.number, 1) is False
 
 
 def test_submit_header_refuses_proofs_of_other_statements(rig: Rig) -> None:
@@ -391,7 +394,8 @@ def test_sync_state_mints_deposits_in_one_proof(rig: Rig) -> None:
     assert [call(rig.chain, rig.token, "balanceOf", a) for a in (alice, bob)] == [15, 20]
     assert call(rig.chain, rig.token, "totalSupply") == 35
     assert state(rig, "trustedHeaderHash", "lastNumber", "lastExecutedId") == (header_hash, GENESIS.number + 1, 3)
-    assert call(rig.chain, rig.receiver, "eventRootOf", GENESIS.number + 1) == next_header(GENESIS, events).event_root
+    header = next_header(GENESIS, events)
+    assert call(rig.chain, rig.receiver, "isAccepted", header_hash, header.number, header.event_root) is True
 
 
 @pytest.mark.parametrize(
@@ -439,7 +443,8 @@ def test_execute_events_runs_batches_under_an_accepted_header_once(rig: Rig) -> 
     submit(rig, p_header, compute_header_hash(header), header.number, header.event_root)
 
     def execute(proof: object, batch: list[StateSyncEvent], number: int = header.number) -> Receipt:
-        return transact(rig.chain, rig.receiver, "executeEvents", proof, number, [event_argument(e) for e in batch])
+        head = (compute_header_hash(header), number, header.event_root)
+        return transact(rig.chain, rig.receiver, "executeEvents", proof, *head, [event_argument(e) for e in batch])
 
     # Out of order, an unknown header, and a proof for the other batch are refused.
     error = expect_revert("ZkStateReceiver__UnexpectedId", execute, p_rest, events[4:])
@@ -452,7 +457,9 @@ def test_execute_events_runs_batches_under_an_accepted_header_once(rig: Rig) -> 
         rig.receiver,
         "executeEvents",
         p_rest,
+        compute_header_hash(header),
         header.number,
+        header.event_root,
         [event_argument(e) for e in events[:2]],
     )
 
@@ -480,7 +487,7 @@ def test_a_header_with_more_events_than_a_batch_is_finished_with_execute_events(
     head = (compute_header_hash(header), header.number, header.event_root)
     transact(rig.chain, rig.receiver, "syncState", p_sync, *head, [event_argument(e) for e in events[:BATCH_SIZE]])
     rest = [event_argument(e) for e in events[BATCH_SIZE:]]
-    receipt = transact(rig.chain, rig.receiver, "executeEvents", p_rest, header.number, rest)
+    receipt = transact(rig.chain, rig.receiver, "executeEvents", p_rest, *head, rest)
     assert [r[:2] for r in results(rig, receipt)] == [(BATCH_SIZE + 1, True), (BATCH_SIZE + 2, True)]
     assert call(rig.chain, rig.token, "balanceOf", alice) == len(events)
 

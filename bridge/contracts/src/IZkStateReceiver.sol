@@ -15,6 +15,21 @@ interface IZkStateReceiver {
         bytes data;
     }
 
+    /// @notice The safety rails, fixed at deployment (docs/PROTOCOL.md section 9).
+    struct Rails {
+        address governance;
+        address guardian;
+        uint256 trustingPeriod;
+        uint256 maxPauseDuration;
+    }
+
+    /// @notice A header as the public signals name it.
+    struct Head {
+        uint256 headerHash;
+        uint256 number;
+        uint256 eventRoot;
+    }
+
     /// @notice A Groth16 proof as snarkjs's calldata exporter writes it (pB in EIP-197 order).
     struct Proof {
         uint256[2] a;
@@ -24,6 +39,15 @@ interface IZkStateReceiver {
 
     /// @notice A header became the checkpoint; its event root may now be executed against.
     event HeaderAccepted(uint256 indexed number, uint256 headerHash, uint256 eventRoot);
+
+    /// @notice Two final headers at one number: `acceptedHash` (accepted here) and `conflictingHash`
+    ///         (proven by the evidence, linked to a header this receiver trusted). Nothing moves
+    ///         until governance recovers.
+    event Frozen(uint256 indexed number, uint256 acceptedHash, uint256 conflictingHash, address reporter);
+    /// @notice Governance set a new genesis after a freeze or an expiry.
+    event Recovered(uint256 indexed number, uint256 headerHash, uint64 lastExecutedId);
+    /// @notice The guardian paused execution until `until` (headers are still accepted).
+    event Paused(uint256 until);
 
     /// @notice An event was executed (or retried). On failure `message` holds the start (at most
     ///         MAX_MESSAGE_LENGTH bytes) of the receiver's revert data, and the event may be retried.
@@ -57,6 +81,20 @@ interface IZkStateReceiver {
     /// @notice A retry's gas limit below the stipend or above MAX_RECEIVER_GAS.
     error ZkStateReceiver__GasLimit(uint256 gasLimit);
 
+    /// @notice Evidence of equivocation was accepted: no header, no event until recover().
+    error ZkStateReceiver__Frozen();
+    /// @notice No header was accepted within the trusting period (its old set may have unbonded).
+    error ZkStateReceiver__Expired(uint256 expiredAt);
+    /// @notice Execution is paused by the guardian until `until`.
+    error ZkStateReceiver__IsPaused(uint256 until);
+    /// @notice The evidence's header is not at an accepted number, or is the accepted one.
+    error ZkStateReceiver__NoConflict(uint256 number);
+    /// @notice Only `who` may call this.
+    error ZkStateReceiver__Unauthorized(address who);
+    /// @notice recover() while the receiver is neither frozen nor expired, or with a genesis
+    ///         behind the receiver's state.
+    error ZkStateReceiver__NotRecoverable(string why);
+
     /// @notice Move the checkpoint to a header proven by a HeaderUpdate proof.
     /// @param proof The Groth16 proof for [headerHash, number, eventRoot, trustedHeaderHash].
     /// @param headerHash The new header's Poseidon hash.
@@ -76,8 +114,15 @@ interface IZkStateReceiver {
     ) external;
 
     /// @notice Execute a batch of events of an already accepted header (an EventInclusion proof).
-    /// @param number The accepted header whose event root the proof is about.
-    function executeEvents(Proof calldata proof, uint256 number, StateSync[] calldata events) external;
+    /// @param headerHash, number, eventRoot The accepted header whose event root the proof is
+    ///        about (checked against what was accepted: isAccepted).
+    function executeEvents(
+        Proof calldata proof,
+        uint256 headerHash,
+        uint256 number,
+        uint256 eventRoot,
+        StateSync[] calldata events
+    ) external;
 
     /// @notice Execute the next batch with the StateSync proof of a header that is accepted already
     ///         (someone submitted it first): the header part is settled, the events still run.
@@ -99,6 +144,46 @@ interface IZkStateReceiver {
     ///         anyone may pay for a receiver that needs more than the stipend.
     function retryWithGas(StateSync calldata obj, uint256 gasLimit) external;
 
+    /// @notice Freeze on evidence of equivocation: a HeaderUpdate (or HeaderChain) proof of a
+    ///         final header `conflicting`, at the number of the `accepted` header with another
+    ///         hash, made against the `linked` header this receiver accepted (its checkpoint then).
+    ///         Anyone may call it; `accepted` and `linked` are checked against what was accepted
+    ///         (isAccepted; the genesis's event root is 0).
+    function freezeWithHeader(Proof calldata proof, Head calldata conflicting, Head calldata accepted, Head calldata linked)
+        external;
+
+    /// @notice freezeWithHeader with a StateSync proof (the relayer's usual proof): its batch
+    ///         part (gamma, eventsCommitment) is the proof's own and is not executed.
+    function freezeWithStateSync(
+        Proof calldata proof,
+        Head calldata conflicting,
+        Head calldata accepted,
+        Head calldata linked,
+        uint256 gamma,
+        uint256 eventsCommitment
+    ) external;
+
+    /// @notice Governance only, only while frozen or expired: trust a new genesis header (hash,
+    ///         number at or above lastNumber) and the last event id delivered (at or above
+    ///         lastExecutedId). Proofs linked to headers of before stop counting.
+    function recover(uint256 genesisHeaderHash, uint64 genesisNumber, uint64 lastExecutedId_) external;
+
+    /// @notice Guardian only: pause execution (events, retries) for maxPauseDuration from now.
+    function pause() external;
+
+    /// @notice Whether evidence froze the receiver.
+    function frozen() external view returns (bool);
+
+    /// @notice Whether the trusting period has passed since the last accepted header.
+    function expired() external view returns (bool);
+
+    /// @notice Whether execution is paused now.
+    function paused() external view returns (bool);
+
+    /// @notice Whether the header (headerHash, number, eventRoot) was accepted since the last
+    ///         recovery (the epoch's genesis counts, with event root 0).
+    function isAccepted(uint256 headerHash, uint256 number, uint256 eventRoot) external view returns (bool);
+
     /// @notice The gas each receiver call gets in a batch (fixed at deployment).
     function receiverGas() external view returns (uint256);
 
@@ -110,9 +195,6 @@ interface IZkStateReceiver {
 
     /// @notice The id of the last executed event (failed ones included: they wait in failedStateSyncs).
     function lastExecutedId() external view returns (uint64);
-
-    /// @notice The event root of the accepted header with this number (0: none accepted).
-    function eventRootOf(uint256 number) external view returns (uint256);
 
     /// @notice keccak256(abi.encode(event)) for an event whose receiver call failed, else 0.
     function failedStateSyncs(uint256 id) external view returns (bytes32);

@@ -57,9 +57,21 @@ contract ZkStateReceiver is IZkStateReceiver {
     /// @inheritdoc IZkStateReceiver
     uint256 public immutable receiverGas;
 
-    // Storage: slot 0 the checkpoint hash; slot 1 packs lastNumber, lastExecutedId and the
-    // reentrancy lock, so a batch's counter update and lock share one storage slot. The lock is
-    // 1 (free) or 2 (held), never 0, so slot 1 is non-zero from deployment and the first update
+    /// @notice The address that may recover() the receiver after a freeze or an expiry, and do
+    ///         nothing else (fixed at deployment; zero: no recovery, a frozen receiver stays frozen).
+    address public immutable governance;
+    /// @notice The address that may pause() execution, and do nothing else (zero: none).
+    address public immutable guardian;
+    /// @notice Seconds after the last accepted header from which headers are refused (expiry).
+    uint256 public immutable trustingPeriod;
+    /// @notice Seconds a pause lasts unless renewed.
+    uint256 public immutable maxPauseDuration;
+
+    // Storage: slot 0 the checkpoint hash; slot 1 packs what every header update and batch reads
+    // and writes: lastNumber, lastExecutedId, the reentrancy lock, the frozen flag, the time of
+    // the last accepted header and the end of a pause, so the rails add no slot to a header
+    // update (execution reads epochNumber's slot too: one cold read, 2.1k). The lock is 1
+    // (free) or 2 (held), never 0, so slot 1 is non-zero from deployment and the first update
     // after a genesis at number 0 pays a 5k rewrite instead of a 22.1k fresh slot.
     /// @inheritdoc IZkStateReceiver
     uint256 public trustedHeaderHash;
@@ -69,12 +81,33 @@ contract ZkStateReceiver is IZkStateReceiver {
     uint64 public lastExecutedId;
     uint8 private _lock = _FREE;
     /// @inheritdoc IZkStateReceiver
-    mapping(uint256 number => uint256 eventRoot) public eventRootOf;
+    bool public frozen;
+    /// @notice block.timestamp when the last header was accepted (or the receiver recovered).
+    uint40 public lastAcceptedAt;
+    /// @notice Execution is paused while block.timestamp < pausedUntil.
+    uint40 public pausedUntil;
+    /// @notice The genesis number of the current epoch (deployment or the last recovery): headers
+    ///         and event roots below it belong to a branch that governance left.
+    uint64 public epochNumber;
+    // keccak256(abi.encode(headerHash, eventRoot)) of the header accepted at each number: one
+    // slot binds both, so freezing on a conflict costs no second slot per header (the caller
+    // names the values, the contract checks them).
+    mapping(uint256 number => bytes32 accepted) private _acceptedOf;
     /// @inheritdoc IZkStateReceiver
     mapping(uint256 id => bytes32 eventHash) public failedStateSyncs;
 
+    /// @notice Largest trusting period and pause a deployment may fix (one year).
+    uint256 public constant MAX_PERIOD = 365 days;
+
     uint8 private constant _FREE = 1;
     uint8 private constant _HELD = 2;
+
+    /// @dev Execution (batches, retries): not while frozen or paused.
+    modifier whenExecutable() {
+        if (frozen) revert ZkStateReceiver__Frozen();
+        if (block.timestamp < pausedUntil) revert ZkStateReceiver__IsPaused(pausedUntil);
+        _;
+    }
 
     modifier nonReentrant() {
         if (_lock == _HELD) revert ZkStateReceiver__Reentrancy();
@@ -94,6 +127,7 @@ contract ZkStateReceiver is IZkStateReceiver {
     ///        the genesis cannot be proven here, so execution must start after them.
     /// @param batchSize_ The circuits' B: events per proof, in 1..MAX_BATCH_SIZE.
     /// @param receiverGas_ The gas each onStateReceive gets in a batch, in MIN_RECEIVER_GAS..MAX_RECEIVER_GAS.
+    /// @param rails The safety rails' parameters (governance, guardian, trusting period, pause bound).
     constructor(
         IHeaderUpdateVerifier headerVerifier_,
         IStateSyncVerifier stateSyncVerifier_,
@@ -102,7 +136,8 @@ contract ZkStateReceiver is IZkStateReceiver {
         uint64 genesisNumber,
         uint64 lastExecutedId_,
         uint256 batchSize_,
-        uint256 receiverGas_
+        uint256 receiverGas_,
+        Rails memory rails
     ) {
         if (address(headerVerifier_).code.length == 0) revert ZkStateReceiver__InvalidConfiguration("headerVerifier");
         if (address(stateSyncVerifier_).code.length == 0) {
@@ -116,14 +151,27 @@ contract ZkStateReceiver is IZkStateReceiver {
         if (receiverGas_ < MIN_RECEIVER_GAS || receiverGas_ > MAX_RECEIVER_GAS) {
             revert ZkStateReceiver__InvalidConfiguration("receiverGas");
         }
+        if (rails.trustingPeriod == 0 || rails.trustingPeriod > MAX_PERIOD) {
+            revert ZkStateReceiver__InvalidConfiguration("trustingPeriod");
+        }
+        if (rails.maxPauseDuration == 0 || rails.maxPauseDuration > MAX_PERIOD) {
+            revert ZkStateReceiver__InvalidConfiguration("maxPauseDuration");
+        }
+        governance = rails.governance;
+        guardian = rails.guardian;
+        trustingPeriod = rails.trustingPeriod;
+        maxPauseDuration = rails.maxPauseDuration;
         receiverGas = receiverGas_;
         headerVerifier = headerVerifier_;
         stateSyncVerifier = stateSyncVerifier_;
         eventVerifier = eventVerifier_;
         batchSize = batchSize_;
+        _acceptedOf[genesisNumber] = _commit(genesisHeaderHash, 0);
         trustedHeaderHash = genesisHeaderHash;
         lastNumber = genesisNumber;
+        epochNumber = genesisNumber;
         lastExecutedId = lastExecutedId_;
+        lastAcceptedAt = uint40(block.timestamp);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -151,7 +199,9 @@ contract ZkStateReceiver is IZkStateReceiver {
         uint256 linked = _checkHeader(headerHash, number, eventRoot);
         uint256 firstId = _verifyStateSync(proof, [headerHash, number, eventRoot, linked], events);
         _acceptHeader(headerHash, number, eventRoot);
-        _executeBatch(events, firstId);
+        // Paused: the header is accepted so that nothing is lost; its events wait, and run in
+        // order afterwards through executeStateSync with this same proof.
+        if (block.timestamp >= pausedUntil) _executeBatch(events, firstId);
     }
 
     /// @inheritdoc IZkStateReceiver
@@ -162,13 +212,12 @@ contract ZkStateReceiver is IZkStateReceiver {
         uint256 eventRoot,
         uint256 linkedHeaderHash,
         StateSync[] calldata events
-    ) external nonReentrant {
+    ) external nonReentrant whenExecutable {
         // The header was accepted already (its submitter raced the relayer): only the events
-        // remain. The proof's eventRoot is the circuit's hash-bound output of its header, and it
-        // must equal an accepted root, so whatever header and checkpoint the proof names, its
+        // remain. (headerHash, eventRoot) must be the accepted pair, and the circuit outputs
+        // eventRoot from the preimage of headerHash, so whatever checkpoint the proof names, its
         // events are under a proven root: exactly executeEvents' guarantee.
-        if (eventRoot == 0 || eventRootOf[number] != eventRoot) revert ZkStateReceiver__UnknownHeader(number);
-        if (headerHash >= R) revert ZkStateReceiver__NotCanonical(headerHash);
+        _requireAccepted(headerHash, number, eventRoot);
         if (linkedHeaderHash >= R) revert ZkStateReceiver__NotCanonical(linkedHeaderHash);
         uint256 firstId = _verifyStateSync(proof, [headerHash, number, eventRoot, linkedHeaderHash], events);
         _executeBatch(events, firstId);
@@ -178,9 +227,14 @@ contract ZkStateReceiver is IZkStateReceiver {
     // Events
 
     /// @inheritdoc IZkStateReceiver
-    function executeEvents(Proof calldata proof, uint256 number, StateSync[] calldata events) external nonReentrant {
-        uint256 eventRoot = eventRootOf[number];
-        if (eventRoot == 0) revert ZkStateReceiver__UnknownHeader(number);
+    function executeEvents(
+        Proof calldata proof,
+        uint256 headerHash,
+        uint256 number,
+        uint256 eventRoot,
+        StateSync[] calldata events
+    ) external nonReentrant whenExecutable {
+        _requireAccepted(headerHash, number, eventRoot);
         uint256 firstId = uint256(lastExecutedId) + 1;
         (uint256 gamma, uint256 commitment) = StateSyncBatch.commit(eventRoot, events, batchSize, firstId);
         bool ok;
@@ -193,14 +247,96 @@ contract ZkStateReceiver is IZkStateReceiver {
     }
 
     /// @inheritdoc IZkStateReceiver
-    function retry(StateSync calldata obj) external nonReentrant {
+    function retry(StateSync calldata obj) external nonReentrant whenExecutable {
         _retry(obj, receiverGas);
     }
 
     /// @inheritdoc IZkStateReceiver
-    function retryWithGas(StateSync calldata obj, uint256 gasLimit) external nonReentrant {
+    function retryWithGas(StateSync calldata obj, uint256 gasLimit) external nonReentrant whenExecutable {
         if (gasLimit < receiverGas || gasLimit > MAX_RECEIVER_GAS) revert ZkStateReceiver__GasLimit(gasLimit);
         _retry(obj, gasLimit);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Safety rails
+
+    /// @inheritdoc IZkStateReceiver
+    function freezeWithHeader(
+        Proof calldata proof,
+        Head calldata conflicting,
+        Head calldata accepted,
+        Head calldata linked
+    ) external {
+        _checkEvidence(conflicting, accepted, linked);
+        bool ok;
+        try headerVerifier.verifyProof{gas: VERIFIER_GAS}(
+            proof.a, proof.b, proof.c, [conflicting.headerHash, conflicting.number, conflicting.eventRoot, linked.headerHash]
+        ) returns (bool verdict) {
+            ok = verdict;
+        } catch {}
+        _requireVerified(ok);
+        _freeze(conflicting.number, accepted.headerHash, conflicting.headerHash);
+    }
+
+    /// @inheritdoc IZkStateReceiver
+    function freezeWithStateSync(
+        Proof calldata proof,
+        Head calldata conflicting,
+        Head calldata accepted,
+        Head calldata linked,
+        uint256 gamma,
+        uint256 eventsCommitment
+    ) external {
+        if (gamma >= R) revert ZkStateReceiver__NotCanonical(gamma);
+        if (eventsCommitment >= R) revert ZkStateReceiver__NotCanonical(eventsCommitment);
+        _checkEvidence(conflicting, accepted, linked);
+        _requireStateSyncProof(
+            proof,
+            [conflicting.headerHash, conflicting.number, conflicting.eventRoot, linked.headerHash, gamma, eventsCommitment]
+        );
+        _freeze(conflicting.number, accepted.headerHash, conflicting.headerHash);
+    }
+
+    /// @inheritdoc IZkStateReceiver
+    function recover(uint256 genesisHeaderHash, uint64 genesisNumber, uint64 lastExecutedId_) external {
+        if (msg.sender != governance || governance == address(0)) revert ZkStateReceiver__Unauthorized(governance);
+        if (!frozen && !expired()) revert ZkStateReceiver__NotRecoverable("neither frozen nor expired");
+        if (genesisHeaderHash == 0 || genesisHeaderHash >= R) revert ZkStateReceiver__NotCanonical(genesisHeaderHash);
+        // Never behind what was accepted or executed: ids already run must never run again, and
+        // no old event root may sit above the new genesis (execution needs number > epochNumber).
+        if (genesisNumber < lastNumber) revert ZkStateReceiver__NotRecoverable("genesis below lastNumber");
+        if (lastExecutedId_ < lastExecutedId) revert ZkStateReceiver__NotRecoverable("lastExecutedId goes back");
+        _acceptedOf[genesisNumber] = _commit(genesisHeaderHash, 0);
+        trustedHeaderHash = genesisHeaderHash;
+        lastNumber = genesisNumber;
+        epochNumber = genesisNumber;
+        lastExecutedId = lastExecutedId_;
+        frozen = false;
+        lastAcceptedAt = uint40(block.timestamp);
+        emit Recovered(genesisNumber, genesisHeaderHash, lastExecutedId_);
+    }
+
+    /// @inheritdoc IZkStateReceiver
+    function pause() external {
+        if (msg.sender != guardian || guardian == address(0)) revert ZkStateReceiver__Unauthorized(guardian);
+        uint256 until = block.timestamp + maxPauseDuration;
+        pausedUntil = uint40(until);
+        emit Paused(until);
+    }
+
+    /// @inheritdoc IZkStateReceiver
+    function expired() public view returns (bool) {
+        return block.timestamp > uint256(lastAcceptedAt) + trustingPeriod;
+    }
+
+    /// @inheritdoc IZkStateReceiver
+    function paused() external view returns (bool) {
+        return block.timestamp < pausedUntil;
+    }
+
+    /// @inheritdoc IZkStateReceiver
+    function isAccepted(uint256 headerHash, uint256 number, uint256 eventRoot) public view returns (bool) {
+        return number >= epochNumber && _acceptedOf[number] == _commit(headerHash, eventRoot);
     }
 
     /// @inheritdoc IZkStateReceiver
@@ -232,7 +368,50 @@ contract ZkStateReceiver is IZkStateReceiver {
         if (number > type(uint64).max) revert ZkStateReceiver__NotCanonical(number);
         if (number <= lastNumber) revert ZkStateReceiver__NumberNotRising(number, lastNumber);
         if (eventRoot == 0) revert ZkStateReceiver__ZeroEventRoot();
+        if (frozen) revert ZkStateReceiver__Frozen();
+        if (expired()) revert ZkStateReceiver__Expired(uint256(lastAcceptedAt) + trustingPeriod);
         return trustedHeaderHash;
+    }
+
+    /// @dev An accepted header of this epoch (not its genesis, whose events cannot be proven).
+    function _requireAccepted(uint256 headerHash, uint256 number, uint256 eventRoot) private view {
+        if (eventRoot == 0 || number <= epochNumber || _acceptedOf[number] != _commit(headerHash, eventRoot)) {
+            revert ZkStateReceiver__UnknownHeader(number);
+        }
+    }
+
+    function _commit(uint256 headerHash, uint256 eventRoot) private pure returns (bytes32 digest) {
+        assembly ("memory-safe") {
+            mstore(0x00, headerHash)
+            mstore(0x20, eventRoot)
+            digest := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// @dev Evidence's own rules: `accepted` is the header accepted at the conflicting number,
+    ///      with another hash; `linked` is an accepted header (the proof's checkpoint) before it.
+    function _checkEvidence(Head calldata conflicting, Head calldata accepted, Head calldata linked) private view {
+        if (frozen) revert ZkStateReceiver__Frozen();
+        if (conflicting.headerHash >= R) revert ZkStateReceiver__NotCanonical(conflicting.headerHash);
+        if (conflicting.eventRoot >= R) revert ZkStateReceiver__NotCanonical(conflicting.eventRoot);
+        if (conflicting.number > type(uint64).max) revert ZkStateReceiver__NotCanonical(conflicting.number);
+        // The genesis of an epoch is trusted out of band and cannot conflict; numbers of an older
+        // epoch belong to a branch governance already left (isAccepted is false for them).
+        if (
+            accepted.number != conflicting.number || accepted.number <= epochNumber
+                || accepted.headerHash == conflicting.headerHash
+                || !isAccepted(accepted.headerHash, accepted.number, accepted.eventRoot)
+        ) revert ZkStateReceiver__NoConflict(conflicting.number);
+        // The circuit proves the linked header's number is below the new one; the check here only
+        // keeps the named header's number honest.
+        if (linked.number >= conflicting.number || !isAccepted(linked.headerHash, linked.number, linked.eventRoot)) {
+            revert ZkStateReceiver__UnknownHeader(linked.number);
+        }
+    }
+
+    function _freeze(uint256 number, uint256 accepted, uint256 conflicting) private {
+        frozen = true;
+        emit Frozen(number, accepted, conflicting, msg.sender);
     }
 
     /// @dev A StateSync proof of `head` (headerHash, number, eventRoot, the linked checkpoint) and
@@ -244,7 +423,10 @@ contract ZkStateReceiver is IZkStateReceiver {
     {
         firstId = uint256(lastExecutedId) + 1;
         (uint256 gamma, uint256 commitment) = StateSyncBatch.commit(head[2], events, batchSize, firstId);
-        uint256[6] memory signals = [head[0], head[1], head[2], head[3], gamma, commitment];
+        _requireStateSyncProof(proof, [head[0], head[1], head[2], head[3], gamma, commitment]);
+    }
+
+    function _requireStateSyncProof(Proof calldata proof, uint256[6] memory signals) private view {
         bool ok;
         try stateSyncVerifier.verifyProof{gas: VERIFIER_GAS}(proof.a, proof.b, proof.c, signals) returns (bool verdict) {
             ok = verdict;
@@ -255,7 +437,8 @@ contract ZkStateReceiver is IZkStateReceiver {
     function _acceptHeader(uint256 headerHash, uint256 number, uint256 eventRoot) private {
         trustedHeaderHash = headerHash;
         lastNumber = uint64(number);
-        eventRootOf[number] = eventRoot;
+        lastAcceptedAt = uint40(block.timestamp);
+        _acceptedOf[number] = _commit(headerHash, eventRoot);
         emit HeaderAccepted(number, headerHash, eventRoot);
     }
 

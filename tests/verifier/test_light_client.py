@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -146,16 +147,18 @@ def test_a_state_sync_proof_for_an_already_trusted_header_executes_its_events(
     signals = decode_signals("state_sync", values)
     assert isinstance(signals, StateSyncSignals)
     key = _key(prover)
-    direct = apply_state_sync_proof(initial_state(chain.checkpoint), key, proof, signals, chain.header, batch)
-    griefed = apply_header_proof(initial_state(chain.checkpoint), *header, chain.header)
-    after = apply_state_sync_proof(griefed, key, proof, signals, chain.header, batch)
+    now = time.time()  # one clock for both paths: the states record when they accepted the header
+    fresh = initial_state(chain.checkpoint, now=now)
+    direct = apply_state_sync_proof(fresh, key, proof, signals, chain.header, batch, now=now)
+    griefed = apply_header_proof(fresh, *header, chain.header, now=now)
+    after = apply_state_sync_proof(griefed, key, proof, signals, chain.header, batch, now=now)
     assert after == direct and after.last_executed_id == batch[-1].id
     with pytest.raises(LightClientError, match="must run from id"):
         apply_state_sync_proof(after, key, proof, signals, chain.header, batch)
 
 
 def _executed(state: LightClientState, last: int) -> LightClientState:
-    return LightClientState(state.checkpoint, state.proven_roots, last)
+    return replace(state, last_executed_id=last)
 
 
 def test_state_round_trips_and_refuses_corruption(chain: SampleChain, tmp_path: Path) -> None:

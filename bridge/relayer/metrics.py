@@ -75,6 +75,26 @@ class RelayerMetrics:
             f"{PREFIX}_races_lost", "Work another relayer finished first (reconciled, not an error)", registry=r
         )
 
+        self.receiver_frozen = Gauge(
+            f"{PREFIX}_receiver_frozen", "1 while the receiver is frozen by evidence of equivocation", registry=r
+        )
+        self.receiver_expired = Gauge(
+            f"{PREFIX}_receiver_expired",
+            "1 while the receiver is expired (no header within its trusting period)",
+            registry=r,
+        )
+        self.receiver_paused = Gauge(f"{PREFIX}_receiver_paused", "1 while the guardian's pause holds", registry=r)
+        self.conflicts = Counter(
+            f"{PREFIX}_conflicts",
+            "Steps that found an accepted header the rootchain does not give",
+            registry=r,
+        )
+        self.evidence_submitted = Counter(
+            f"{PREFIX}_evidence_submitted",
+            "freezeWithHeader transactions of this relayer that froze the receiver",
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

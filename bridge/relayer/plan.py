@@ -6,6 +6,12 @@ decision never depends on what this relayer remembers; its store only saves work
 proofs) and records what it sent. The order of work follows the receiver's rules
 (docs/PROTOCOL.md section 6):
 
+0. The receiver is frozen or expired: wait (only a recovery moves it; docs/PROTOCOL.md section 9).
+   The receiver accepted a header that is not the one the rootchain gives at its number (a
+   conflict: equivocating validators, or a rootchain reorganised deeper than the confirmation
+   depth): derive the canonical header at that number from the last agreeing one, have the
+   validators sign it, and submit it as evidence (freezeWithHeader). While execution is paused,
+   headers are still proposed, without their events, and events wait.
 1. Events of an accepted header are still unexecuted (a header with more than B events, or
    one submitted by someone else without its events): execute the next batch of at most B,
    from lastExecutedId + 1, with an EventInclusion proof. Nothing else can run first, since
@@ -20,7 +26,7 @@ proofs) and records what it sent. The order of work follows the receiver's rules
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from statesync.errors import ZkStateSyncError
 from statesync.model import Header, StateSyncEvent, build_event_tree, compute_header_hash
@@ -50,6 +56,10 @@ class ReceiverState:
     last_number: int
     last_executed_id: int
     block: int  # the child-chain block it was read at
+    frozen: bool = False
+    expired: bool = False
+    paused: bool = False
+    paused_until: int = 0  # Unix seconds (the guardian's last pause; execution is paused before it)
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,15 @@ class HeaderRange:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """An accepted header that the rootchain does not give, after `linked`, the last accepted one it does."""
+
+    accepted: AcceptedHeader
+    linked: Header
+    reason: str
+
+
+@dataclass(frozen=True)
 class ChainView:
     """Everything a decision needs, read from both chains (chain.py's observe)."""
 
@@ -85,6 +104,7 @@ class ChainView:
     open_range: HeaderRange | None  # the accepted header holding event last_executed_id + 1, if any
     pending: tuple[PendingEvent, ...]  # StateSynced logs after trusted.number, up to head, id order
     sent_total: int  # StateSender.counter() at the head: events sent so far
+    conflict: Conflict | None = None  # then `trusted` is conflict.linked, and nothing is open or pending
 
 
 @dataclass(frozen=True)
@@ -112,7 +132,14 @@ class ProposeHeader:
     resumed: bool  # the range is that of a stored proposal, whose signatures may be reused
 
 
-Action = Wait | ExecuteEvents | ProposeHeader
+@dataclass(frozen=True)
+class SubmitEvidence:
+    """The canonical header at the conflict's number, signed and proven after conflict.linked: a freeze."""
+
+    conflict: Conflict
+
+
+Action = Wait | ExecuteEvents | ProposeHeader | SubmitEvidence
 
 
 def select_batch(
@@ -148,6 +175,14 @@ def plan_next_action(
     """The one next step (see the module docstring); `in_flight` are stored unfinished proposals."""
     receiver = view.receiver
     last_id = receiver.last_executed_id
+    if receiver.frozen:
+        return Wait("the receiver is frozen by evidence of equivocation: it waits for governance's recovery")
+    if view.conflict is not None:
+        return SubmitEvidence(view.conflict)
+    if receiver.expired:
+        return Wait("the receiver expired (no header within its trusting period): it waits for a recovery")
+    if receiver.paused:
+        return _plan_while_paused(view, rules, batch_size, in_flight)
     if view.open_range is not None:
         batch = select_batch(view.open_range.events, last_id, batch_size)
         if not batch:
@@ -171,6 +206,15 @@ def plan_next_action(
     if view.sent_total > last_id:
         return Wait(f"{view.sent_total - last_id} events wait for {rules.confirmations} confirmations")
     return Wait("no event to relay")
+
+
+def _plan_while_paused(view: ChainView, rules: ProposalRules, batch_size: int, in_flight: Sequence[Header]) -> Action:
+    """Headers are still accepted while execution is paused (nothing is lost); their events wait."""
+    if view.open_range is not None:
+        return Wait(f"execution is paused until {view.receiver.paused_until}: events wait in order")
+    unpaused = replace(view, receiver=replace(view.receiver, paused=False))
+    action = plan_next_action(unpaused, rules, batch_size, in_flight)
+    return replace(action, batch=()) if isinstance(action, ProposeHeader) else action
 
 
 def build_proposal(

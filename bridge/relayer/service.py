@@ -52,6 +52,7 @@ from verifier.light_client import (
     apply_events_proof,
     apply_header_proof,
     apply_state_sync_proof,
+    validate_evidence,
 )
 from verifier.signals import EventSignals, HeaderSignals, StateSyncSignals
 
@@ -71,7 +72,17 @@ from ..rpc import FailoverRpc, RpcError
 from .chain import ChainObserver, NetworkFacts, Receiver
 from .checkpoints import JOURNAL_NAME, CheckpointJournal, CheckpointRelay
 from .metrics import RelayerMetrics
-from .plan import Action, ChainView, ExecuteEvents, ProposeHeader, Wait, build_proposal, measure_lag, plan_next_action
+from .plan import (
+    Action,
+    ChainView,
+    ExecuteEvents,
+    ProposeHeader,
+    SubmitEvidence,
+    Wait,
+    build_proposal,
+    measure_lag,
+    plan_next_action,
+)
 from .proving import ProofRunner, ProvingStopped, is_published, prune_finished_proofs, remove_leftovers
 from .settings import RelayerConfig
 from .signing import SignatureCollector, SigningError, ValidatorEndpoint, build_commit
@@ -97,6 +108,7 @@ from .submit import (
 
 STATE_SYNC_RESULT_TOPIC: Final = keccak(text="StateSyncResult(uint256,bool,bytes)")
 HEADER_UPDATE_GAS: Final = 600_000
+EVIDENCE_GAS: Final = 600_000  # the verifier's 300k and three accepted-header lookups
 BATCH_BASE_GAS: Final = 600_000  # the verifier's 300k, calldata, the commitment, bookkeeping
 PER_EVENT_GAS: Final = 60_000  # besides the stipend: the call's overhead, the result log, storage
 MAX_GAS: Final = 30_000_000
@@ -366,6 +378,8 @@ class Relayer:
             return False
         if isinstance(action, ExecuteEvents):
             self.execute_events(view, action)
+        elif isinstance(action, SubmitEvidence):
+            self.submit_evidence(view, action)
         else:
             self.propose(view, action)
         return True
@@ -384,7 +398,9 @@ class Relayer:
     def reconcile(self, view: ChainView) -> None:
         """Make the store agree with the receiver (the source of truth); see the module docstring."""
         accepted = {a.header_hash for a in view.accepted} | {compute_header_hash(self.genesis)}
-        trusted, last_id = view.receiver.trusted_hash, view.receiver.last_executed_id
+        # Under a conflict the evidence links to the last header the rootchain gives: its proof is live.
+        trusted = view.receiver.trusted_hash if view.conflict is None else compute_header_hash(view.trusted)
+        last_id = view.receiver.last_executed_id
         for proposal in self.store.open_proposals():
             if proposal.header_hash in accepted:
                 self.store.set_proposal_status(proposal.header_hash, ProposalStatus.ACCEPTED)
@@ -523,6 +539,87 @@ class Relayer:
         )
         return build_commit(header, signed.signatures, len(self.endpoints))
 
+    # --- evidence -----------------------------------------------------------------------------
+
+    def submit_evidence(self, view: ChainView, action: SubmitEvidence) -> None:
+        """Freeze a receiver that accepted a header the rootchain does not give (docs/PROTOCOL.md section 9).
+
+        The canonical header at the same number, after the last accepted header the rootchain
+        gives, is derived, signed by the validators (an honest one never signed the other) and
+        proven; the light client checks it is evidence by the contract's rule; freezeWithHeader.
+        """
+        conflict = action.conflict
+        linked, accepted = conflict.linked, conflict.accepted
+        self.metrics.conflicts.inc()
+        found = self.rootchain.read_range(linked.number, accepted.number)
+        events = state_sync_events([p.event for p in found.events])
+        try:
+            header = build_proposal(linked, found.end, events, self.rules, self.set_hash)
+        except ZkStateSyncError as exc:
+            raise RelayerError(
+                f"the receiver accepted header {accepted.number}, which the rootchain does not give "
+                f"({conflict.reason}), and no single header after {linked.number} can prove it: {exc}"
+            ) from exc
+        header_hash = compute_header_hash(header)
+        if header_hash == accepted.header_hash:
+            raise RelayerError(f"header {accepted.number} is the canonical one after all: nothing to freeze")
+        log.warning(
+            "relay.evidence",
+            extra={
+                "fields": {
+                    "number": accepted.number,
+                    "accepted_hash": str(accepted.header_hash),
+                    "canonical_hash": str(header_hash),
+                    "linked": linked.number,
+                    "reason": conflict.reason,
+                }
+            },
+        )
+        self.store.record_proposal(header, 0, len(events))
+        commit = self.sign(header, linked)
+        key = BatchKey("header_update", header_hash, header.number, compute_header_hash(linked), 0, 0)
+        inputs = build_header_update_inputs(trusted=linked, commit=commit, validator_set=self.validator_set)
+        proven = self.ensure_proof(key, inputs)
+        checked = proven.checked
+        signals = checked.signals
+        if not isinstance(signals, HeaderSignals):
+            raise RelayerError(f"a {checked.key.circuit} proof is no header evidence")
+        client = LightClientState(
+            checkpoint=view.trusted,
+            proven_roots={a.header_hash: (a.number, a.event_root) for a in view.accepted},
+            last_executed_id=view.receiver.last_executed_id,
+            genesis=self.genesis,
+        )
+        try:
+            validate_evidence(client, checked.key, checked.proof, signals)
+        except LightClientError as exc:
+            self.store.set_batch_status(proven.batch.id, BatchStatus.OBSOLETE, f"no evidence: {exc}")
+            raise
+        data = self.receiver.encode(
+            "freezeWithHeader",
+            encode_proof_argument(checked.proof, signals.values()),
+            (header_hash, header.number, header.event_root),
+            (accepted.header_hash, accepted.number, accepted.event_root),
+            (compute_header_hash(linked), linked.number, 0 if linked == self.genesis else linked.event_root),
+        )
+        try:
+            receipt = self.sender.send(proven.batch.id, "freezeWithHeader", self.receiver.address, data, EVIDENCE_GAS)
+        except SubmissionReverted as exc:
+            self.metrics.transactions.labels(method="freezeWithHeader", outcome="reverted").inc()
+            self.store.set_batch_status(proven.batch.id, BatchStatus.PROVEN, f"freezeWithHeader reverted: {exc.reason}")
+            if exc.reason.name == "ZkStateReceiver__Frozen":
+                raise RaceLost("the receiver was frozen by another's evidence") from exc
+            raise
+        self.store.set_batch_status(proven.batch.id, BatchStatus.EXECUTED)
+        self.metrics.transactions.labels(method="freezeWithHeader", outcome="succeeded").inc()
+        self.metrics.evidence_submitted.inc()
+        log.warning(
+            "relay.frozen",
+            extra={
+                "fields": {"number": accepted.number, "tx": "0x" + receipt.tx_hash.hex(), "gas_used": receipt.gas_used}
+            },
+        )
+
     # --- proofs --------------------------------------------------------------------------------
 
     def prune_proofs(self, *, sweep: bool = False) -> None:
@@ -593,10 +690,14 @@ class Relayer:
         self, view: ChainView, proven: Proven, header: Header | None, batch: Sequence[StateSyncEvent]
     ) -> None:
         """The proof against the Python light client holding the receiver's state; a proof it refuses is obsolete."""
+        # The receiver keeps its own clock for expiry (the plan waits on an expired one); the
+        # light client's clock starts now so that only the proof's own rules decide here.
         state = LightClientState(
             checkpoint=view.trusted,
             proven_roots={a.header_hash: (a.number, a.event_root) for a in view.accepted},
             last_executed_id=view.receiver.last_executed_id,
+            genesis=self.genesis,
+            accepted_at=time.time(),
         )
         checked = proven.checked
         signals = checked.signals
@@ -620,7 +721,7 @@ class Relayer:
         checked = proven.checked
         signals = checked.signals
         argument = encode_proof_argument(checked.proof, signals.values())
-        accepted_first = self.receiver.event_root_of(header.number) == header.event_root
+        accepted_first = self.receiver.is_accepted(header)
         if isinstance(signals, HeaderSignals):
             if accepted_first:
                 self.store.set_batch_status(proven.batch.id, BatchStatus.EXECUTED_ELSEWHERE, "accepted by another")
@@ -647,10 +748,7 @@ class Relayer:
             self._send(view, proven, "syncState", data, compute_batch_gas(len(batch), self.receiver_gas), batch)
         except SubmissionReverted as exc:
             # Lost the header to a submitHeader between the check and the call: its events still run here.
-            if (
-                exc.reason.name != "ZkStateReceiver__NumberNotRising"
-                or self.receiver.event_root_of(header.number) != header.event_root
-            ):
+            if exc.reason.name != "ZkStateReceiver__NumberNotRising" or not self.receiver.is_accepted(header):
                 raise
             self.execute_state_sync(view, proven, signals, batch)
 
@@ -696,7 +794,14 @@ class Relayer:
         proven = self.ensure_proof(key, inputs)
         self.check_with_light_client(view, proven, None, batch)
         argument = encode_proof_argument(proven.checked.proof, proven.checked.signals.values())
-        data = self.receiver.encode("executeEvents", argument, header.number, [event_argument(e) for e in batch])
+        data = self.receiver.encode(
+            "executeEvents",
+            argument,
+            header.header_hash,
+            header.number,
+            header.event_root,
+            [event_argument(e) for e in batch],
+        )
         self._send(view, proven, "executeEvents", data, compute_batch_gas(len(batch), self.receiver_gas), batch)
 
     def _send(
@@ -763,6 +868,24 @@ class Relayer:
         m.lag_blocks.set(lag.blocks)
         m.lag_seconds.set(seconds)
         m.account_balance.set(self.sender.balance())
+        receiver = view.receiver
+        m.receiver_frozen.set(int(receiver.frozen))
+        m.receiver_expired.set(int(receiver.expired))
+        m.receiver_paused.set(int(receiver.paused))
+        conflict = view.conflict
+        self._note_status(
+            frozen=receiver.frozen,
+            expired=receiver.expired,
+            paused=receiver.paused,
+            paused_until=receiver.paused_until,
+            conflict=None
+            if conflict is None
+            else {
+                "number": conflict.accepted.number,
+                "hash": str(conflict.accepted.header_hash),
+                "reason": conflict.reason,
+            },
+        )
         self._note_status(
             rootchain_head=view.head,
             checkpoint={"number": view.receiver.last_number, "hash": str(view.receiver.trusted_hash)},
@@ -778,6 +901,8 @@ class Relayer:
             text = f"wait: {action.reason}"
         elif isinstance(action, ExecuteEvents):
             text = f"execute {action.batch[0].id}..{action.batch[-1].id} of header {action.header.number}"
+        elif isinstance(action, SubmitEvidence):
+            text = f"freeze: the receiver accepted header {action.conflict.accepted.number}, not the rootchain's"
         else:
             text = f"propose ({action.parent.number}, {action.end}] with {len(action.events)} events"
         self._note_status(action=text)

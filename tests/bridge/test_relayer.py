@@ -49,12 +49,14 @@ from bridge.config import (
 from bridge.relayer.plan import (
     AcceptedHeader,
     ChainView,
+    Conflict,
     ExecuteEvents,
     HeaderRange,
     PlanError,
     ProposeHeader,
     ReceiverState,
     ReconstructionError,
+    SubmitEvidence,
     Wait,
     build_proposal,
     measure_lag,
@@ -204,6 +206,33 @@ def test_a_stored_proposal_is_resumed_while_it_is_still_signable() -> None:
     # Too few confirmations at a lower head (a reorganised rootchain): derive anew.
     fresh = plan_next_action(view_of(head=106, logs=logs), RULES, BATCH, [stored])
     assert isinstance(fresh, ProposeHeader) and not fresh.resumed and fresh.end == 103
+
+
+def test_the_rails_come_first_frozen_and_expired_wait_and_a_conflict_is_answered_with_evidence() -> None:
+    logs = pending((1, 103))
+    base = view_of(head=125, logs=logs)
+    for state, word in (
+        (replace(base.receiver, frozen=True), "frozen"),
+        (replace(base.receiver, expired=True), "expired"),
+    ):
+        action = plan_next_action(replace(base, receiver=state), RULES, BATCH)
+        assert isinstance(action, Wait) and word in action.reason
+    conflict = Conflict(AcceptedHeader(120, 5, 7), GENESIS, "its event root is not the range's")
+    assert plan_next_action(replace(base, conflict=conflict), RULES, BATCH) == SubmitEvidence(conflict)
+    # Frozen wins: the evidence is in, nothing else is sent.
+    frozen = replace(base, conflict=conflict, receiver=replace(base.receiver, frozen=True))
+    assert isinstance(plan_next_action(frozen, RULES, BATCH), Wait)
+
+
+def test_while_paused_headers_move_without_their_batches_and_events_wait() -> None:
+    logs = pending((1, 103), (2, 103))
+    paused = view_of(head=125, logs=logs)
+    paused = replace(paused, receiver=replace(paused.receiver, paused=True, paused_until=1_800_000_000))
+    assert plan_next_action(paused, RULES, BATCH) == ProposeHeader(GENESIS, 120, (event(1), event(2)), (), False)
+    accepted = AcceptedHeader(number=120, header_hash=5, event_root=7)
+    open_range = HeaderRange(accepted, 100, logs)
+    action = plan_next_action(replace(paused, open_range=open_range), RULES, BATCH)
+    assert isinstance(action, Wait) and "paused until 1800000000" in action.reason
 
 
 def test_a_missing_event_is_a_plan_error_never_a_skip() -> None:

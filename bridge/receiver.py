@@ -37,6 +37,9 @@ class ReceiverReader:
     def last_executed_id(self, block: int | str = "latest") -> int:
         return self._uint("lastExecutedId", block)
 
+    def frozen(self, block: int | str = "latest") -> bool:
+        return self._uint("frozen", block) != 0
+
 
 @dataclass(frozen=True)
 class AcceptedCheckpoint:

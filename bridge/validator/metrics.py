@@ -21,6 +21,11 @@ class ValidatorMetrics:
             "Signatures handed out (repeats of a signed header included)",
             registry=self.registry,
         )
+        self.conflict = Gauge(
+            f"{PREFIX}_receiver_conflict",
+            "1 once the receiver accepted a header at a number where this validator signed another",
+            registry=self.registry,
+        )
         self.refusals = Counter(f"{PREFIX}_refusals", "Requests refused, by code", ["code"], registry=self.registry)
         self.rpc_errors = Counter(
             f"{PREFIX}_rpc_errors",

@@ -33,7 +33,7 @@ from statesync.proposal import ProposalRules
 
 from ..receiver import ReceiverReader
 from ..rootchain import RootchainInconsistent, RootchainReader
-from ..rpc import RpcAnswerError, RpcError, RpcUnavailable
+from ..rpc import RpcAnswerError, RpcError, RpcUnavailable, parse_quantity
 from .checks import (
     CheckContext,
     NextSetPolicy,
@@ -109,6 +109,9 @@ class ValidatorService:
         self._head: int | None = None
         self._head_at: float | None = None
         self._trusted: int | None = None
+        # Set once the receiver accepted a header at a number where this validator signed another:
+        # from then on its checkpoint is no parent this validator signs on (docs/PROTOCOL.md section 9).
+        self._receiver_conflict: dict[str, Any] | None = None
         self._errors: deque[dict[str, Any]] = deque(maxlen=RECENT_ERRORS)
         self._signatures = 0
         self._refusals: dict[str, int] = {}
@@ -155,17 +158,35 @@ class ValidatorService:
         try:
             self._saw_head(self.rootchain.head())
             if self.receiver is not None:
-                trusted = self.receiver.trusted_header_hash()
-                with self._lock:
-                    self._trusted = trusted
+                self._watch_receiver()
         except (RpcUnavailable, RpcAnswerError) as exc:
             self._note_error("poll", str(exc))
+
+    def _watch_receiver(self) -> int:
+        """The receiver's checkpoint hash, compared with what this validator signed at its number."""
+        receiver = self.receiver
+        if receiver is None:
+            return self.genesis_hash
+        block = parse_quantity(receiver.rpc.request("eth_blockNumber", []), "eth_blockNumber")  # one block, both reads
+        trusted = receiver.trusted_header_hash(block)
+        number = receiver.last_number(block)
+        with self._lock:
+            self._trusted = trusted
+        mine = self.db.lookup(self.context.chain_id, number)
+        if mine is not None and mine.header_hash != trusted and self._receiver_conflict is None:
+            conflict = {"number": str(number), "accepted_hash": str(trusted), "signed_hash": str(mine.header_hash)}
+            with self._lock:
+                self._receiver_conflict = {**conflict, "seen_at": round(time.time(), 3)}
+            self.metrics.conflict.set(1)
+            log.error("watch.conflict", extra={"fields": conflict})
+        return trusted
 
     def status(self) -> dict[str, Any]:
         last = self.db.last_signed(self.context.chain_id)
         with self._lock:
             head, head_at, trusted = self._head, self._head_at, self._trusted
             errors, signatures, refusals = list(self._errors), self._signatures, dict(self._refusals)
+            conflict = None if self._receiver_conflict is None else dict(self._receiver_conflict)
         return {
             "name": self.identity.name,
             "public_key": [str(c) for c in self.identity.public_key],
@@ -189,6 +210,7 @@ class ValidatorService:
             "last_signed": None
             if last is None
             else {"chain_id": str(last.chain_id), "number": str(last.number), "header_hash": str(last.header_hash)},
+            "conflict": conflict,
             "signatures": signatures,
             "refusals": refusals,
             "errors": errors,
@@ -291,11 +313,15 @@ class ValidatorService:
         return SignResponse(signature=signature, signing_message=signing_message, header_hash=header_hash)
 
     def _trusted_hash(self) -> int:
-        if self.receiver is None:
-            return self.genesis_hash
-        trusted = self.receiver.trusted_header_hash()
+        trusted = self._watch_receiver()
         with self._lock:
-            self._trusted = trusted
+            conflict = self._receiver_conflict
+        if conflict is not None:
+            raise SigningRefused(
+                RefusalCode.RECEIVER_CONFLICT,
+                f"the receiver accepted header {conflict['accepted_hash']} at number {conflict['number']}, where this "
+                "validator signed another: it signs only on top of its own headers now",
+            )
         return trusted
 
     def _repeat(self, proposal: Signed, header_hash: int, existing: SignedHeader) -> SignResponse:

@@ -27,6 +27,7 @@ from web3.types import RPCEndpoint
 from bridge.chain.chains import Chain, find_free_port, run_anvil
 from bridge.chain.deploy import Deployed, deploy, transact
 from bridge.chain.solc import compile_directory
+from bridge.chain.stack import ReceiverRails
 from bridge.config import (
     ChildConfig,
     CircuitsConfig,
@@ -447,6 +448,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             0,
             circuits_config().batch_size,
             500_000,
+            ReceiverRails().argument(),
         )
         child_config = ChildConfig(
             chain_id=CHILD_CHAIN_ID,
@@ -620,6 +622,39 @@ def test_metrics_count_signatures_and_refusals(scenario: Scenario) -> None:
     assert lines['zkstatesync_validator_refusals_total{code="unknown_parent"}'] >= 1
     assert lines["zkstatesync_validator_rootchain_head"] >= scenario.genesis.number
     assert lines["zkstatesync_validator_last_signed_number"] > scenario.genesis.number + 5
+
+
+@pytest.mark.anvil
+def test_a_header_accepted_where_this_validator_signed_another_is_flagged_and_never_built_on(
+    scenario: Scenario,
+) -> None:
+    # docs/PROTOCOL.md section 9, "Who watches". The receiver's storage is set to what a coalition's
+    # header would leave: slot 0 trustedHeaderHash, slot 1's low 64 bits lastNumber (the layout comment).
+    s, genesis = scenario, scenario.genesis
+    assert s.client.status()["conflict"] is None
+    _, number, signed_hash = s.rows()[-1]
+    other = s.derive(genesis, int(number), events=[])  # another header at a number this validator signed
+    assert compute_header_hash(other) != int(signed_hash)
+    slot1 = int(str(rpc(s.child, "eth_getStorageAt", [s.receiver.address, "0x1", "latest"])), 16)
+    slot1 = (slot1 >> 64 << 64) | other.number
+    rpc(
+        s.child,
+        "anvil_setStorageAt",
+        [s.receiver.address, "0x0", "0x" + compute_header_hash(other).to_bytes(32, "big").hex()],
+    )
+    rpc(s.child, "anvil_setStorageAt", [s.receiver.address, "0x1", "0x" + slot1.to_bytes(32, "big").hex()])
+    status = wait_for_status(s.client, lambda status: status["conflict"] is not None)
+    assert status["conflict"]["number"] == str(other.number)
+    assert status["conflict"]["accepted_hash"] == str(compute_header_hash(other))
+    assert status["conflict"]["signed_hash"] == str(signed_hash)
+    text = s.client.request("GET", "/metrics").body.decode()
+    assert "zkstatesync_validator_receiver_conflict 1.0" in text
+    # The receiver's checkpoint is no parent now, though it is the one the receiver trusts.
+    s.ledger.mine(CONFIRMATIONS + 2)
+    child = s.derive(other, s.ledger.head() - CONFIRMATIONS)
+    before = len(s.rows())
+    assert s.refused(child, other).code == "receiver_conflict"
+    assert len(s.rows()) == before
 
 
 @pytest.mark.anvil

@@ -111,7 +111,7 @@ _BLOCK_HASH: Final = re.compile(r"0x[0-9a-fA-F]{64}")
 _ADDRESS: Final = re.compile(r"0x[0-9a-fA-F]{40}")
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _NETWORK_SECTIONS: Final = frozenset(
-    {"rootchain", "child", "circuits", "genesis", "checkpoint_genesis", "deployment", "validators"}
+    {"rootchain", "child", "circuits", "genesis", "checkpoint_genesis", "deployment", "validators", "rails"}
 )
 # Sections other programs read from the same file (`validator` here; the relayer's later).
 _OTHER_SECTIONS: Final = frozenset({"validator", "relayer", "devnet"})
@@ -177,6 +177,29 @@ class DeploymentRecord:
     deployed_at: str
 
 
+ZERO_ADDRESS: Final = to_checksum_address("0x" + "00" * 20)
+DAY: Final = 24 * 3600
+
+
+@dataclass(frozen=True)
+class RailsConfig:
+    """`[rails]`: the safety rails fixed at deployment (docs/PROTOCOL.md section 9).
+
+    governance may only recover the receiver after a freeze or an expiry; guardian may only
+    pause execution (the receiver's events and ZkExitHelper's exits) for max_pause_duration;
+    the zero address (the default) gives the power to nobody. The sample token bridge's
+    deposits and payouts are rate-limited by one token bucket each with these parameters.
+    """
+
+    governance: ChecksumAddress = ZERO_ADDRESS
+    guardian: ChecksumAddress = ZERO_ADDRESS
+    trusting_period: int = 14 * DAY
+    max_pause_duration: int = DAY
+    capacity: int = 10**24
+    refill_per_second: int = 10**20
+    large_transfer_delay: int = DAY
+
+
 @dataclass(frozen=True)
 class NetworkConfig:
     rootchain: RootchainConfig
@@ -186,6 +209,7 @@ class NetworkConfig:
     genesis: Header | None = None
     deployment: DeploymentRecord | None = None
     checkpoint_genesis: Checkpoint | None = None
+    rails: RailsConfig = RailsConfig()
 
     @property
     def is_deployed(self) -> bool:
@@ -302,6 +326,7 @@ def parse_network_config(document: Mapping[str, Any], *, source: str = "the conf
         raise ConfigError(f"{source}: [checkpoint_genesis] chain_id {checkpoint_genesis.chain_id} is not [child]'s")
     validators = _parse_validators(document.get("validators"), circuits, source)
     deployment = _parse_deployment(_table(document, "deployment", source), source) if "deployment" in document else None
+    rails = _parse_rails(_table(document, "rails", source), source) if "rails" in document else RailsConfig()
     config = NetworkConfig(
         rootchain=rootchain,
         circuits=circuits,
@@ -310,6 +335,7 @@ def parse_network_config(document: Mapping[str, Any], *, source: str = "the conf
         genesis=genesis,
         deployment=deployment,
         checkpoint_genesis=checkpoint_genesis,
+        rails=rails,
     )
     try:
         build_validator_set(config)
@@ -437,6 +463,28 @@ def _parse_child(table: Mapping[str, Any], source: str) -> ChildConfig:
         ),
         max_range=_int(table.get("max_range", DEFAULT_MAX_RANGE), f"{where} max_range", source, 1, 1_000_000),
     )
+
+
+_RAIL_PERIODS: Final = ("trusting_period", "max_pause_duration", "large_transfer_delay")
+_RAIL_AMOUNTS: Final = ("capacity", "refill_per_second")
+MAX_RAIL_PERIOD: Final = 365 * DAY
+MAX_RAIL_AMOUNT: Final = 2**192 - 1
+
+
+def _parse_rails(table: Mapping[str, Any], source: str) -> RailsConfig:
+    where = "[rails]"
+    _reject_unknown(table, {"governance", "guardian", *_RAIL_PERIODS, *_RAIL_AMOUNTS}, where, source)
+    defaults = RailsConfig()
+    values: dict[str, Any] = {}
+    for name in ("governance", "guardian"):
+        values[name] = _optional_address(table.get(name), f"{where} {name}", source) or ZERO_ADDRESS
+    for name in _RAIL_PERIODS:
+        values[name] = _int(table.get(name, getattr(defaults, name)), f"{where} {name}", source, 1, MAX_RAIL_PERIOD)
+    for name in _RAIL_AMOUNTS:
+        values[name] = _int(table.get(name, getattr(defaults, name)), f"{where} {name}", source, 1, MAX_RAIL_AMOUNT)
+    if values["refill_per_second"] > values["capacity"]:
+        raise ConfigError(f"{source}: {where} refill_per_second exceeds capacity (the bucket refills at most full)")
+    return RailsConfig(**values)
 
 
 _GENESIS_UINT64: Final = ("chain_id", "number", "timestamp")
@@ -702,6 +750,13 @@ def render_network_config(config: NetworkConfig) -> str:
             "child_block": _toml_int(record.child_block),
             "deployer": record.deployer,
             "deployed_at": record.deployed_at,
+        }
+    rails = config.rails
+    if rails != RailsConfig():
+        document["rails"] = {
+            "governance": rails.governance,
+            "guardian": rails.guardian,
+            **{name: _toml_int(getattr(rails, name)) for name in (*_RAIL_PERIODS, *_RAIL_AMOUNTS)},
         }
     document["validators"] = [
         {

@@ -31,7 +31,16 @@ from statesync.proposal import RootBlock
 
 from .chain.chains import Chain, connect_chain
 from .chain.deploy import Deployed, deploy
-from .chain.stack import EXIT_CIRCUIT, ChildStack, ExitPath, RootStack, compile_generated_verifier, deploy_bridge
+from .chain.stack import (
+    EXIT_CIRCUIT,
+    ChildStack,
+    ExitPath,
+    RateLimit,
+    ReceiverRails,
+    RootStack,
+    compile_generated_verifier,
+    deploy_bridge,
+)
 from .config import (
     ConfigError,
     DeploymentRecord,
@@ -211,8 +220,16 @@ def deploy_network(
     try:
         exit_verifier = _deploy_exit_verifier(root, child, config, verifier_sources, progress)
         exit_path = None if exit_verifier is None else exit_verifier[0]
+        rails = config.rails
         root_stack, child_stack = deploy_bridge(
-            root, child, verifier_sources, genesis=genesis, batch_size=config.circuits.batch_size, exit_path=exit_path
+            root,
+            child,
+            verifier_sources,
+            genesis=genesis,
+            batch_size=config.circuits.batch_size,
+            exit_path=exit_path,
+            rails=ReceiverRails(rails.governance, rails.guardian, rails.trusting_period, rails.max_pause_duration),
+            rate_limit=RateLimit(rails.capacity, rails.refill_per_second, rails.large_transfer_delay),
         )
     except ZkStateSyncError:
         raise

@@ -43,7 +43,7 @@ from statesync.storage import write_atomically
 from .chain.chains import Chain, chain_url, find_free_port, run_anvil
 from .chain.deploy import Deployed, Receipt, call, transact
 from .chain.stack import DEPLOYED_CIRCUITS
-from .config import ChildConfig, CircuitsConfig, ConfigError, RootchainConfig
+from .config import ChildConfig, CircuitsConfig, ConfigError, RailsConfig, RootchainConfig, save_network_config
 from .db import DataDirLock
 from .deployment import NetworkDeployment, deploy_network
 from .exits import prepare_exit_from_network, send_exit
@@ -58,6 +58,8 @@ MARKER: Final = ".zkstatesync-devnet"
 CHILD_CHAIN_ID: Final = 1002
 NAMES: Final = ("alice", "bob", "carol", "dave")
 POWERS: Final = (4, 3, 2, 1)  # 10 in all: a quorum needs 7, so any one but alice may be down
+GOVERNANCE: Final = 8  # anvil account indexes of the rails' roles
+GUARDIAN: Final = 9
 RELAYER_KEY_ENV: Final = "ZKSTATESYNC_RELAYER_KEY"
 RELAYER_ROOT_KEY_ENV: Final = "ZKSTATESYNC_RELAYER_ROOT_KEY"  # the account that submits checkpoints
 FUNDING: Final = 10**21  # wei for the deployer and the relayer
@@ -293,6 +295,11 @@ def _open_locked(options: DevnetOptions, sources: dict[str, Path], progress: Cal
                 max_range=options.max_range,
             ),
         )
+        # The rails' two roles are anvil's last two accounts (the same addresses on both chains), so
+        # `cast send` or web3 can play governance and guardian; docs/PROTOCOL.md section 9.
+        rails = RailsConfig(governance=root.accounts[GOVERNANCE], guardian=root.accounts[GUARDIAN])
+        network = replace(network, config=replace(network.config, rails=rails))
+        save_network_config(network.path, network.config)
         # Fresh keys, never anvil's well-known ones: the deployer signs on both chains, as it would on a testnet.
         deployer: LocalAccount = Account.create()
         fund(root, deployer.address)

@@ -19,7 +19,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 
 from .config import ConfigError, NetworkConfig
-from .receiver import CheckpointManager, ReceiverReader
+from .receiver import CheckpointManager, ReceiverReader, read_uint_getter
 from .rootchain import L2_STATE_SYNCED, RootchainReader
 from .rpc import FailoverRpc, parse_quantity
 from .validator.client import ValidatorClient, ValidatorUnreachable
@@ -62,6 +62,28 @@ class ExitsState:
 
 
 @dataclass(frozen=True)
+class RailsState:
+    """The safety rails (docs/PROTOCOL.md section 9) as the chains have them now."""
+
+    frozen: bool
+    expired: bool
+    paused: bool
+    paused_until: int  # Unix seconds of the guardian's last pause (0: never)
+    deposits_queued: int | None  # ChildToken.queuedValue: minted when the bucket allows (None: no sample bridge)
+    withdrawals_queued: int | None  # RootBridge.queuedValue: paid out when its bucket allows
+
+    @property
+    def summary(self) -> str:
+        if self.frozen:
+            return "FROZEN by evidence of equivocation: waits for governance's recovery"
+        if self.expired:
+            return "EXPIRED: no header within the trusting period; waits for a recovery"
+        if self.paused:
+            return f"paused until {self.paused_until}: headers are accepted, events wait"
+        return "ok"
+
+
+@dataclass(frozen=True)
 class BridgeStatus:
     rootchain_head: int
     confirmations: int
@@ -72,6 +94,7 @@ class BridgeStatus:
     validators: tuple[ValidatorState, ...]
     relayer: RelayerState | None
     exits: ExitsState | None = None  # the exit direction, when the network has one
+    rails: RailsState | None = None
 
     @property
     def pending(self) -> int:
@@ -174,9 +197,33 @@ def read_bridge_status(network: NetworkConfig, relayer_url: str | None = None) -
         checkpoint_number=receiver.last_number(child_block),
         checkpoint_hash=receiver.trusted_header_hash(child_block),
         last_executed_id=receiver.last_executed_id(child_block),
+        rails=read_rails_state(network, receiver, child_block),
         validators=tuple(read_validator_state(v.name, v.power, v.url) for v in network.validators),
         relayer=None if relayer_url is None else read_relayer_state(relayer_url),
         exits=read_exits_state(network),
+    )
+
+
+def read_rails_state(network: NetworkConfig, receiver: ReceiverReader, child_block: int) -> RailsState:
+    """The receiver's rails at `child_block`, and the value the sample token bridge holds in its queues."""
+
+    def flag(getter: str) -> bool:
+        return read_uint_getter(receiver.rpc, receiver.receiver, getter, child_block, "ZkStateReceiver") != 0
+
+    deposits = withdrawals = None
+    record = network.deployment
+    if record is not None:
+        deposits = read_uint_getter(receiver.rpc, record.child_token, "queuedValue", child_block, "ChildToken")
+        root = network.rootchain
+        rootchain = FailoverRpc("rootchain", root.rpc, root.chain_id, root.rpc_timeout)
+        withdrawals = read_uint_getter(rootchain, record.root_bridge, "queuedValue", "latest", "RootBridge")
+    return RailsState(
+        frozen=flag("frozen"),
+        expired=flag("expired"),
+        paused=flag("paused"),
+        paused_until=read_uint_getter(receiver.rpc, receiver.receiver, "pausedUntil", child_block, "ZkStateReceiver"),
+        deposits_queued=deposits,
+        withdrawals_queued=withdrawals,
     )
 
 
@@ -211,6 +258,15 @@ def render_bridge_status(status: BridgeStatus, title: str = "bridge") -> Rendera
     chains.add_row("events sent", str(status.sent))
     chains.add_row("checkpoint", f"header {status.checkpoint_number}, {status.lag_blocks} blocks behind the head")
     chains.add_row("executed", f"{status.last_executed_id} ({status.pending} pending)")
+    if status.rails is not None:
+        rails = status.rails
+        style = "red" if rails.frozen or rails.expired else "yellow" if rails.paused else "green"
+        chains.add_row("receiver", f"[{style}]{rails.summary}[/]")
+        if rails.deposits_queued is not None:
+            chains.add_row(
+                "queued value",
+                f"deposits {rails.deposits_queued}, withdrawals {rails.withdrawals_queued} (rate limits)",
+            )
     if status.exits is not None:
         exits = status.exits
         chains.add_row("child head", str(exits.child_head))

@@ -16,7 +16,10 @@ Act by act, on a devnet (bridge/devnet.py: two anvil chains, 4 validator process
      every one of them, each with a machine-readable reason;
   6. checkpoints under attack: signed below the quorum, or by the old set after a rotation, with
      the devnet's own keys: refused by the rules and by the circuit;
-  7. proofs and contracts under attack: the in-process demo's attacks (bridge/demo.py: a replayed
+  7. equivocation: alice and bob (7 of 10) sign a second header at a number, which the receiver
+     accepts first; the relayer proves the canonical one and freezes the receiver before any of
+     the forged header's events executes (bridge/demo_equivocation.py); the devnet ends frozen;
+  8. proofs and contracts under attack: the in-process demo's attacks (bridge/demo.py: a replayed
      proof, a tampered public input, half the power, the old validator set after a rotation).
 Each act checks its outcome and raises DemoFailure if it did not hold; at the end every deposit
 must have been executed exactly once, in id order, minting what was deposited.
@@ -43,6 +46,7 @@ from statesync.proposal import RootBlock, derive_header
 from .chain.stack import read_state_synced
 from .config import build_proposal_rules, compute_configured_set_hash
 from .demo import DemoFailure, run_demo
+from .demo_equivocation import EquivocationReport, play_equivocation
 from .demo_exits import ExitsReport, play_withdrawals, refuse_checkpoint_attacks
 from .devnet import NAMES, Devnet, DevnetOptions, open_devnet
 from .relayer.cli import store_identity
@@ -68,6 +72,7 @@ class NetworkDemoReport:
     executed: int = 0
     attacks: list[tuple[str, str]] = field(default_factory=list)  # the in-process act's
     exits: ExitsReport = field(default_factory=ExitsReport)
+    equivocation: EquivocationReport | None = None
 
 
 @dataclass
@@ -294,6 +299,13 @@ def _play(
             console.print(f"  [green]refused[/]: {what}\n    [dim]{reason}[/]", highlight=False, soft_wrap=True)
     report.latencies = tracker.latencies()
 
+    with _act(report, console, "equivocation: alice and bob sign a second header; the bridge freezes first"):
+        report.equivocation = play_equivocation(devnet, note)
+        status = tracker.observe()
+        if status.rails is None or not status.rails.frozen:
+            raise DemoFailure("zkstatesync status does not show the receiver frozen")
+        note(f"zkstatesync status: {status.rails.summary}")
+
 
 def _print_report(console: Console, report: NetworkDemoReport) -> None:
     acts = Table("act", "seconds", title="zkstatesync demo")
@@ -314,6 +326,14 @@ def _print_report(console: Console, report: NetworkDemoReport) -> None:
             f"withdrawals: {len(exits.withdrawn)} exits released {sum(w for _, w in exits.withdrawn)} wei, "
             f"{statistics.median(exits.exit_gas):,.0f} gas each (median); the checkpoint came "
             f"{exits.seconds_to_checkpoint:.1f} s after the burns",
+            highlight=False,
+        )
+    freeze = report.equivocation
+    if freeze is not None:
+        console.print(
+            f"equivocation at header {freeze.number}: frozen {freeze.seconds_to_freeze:.1f} s after the relayer "
+            f"restarted ({freeze.freeze_gas:,} gas), the forged deposit refused ({freeze.refused}), "
+            f"{len(freeze.flagged)} validators flagged it",
             highlight=False,
         )
     console.print(

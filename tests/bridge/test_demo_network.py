@@ -31,3 +31,8 @@ def test_the_network_demo_recovers_from_every_fault_and_refuses_every_attack(tmp
     assert "not final" in refused["a checkpoint signed by 3 of 10 (the checkpoint rules)"]
     assert "QuorumCertificate" in refused["proving it anyway (the circuit's quorum)"]
     assert "FinalUnder" in refused["a checkpoint by the old set after a rotation (the circuit)"]
+    # Equivocation: the forged header was accepted first and frozen before its deposit ran.
+    freeze = report.equivocation
+    assert freeze is not None and freeze.refused == "ZkStateReceiver__Frozen"
+    assert freeze.executed_before == freeze.executed_after == 12  # the 13th deposit is the one forged
+    assert freeze.canonical_hash not in (0, freeze.forged_hash) and freeze.flagged

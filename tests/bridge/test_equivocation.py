@@ -1,0 +1,101 @@
+"""Equivocation in the devnet (issue 16's end-to-end test): alice and bob sign a second header at a
+number, it lands first, and the bridge freezes before any of its events executes.
+
+The devnet runs as processes on two anvil chains (4 validators, one relayer); the attack is
+bridge/demo_equivocation.py's, the act `make demo` plays. What is checked here is read from the
+chains and the services: the receiver's Frozen log names the forged header and the canonical one
+that the relayer proved, the forged deposit never executes, nothing executes afterwards, and
+the validators and `zkstatesync status` report the conflict.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.chain.deploy import TransactionReverted, call, transact
+from bridge.demo_equivocation import play_equivocation
+from bridge.devnet import GOVERNANCE, Devnet, DevnetOptions, open_devnet
+from statesync.model import compute_header_hash
+
+from .conftest import wait_for
+
+pytestmark = pytest.mark.anvil
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    directory: Path = tmp_path_factory.mktemp("equivocation") / "devnet"
+    with open_devnet(DevnetOptions(directory=directory, deposits=0, confirmations=2)) as running:
+        yield running
+
+
+def test_a_conflicting_header_accepted_first_freezes_the_bridge_before_its_events_run(devnet: Devnet) -> None:
+    child, receiver = devnet.child, devnet.deployment.child.receiver
+    token = devnet.deployment.child.token
+    devnet.deposit(10**16)
+    wait_for("the first deposit", lambda: True if call(child, receiver, "lastExecutedId") == 1 else None)
+    supply = call(child, token, "totalSupply")
+
+    report = play_equivocation(devnet)
+
+    assert call(child, receiver, "frozen") is True
+    assert call(child, receiver, "trustedHeaderHash") == report.forged_hash  # accepted, never executed
+    assert report.canonical_hash not in (0, report.forged_hash)
+    assert report.refused == "ZkStateReceiver__Frozen"
+    assert report.executed_before == report.executed_after == 1 == call(child, receiver, "lastExecutedId")
+    assert call(child, token, "totalSupply") == supply  # the 1000x deposit minted nothing
+    assert report.flagged  # the validators that signed the canonical header saw the other one accepted
+    with pytest.raises(TransactionReverted) as caught:
+        transact(child, receiver, "recover", report.canonical_hash, report.number, 1, sender=child.accounts[0])
+    assert caught.value.reason.name == "ZkStateReceiver__Unauthorized"
+    # Governance (the devnet's anvil account 8) could name the canonical header as a new genesis.
+    governance = child.accounts[GOVERNANCE]
+    assert call(child, receiver, "governance") == governance
+    call(child, receiver, "recover", report.canonical_hash, report.number, 1, sender=governance)  # no revert
+
+    network = devnet.deployment.config
+    status = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bridge.cli",
+            "status",
+            "--config",
+            str(devnet.network.path),
+            "--relayer",
+            str(devnet.relayer_config),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert status.returncode == 0, status.stderr
+    document = json.loads(status.stdout)
+    assert document["rails"]["frozen"] is True and document["checkpoint_hash"] == str(report.forged_hash)
+    assert network.genesis is not None and compute_header_hash(network.genesis) != report.forged_hash
+    relayer = wait_for(
+        "the relayer reporting the freeze",
+        lambda: _relayer_frozen(devnet),
+    )
+    assert relayer["frozen"] is True and relayer["conflict"]["number"] == report.number
+
+
+def _relayer_frozen(devnet: Devnet) -> dict[str, Any] | None:
+    connection = http.client.HTTPConnection("127.0.0.1", devnet.relayer_port, timeout=5)
+    try:
+        connection.request("GET", "/status")
+        document = json.loads(connection.getresponse().read())
+    except (OSError, ValueError):
+        return None
+    finally:
+        connection.close()
+    return document if isinstance(document, dict) and document.get("frozen") is True else None

@@ -5,6 +5,7 @@ python -m bench --presets test        # the pipeline at the test preset only
 python -m bench --only crypto verifier
 python -m bench --only gas --chain anvil  # gas on anvil instead of py-evm
 python -m bench --only exits --chain anvil  # the exit direction's gas alone, with rate limits and pause (~1 min)
+python -m bench --only rails  # ZkStateReceiver's rails: freeze, recover, pause, execution after a pause (~1 min)
 python -m bench --only zkey --zkey-presets test default  # phase 2 at the default size too (~15 min)
 python -m bench --only network --network-events 100  # the devnet: latency, throughput, memory
 
@@ -29,7 +30,7 @@ from statesync.storage import write_atomically
 from . import bench_crypto, bench_gas, bench_network, bench_pipeline, bench_ptau, bench_verifier, bench_zkey
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-SECTIONS = ("crypto", "verifier", "ptau", "zkey", "pipeline", "gas", "exits", "network")
+SECTIONS = ("crypto", "verifier", "ptau", "zkey", "pipeline", "gas", "exits", "rails", "network")
 
 
 def _flat_table(title: str, rows: dict[str, Any]) -> Table:
@@ -155,6 +156,36 @@ def _limits_table(limits: dict[str, Any]) -> Table:
     )
     pause = limits["pause"]
     table.add_row("ZkExitHelper.pause (first / renewal)", "", f"{pause['first']:,} / {pause['renewal']:,}")
+    return table
+
+
+def _rails_table(rails: dict[str, Any], gas: dict[str, Any] | None) -> Table:
+    # submitHeader with the rails in place is the gas section's figure: quoted, not measured again.
+    goal, update = rails["header_update_goal"], ""
+    if gas is not None:
+        measured = gas["header_update"]["gas"]
+        update = f"{measured:,} ({_verdict(measured <= goal)}); "
+    table = Table(
+        "ZkStateReceiver entry point",
+        "gas",
+        "what it did",
+        title=f"the receiver's safety rails ({rails['chain']}, {rails['preset']} preset, generated verifiers)",
+        caption=f"submitHeader with the rails: {update}goal <= {goal:,}, "
+        f"the issue's bound <= {rails['header_update_bound']:,} (gas section)",
+    )
+    batch = rails["batch_size"]
+    for key, label, did in (
+        ("freeze_with_header", "freezeWithHeader (HeaderUpdate evidence)", "Frozen"),
+        ("freeze_with_state_sync", "freezeWithStateSync (StateSync evidence)", "Frozen, its batch not run"),
+        ("recover_after_freeze", "recover, by governance, after a freeze", "Recovered"),
+        ("recover_after_expiry", "recover, by governance, after an expiry", "Recovered"),
+        ("pause_first", "pause, by the guardian: first", "Paused"),
+        ("pause_renewal", "pause, by the guardian: renewal", "Paused"),
+        ("sync_state_paused", "syncState while paused", f"header accepted, batch of {batch} skipped"),
+        ("execute_state_sync_after_pause", "executeStateSync after the pause", f"that batch of {batch} run"),
+        ("sync_state_unpaused", "syncState unpaused, for comparison", f"header and batch of {batch} at once"),
+    ):
+        table.add_row(label, f"{rails[key]:,}", did)
     return table
 
 
@@ -292,6 +323,10 @@ def main() -> None:
         results["exits"] = bench_gas.run_exits(parse_chain_kind(args.chain))
         console.print(_exits_table(results["exits"]))
         console.print(_limits_table(results["exits"]["limits"]))
+    if "rails" in args.only:
+        console.print(f"[bold]rails[/] (ZkStateReceiver's freeze, recovery and pause on {args.chain})")
+        results["rails"] = bench_gas.run_rails(parse_chain_kind(args.chain))
+        console.print(_rails_table(results["rails"], results.get("gas")))
     if "network" in args.only:
         console.print(
             f"[bold]network[/] (devnet at {args.network_preset}: latency, {args.network_events} events, memory)"

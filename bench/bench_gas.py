@@ -24,17 +24,25 @@
   ChildToken's deposits and RootBridge's withdrawals through their token buckets (delivered at
   once, queued, released per item from a queue, a large transfer after its delay, a claim), and
   ZkExitHelper's pause.
+* ZkStateReceiver's safety rails (run_rails, its own section: `python -m bench --only rails`),
+  with the generated verifiers and real proofs at the test preset: freezeWithHeader and
+  freezeWithStateSync on evidence of a conflicting header, recover after the freeze and after an
+  expiry, the guardian's pause (first and renewal), syncState while paused (header accepted,
+  batch skipped) and executeStateSync of that batch once the pause ran out, beside the same
+  syncState unpaused. submitHeader and syncState with the rails in place are the figures above.
 
-    .venv/bin/python -m bench.bench_gas [pyevm|anvil] [exits|limits]
+    .venv/bin/python -m bench.bench_gas [pyevm|anvil] [exits|limits|rails]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import sys
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -43,13 +51,15 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
 from bridge.chain.chains import Chain, ChainKind, open_chain, parse_chain_kind
-from bridge.chain.deploy import Deployed, call, decode_events, deploy, encode_call, transact
+from bridge.chain.deploy import Deployed, Receipt, call, decode_events, deploy, encode_call, transact
 from bridge.chain.solc import compile_directory
 from bridge.chain.stack import (
     VERIFIER_CIRCUITS,
     ChildStack,
     Guardian,
+    ProofArgument,
     RateLimit,
+    ReceiverRails,
     checkpoint_signals,
     compile_generated_verifier,
     deploy_child_stack,
@@ -63,7 +73,7 @@ from bridge.chain.stack import (
 )
 from bridge.demo import EDGE_GAS_PER_EVENT
 from bridge.testing import build_open_verifier, compile_open_verifier, open_prover, proof_argument
-from prover.inputs import build_header_update_inputs
+from prover.inputs import Inputs, build_header_update_inputs, build_state_sync_inputs, event_shape
 from prover.prove import ProofResult, Prover, load_prover
 from prover.samples import SampleChain, build_sample_chain, build_sample_checkpoint, build_sample_inputs
 from prover.setup import export_solidity_verifier
@@ -80,7 +90,7 @@ from statesync.model import (
     compute_header_hash,
 )
 from verifier.groth16 import load_proof
-from verifier.signals import decode_header_signals, signal_names
+from verifier.signals import StateSyncSignals, decode_header_signals, decode_signals, signal_names
 
 PRESET: Final = "test"
 HEADER_UPDATE_GOAL: Final = 280_000
@@ -569,9 +579,226 @@ def run_limits(chain_kind: ChainKind = "pyevm") -> dict[str, Any]:
     }
 
 
+# The receiver's safety rails: a short trusting period and pause bound, so the bench moves time
+# past them. The issue's bound for a header update with the rails in place; ours is tighter
+# (HEADER_UPDATE_GOAL). Both apply to the gas section's submitHeader, which is not measured here.
+RAILS_TRUSTING_PERIOD: Final = 3_600
+RAILS_MAX_PAUSE: Final = 600
+RAILS_HEADER_UPDATE_BOUND: Final = 300_000
+
+
+@dataclass(frozen=True)
+class _RailsRig:
+    """Generated verifiers, the rails, and real proofs about one accepted header and its twin."""
+
+    chain: Chain
+    verifiers: Mapping[str, ChecksumAddress]
+    rails: ReceiverRails
+    genesis: Header
+    batch_size: int
+    batch: tuple[StateSyncEvent, ...]
+    proofs: Mapping[str, ProofResult]
+
+    def deploy(self) -> Deployed:
+        return deploy_receiver(
+            self.chain, self.verifiers, genesis=self.genesis, batch_size=self.batch_size, rails=self.rails
+        )
+
+    def genesis_head(self) -> tuple[int, int, int]:
+        return (compute_header_hash(self.genesis), self.genesis.number, 0)  # the genesis's event root is 0
+
+
+def run_rails(chain_kind: ChainKind = "pyevm") -> dict[str, Any]:
+    """ZkStateReceiver's rails with the generated verifiers and real proofs at the test preset.
+
+    The accepted header is the sample header with its events sent to NoopReceiver (so executed
+    batches succeed instead of storing failures); its twin has the same events and a timestamp one
+    second later: another final header at number 1, against the same checkpoint.
+    """
+    provers = {c: load_prover(c, PRESET) for c in VERIFIER_CIRCUITS}
+    sample = build_sample_chain(PRESET)
+    with tempfile.TemporaryDirectory(prefix="bench-gas-") as tmp, open_chain(chain_kind) as chain:
+        noop = deploy(chain, compile_directory().get("NoopReceiver"))
+        events = tuple(dataclasses.replace(e, receiver=int(noop.address, 16)) for e in sample.events)
+        accepted = dataclasses.replace(sample.header, event_root=build_event_tree(events, sample.tree.depth).root)
+        conflicting = dataclasses.replace(accepted, timestamp=accepted.timestamp + 1)
+        verifiers = {
+            c: deploy(chain, compile_generated_verifier(c, export_solidity_verifier(p.keys)))
+            for c, p in provers.items()
+        }
+        rig = _RailsRig(
+            chain,
+            {c: v.address for c, v in verifiers.items()},
+            ReceiverRails(chain.accounts[6], chain.accounts[7], RAILS_TRUSTING_PERIOD, RAILS_MAX_PAUSE),
+            sample.checkpoint,
+            sample.batch_size,
+            events[: sample.batch_size],
+            _prove_rails(provers, sample, (accepted, conflicting), events, Path(tmp)),
+        )
+        figures = {**_measure_freeze_with_header(rig), **_measure_freeze_with_state_sync(rig), **_measure_pause(rig)}
+    return {
+        "chain": chain_kind,
+        "preset": PRESET,
+        "batch_size": sample.batch_size,
+        "trusting_period": RAILS_TRUSTING_PERIOD,
+        "max_pause_duration": RAILS_MAX_PAUSE,
+        **figures,
+        "header_update_goal": HEADER_UPDATE_GOAL,
+        "header_update_bound": RAILS_HEADER_UPDATE_BOUND,
+    }
+
+
+def _prove_rails(
+    provers: Mapping[str, Prover],
+    sample: SampleChain,
+    headers: tuple[Header, Header],
+    events: tuple[StateSyncEvent, ...],
+    directory: Path,
+) -> dict[str, ProofResult]:
+    # Both headers against the receiver's genesis (the sample checkpoint), each by HeaderUpdate
+    # and by StateSync (with the first batch of the same events): "accepted" and "sync" make the
+    # first header the checkpoint, "evidence" and "sync_evidence" prove its twin.
+    committee, shape = sample.committee, event_shape(PRESET)
+
+    def header_update(header: Header) -> Inputs:
+        return build_header_update_inputs(
+            trusted=sample.checkpoint, commit=committee.sign(header), validator_set=committee.validator_set
+        )
+
+    def state_sync(header: Header) -> Inputs:
+        return build_state_sync_inputs(
+            shape=shape,
+            trusted=sample.checkpoint,
+            commit=committee.sign(header),
+            validator_set=committee.validator_set,
+            header_events=events,
+            batch=events[: sample.batch_size],
+        )
+
+    accepted, conflicting = headers
+    inputs = {
+        "accepted": ("header_update", header_update(accepted)),
+        "evidence": ("header_update", header_update(conflicting)),
+        "sync": ("state_sync", state_sync(accepted)),
+        "sync_evidence": ("state_sync", state_sync(conflicting)),
+    }
+    return {name: provers[c].prove(circuit_inputs, directory / name) for name, (c, circuit_inputs) in inputs.items()}
+
+
+def _head(result: ProofResult) -> tuple[int, int, int]:
+    header = decode_header_signals(result.circuit, result.public_signals)
+    return (header.header_hash, header.number, header.event_root)
+
+
+def _proof(result: ProofResult) -> ProofArgument:
+    return encode_proof_argument(load_proof(result.proof_path), result.public_signals)
+
+
+def _emitted(receiver: Deployed, receipt: Receipt, name: str, what: str) -> None:
+    if len(decode_events(receiver, receipt, name)) != 1:
+        raise GasBenchError(f"{what} succeeded without emitting {name}")
+
+
+def _measure_freeze_with_header(rig: _RailsRig) -> dict[str, int]:
+    receiver = rig.deploy()
+    accepted, evidence = rig.proofs["accepted"], rig.proofs["evidence"]
+    _submit_header(rig.chain, receiver, accepted)
+    receipt = transact(
+        rig.chain,
+        receiver,
+        "freezeWithHeader",
+        _proof(evidence),
+        _head(evidence),
+        _head(accepted),
+        rig.genesis_head(),
+        gas=HEADER_GAS,
+    )
+    _emitted(receiver, receipt, "Frozen", "freezeWithHeader")
+    # Governance names the accepted header as the new genesis (the canonical one, say).
+    return {"freeze_with_header": receipt.gas_used, "recover_after_freeze": _recover(rig, receiver, accepted, 0)}
+
+
+def _measure_freeze_with_state_sync(rig: _RailsRig) -> dict[str, int]:
+    receiver = rig.deploy()
+    accepted, evidence = rig.proofs["accepted"], rig.proofs["sync_evidence"]
+    _submit_header(rig.chain, receiver, accepted)
+    signals = decode_signals(evidence.circuit, evidence.public_signals)
+    if not isinstance(signals, StateSyncSignals):
+        raise GasBenchError(f"the {evidence.circuit} evidence carries no batch")
+    receipt = transact(
+        rig.chain,
+        receiver,
+        "freezeWithStateSync",
+        _proof(evidence),
+        _head(evidence),
+        _head(accepted),
+        rig.genesis_head(),
+        signals.gamma,
+        signals.events_commitment,
+        gas=HEADER_GAS,
+    )
+    _emitted(receiver, receipt, "Frozen", "freezeWithStateSync")
+    return {"freeze_with_state_sync": receipt.gas_used}
+
+
+def _recover(rig: _RailsRig, receiver: Deployed, genesis: ProofResult, last_executed_id: int) -> int:
+    header_hash, number, _ = _head(genesis)
+    receipt = transact(
+        rig.chain, receiver, "recover", header_hash, number, last_executed_id, sender=rig.rails.governance
+    )
+    _emitted(receiver, receipt, "Recovered", "recover")
+    return receipt.gas_used
+
+
+def _measure_pause(rig: _RailsRig) -> dict[str, int]:
+    """pause, syncState while paused, its batch after the pause, and recover after an expiry."""
+    chain, sync = rig.chain, rig.proofs["sync"]
+    batch = [event_argument(e) for e in rig.batch]
+    head, linked = _head(sync), compute_header_hash(rig.genesis)
+    unpaused = _sync_state(rig, rig.deploy(), sync, batch)  # the same batch at once, for comparison
+    receiver = rig.deploy()
+    first = transact(chain, receiver, "pause", sender=rig.rails.guardian)
+    _emitted(receiver, first, "Paused", "pause")
+    paused = _sync_state(rig, receiver, sync, batch)
+    chain.advance_time(RAILS_MAX_PAUSE // 2)
+    renewal = transact(chain, receiver, "pause", sender=rig.rails.guardian)
+    _emitted(receiver, renewal, "Paused", "pause (renewal)")
+    chain.advance_time(RAILS_MAX_PAUSE + 1)
+    resumed = transact(chain, receiver, "executeStateSync", _proof(sync), *head, linked, batch, gas=BATCH_GAS)
+    _executed(receiver, resumed, len(batch))
+    chain.advance_time(RAILS_TRUSTING_PERIOD + 1)
+    if call(chain, receiver, "expired") is not True:
+        raise GasBenchError("the receiver did not expire after its trusting period")
+    return {
+        "pause_first": first.gas_used,
+        "pause_renewal": renewal.gas_used,
+        "sync_state_paused": paused,
+        "execute_state_sync_after_pause": resumed.gas_used,
+        "sync_state_unpaused": unpaused,
+        "recover_after_expiry": _recover(rig, receiver, sync, len(batch)),
+    }
+
+
+def _sync_state(rig: _RailsRig, receiver: Deployed, sync: ProofResult, batch: list[Any]) -> int:
+    """syncState of the first batch: executed at once, or only its header accepted while paused."""
+    receipt = transact(rig.chain, receiver, "syncState", _proof(sync), *_head(sync), batch, gas=BATCH_GAS)
+    _emitted(receiver, receipt, "HeaderAccepted", "syncState")
+    paused = call(rig.chain, receiver, "paused") is True
+    _executed(receiver, receipt, 0 if paused else len(batch))
+    if call(rig.chain, receiver, "lastExecutedId") != (0 if paused else len(batch)):
+        raise GasBenchError(f"syncState ({'paused' if paused else 'unpaused'}) moved lastExecutedId wrongly")
+    return receipt.gas_used
+
+
+def _executed(receiver: Deployed, receipt: Receipt, count: int) -> None:
+    outcomes = [bool(e.args["success"]) for e in decode_events(receiver, receipt, "StateSyncResult")]
+    if outcomes != [True] * count:
+        raise GasBenchError(f"a batch to NoopReceiver reported {outcomes}, expected {count} successes")
+
+
 if __name__ == "__main__":
     arguments = sys.argv[1:]
-    sections = {"exits": run_exits, "limits": run_limits}
+    sections = {"exits": run_exits, "limits": run_limits, "rails": run_rails}
     chosen = [a for a in arguments if a in sections]
     kinds = [a for a in arguments if a not in sections]
     kind = parse_chain_kind(kinds[0] if kinds else "pyevm")

@@ -84,6 +84,14 @@ class RelayerMetrics:
             registry=r,
         )
         self.receiver_paused = Gauge(f"{PREFIX}_receiver_paused", "1 while the guardian's pause holds", registry=r)
+        self.queued_deposits = Gauge(
+            f"{PREFIX}_queued_deposits_wei", "Deposits the sample ChildToken's token bucket holds back", registry=r
+        )
+        self.queued_withdrawals = Gauge(
+            f"{PREFIX}_queued_withdrawals_wei",
+            "Withdrawals the sample RootBridge's token bucket holds back",
+            registry=r,
+        )
         self.conflicts = Counter(
             f"{PREFIX}_conflicts",
             "Steps that found an accepted header the rootchain does not give",

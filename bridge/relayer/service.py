@@ -66,7 +66,7 @@ from ..config import (
     compute_configured_set_hash,
 )
 from ..proving import CheckedProof, ProofCheckError
-from ..receiver import CheckpointManager
+from ..receiver import CheckpointManager, read_uint_getter
 from ..rootchain import L2_STATE_SYNCED, RootchainReader
 from ..rpc import FailoverRpc, RpcError
 from .chain import ChainObserver, NetworkFacts, Receiver
@@ -176,6 +176,13 @@ class Relayer:
         abi = compile_directory().get("ZkStateReceiver").abi
         self.rootchain = RootchainReader(root_rpc, network.rootchain.state_sender, node.log_chunk)
         self.receiver = Receiver(child_rpc, config.child.receiver, abi, node.log_chunk)
+        # The sample token bridge's queues, when the network file records it (a metric, nothing more).
+        record = network.deployment
+        self.queues = (
+            None
+            if record is None
+            else ((child_rpc, record.child_token, "ChildToken"), (root_rpc, record.root_bridge, "RootBridge"))
+        )
         facts = NetworkFacts(
             genesis=self.genesis,
             rules=self.rules,
@@ -873,6 +880,13 @@ class Relayer:
         m.receiver_expired.set(int(receiver.expired))
         m.receiver_paused.set(int(receiver.paused))
         conflict = view.conflict
+        queued = self._queued_value()
+        if queued is not None:
+            m.queued_deposits.set(queued[0])
+            m.queued_withdrawals.set(queued[1])
+        self._note_status(
+            queued_value=None if queued is None else {"deposits": str(queued[0]), "withdrawals": str(queued[1])},
+        )
         self._note_status(
             frozen=receiver.frozen,
             expired=receiver.expired,
@@ -895,6 +909,13 @@ class Relayer:
             lag_seconds=round(seconds, 3),
             observed_at=time.time(),
         )
+
+    def _queued_value(self) -> tuple[int, int] | None:
+        """The value the sample bridge's token buckets hold back (deposits to mint, withdrawals to pay)."""
+        if self.queues is None:
+            return None
+        values = [read_uint_getter(rpc, address, "queuedValue", "latest", kind) for rpc, address, kind in self.queues]
+        return values[0], values[1]
 
     def _log_action(self, action: Action) -> None:
         if isinstance(action, Wait):

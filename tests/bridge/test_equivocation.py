@@ -87,15 +87,29 @@ def test_a_conflicting_header_accepted_first_freezes_the_bridge_before_its_event
         lambda: _relayer_frozen(devnet),
     )
     assert relayer["frozen"] is True and relayer["conflict"]["number"] == report.number
+    assert relayer["queued_value"] == {"deposits": "0", "withdrawals": "0"}
+    metrics = _get(devnet, "/metrics").decode()
+    for line in (
+        "zkstatesync_relayer_receiver_frozen 1.0",
+        "zkstatesync_relayer_receiver_paused 0.0",
+        "zkstatesync_relayer_evidence_submitted_total 1.0",
+        "zkstatesync_relayer_queued_deposits_wei 0.0",
+    ):
+        assert line in metrics.splitlines(), line
+
+
+def _get(devnet: Devnet, path: str) -> bytes:
+    connection = http.client.HTTPConnection("127.0.0.1", devnet.relayer_port, timeout=5)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().read()
+    finally:
+        connection.close()
 
 
 def _relayer_frozen(devnet: Devnet) -> dict[str, Any] | None:
-    connection = http.client.HTTPConnection("127.0.0.1", devnet.relayer_port, timeout=5)
     try:
-        connection.request("GET", "/status")
-        document = json.loads(connection.getresponse().read())
+        document = json.loads(_get(devnet, "/status"))
     except (OSError, ValueError):
         return None
-    finally:
-        connection.close()
     return document if isinstance(document, dict) and document.get("frozen") is True else None

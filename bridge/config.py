@@ -236,6 +236,8 @@ class ValidatorNodeConfig:
     port: int = 0
     poll_interval: float = DEFAULT_POLL_INTERVAL
     allow_remote: bool = False
+    # A relayer file with evidence_only = true: the node then submits equivocation evidence itself.
+    evidence: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -370,6 +372,7 @@ def load_validator_config(path: Path) -> ValidatorConfig:
         "port",
         "poll_interval",
         "allow_remote",
+        "evidence",
     }
     _reject_unknown(section, allowed, where, source)
     name = _string(_required(section, "name", where, source), f"{where} name", source)
@@ -399,6 +402,9 @@ def load_validator_config(path: Path) -> ValidatorConfig:
             section.get("poll_interval", DEFAULT_POLL_INTERVAL), f"{where} poll_interval", source, 0.05, 3600.0
         ),
         allow_remote=allow_remote,
+        evidence=None
+        if "evidence" not in section
+        else base / _string(section["evidence"], f"{where} evidence", source),
     )
     return ValidatorConfig(network=network, node=node, network_path=network_path)
 

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Final
 
 from eth_abi.abi import decode, encode
+from eth_account import Account
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from prover.inputs import build_event_inclusion_inputs, build_header_update_inputs, event_shape
@@ -64,6 +66,7 @@ class EquivocationReport:
     executed_after: int = 0
     refused: str = ""  # the revert reason of the attacker's executeEvents
     flagged: list[str] = field(default_factory=list)  # validators whose status shows the conflict
+    reporter: str = ""  # who sent the evidence (the Frozen log's reporter): the relayer or a validator's watcher
 
 
 def _wait(what: str, probe: Callable[[], bool], timeout: float = WAIT_SECONDS) -> None:
@@ -91,13 +94,23 @@ def _checkpoint_header(devnet: Devnet) -> Header:
     return header
 
 
+def devnet_relayer_address(devnet: Devnet) -> str:
+    return str(Account.from_key(devnet.relayer_key).address)
+
+
 def _prove(preset: str, circuit: str, inputs: CircuitInputs, directory: Path) -> ProofArgument:
     result = load_prover(circuit, preset).prove(inputs, directory)
     return encode_proof_argument(load_proof(result.proof_path), result.public_signals)
 
 
-def play_equivocation(devnet: Devnet, note: Callable[[str], None] = lambda _line: None) -> EquivocationReport:
-    """The act described in the module docstring, on a running devnet; the receiver ends frozen."""
+def play_equivocation(
+    devnet: Devnet, note: Callable[[str], None] = lambda _line: None, *, restart_relayer: bool = True
+) -> EquivocationReport:
+    """The act described in the module docstring, on a running devnet; the receiver ends frozen.
+
+    Without `restart_relayer` only the validators' evidence watchers (DevnetOptions.watchers) can
+    answer the forged header.
+    """
     report = EquivocationReport()
     config = devnet.deployment.config
     preset = config.circuits.preset
@@ -147,15 +160,20 @@ def play_equivocation(devnet: Devnet, note: Callable[[str], None] = lambda _line
     )
 
     started = time.monotonic()
-    devnet.start_relayer()
-    _wait("the relayer's freeze", lambda: bool(call(devnet.child, receiver, "frozen")))
+    if restart_relayer:
+        devnet.start_relayer()
+    _wait("the freeze", lambda: bool(call(devnet.child, receiver, "frozen")))
     report.seconds_to_freeze = time.monotonic() - started
     (entry,) = devnet.child.web3.eth.get_logs({"address": receiver.address, "fromBlock": 0, "topics": [FROZEN]})
-    _accepted, report.canonical_hash, _reporter = decode(["uint256", "uint256", "address"], bytes(entry["data"]))
+    _accepted, report.canonical_hash, reporter = decode(["uint256", "uint256", "address"], bytes(entry["data"]))
+    report.reporter = to_checksum_address(reporter)
     report.freeze_gas = int(devnet.child.web3.eth.get_transaction_receipt(entry["transactionHash"])["gasUsed"])
     if _accepted != report.forged_hash or report.canonical_hash == report.forged_hash:
         raise DemoFailure("the receiver froze on another conflict than the forged header's")
-    note(f"the relayer froze the receiver {report.seconds_to_freeze:.1f} s after it restarted")
+    who = (
+        "the relayer" if report.reporter.lower() == devnet_relayer_address(devnet).lower() else "a validator's watcher"
+    )
+    note(f"{who} froze the receiver {report.seconds_to_freeze:.1f} s later")
 
     try:
         transact(

@@ -43,7 +43,15 @@ from statesync.storage import write_atomically
 from .chain.chains import Chain, chain_url, find_free_port, run_anvil
 from .chain.deploy import Deployed, Receipt, call, transact
 from .chain.stack import DEPLOYED_CIRCUITS
-from .config import ChildConfig, CircuitsConfig, ConfigError, RailsConfig, RootchainConfig, save_network_config
+from .config import (
+    ChildConfig,
+    CircuitsConfig,
+    ConfigError,
+    RailsConfig,
+    RootchainConfig,
+    read_toml,
+    save_network_config,
+)
 from .db import DataDirLock
 from .deployment import NetworkDeployment, deploy_network
 from .exits import prepare_exit_from_network, send_exit
@@ -80,6 +88,7 @@ class DevnetOptions:
     deposits: int = 20
     deposit_interval: float = 1.0  # seconds between deposits
     until_executed: bool = False  # exit once every deposit was executed on the child chain
+    watchers: tuple[str, ...] = ("carol",)  # validators whose node also submits equivocation evidence
     timeout: float | None = None  # exit after this many seconds (Ctrl-C stops it any time)
 
 
@@ -98,6 +107,7 @@ class Devnet:
     relayer_port: int
     validators: dict[str, ValidatorProcess] = field(default_factory=dict)
     relayer: RelayerProcess | None = None
+    watcher_keys: dict[str, str] = field(default_factory=dict)  # validator name -> its watcher's env
     deposits: list[tuple[ChecksumAddress, int]] = field(default_factory=list)
 
     @property
@@ -113,7 +123,8 @@ class Devnet:
         for name in names:
             me = next(v for v in self.network.validators if v.name == name)
             # Recorded as soon as it exists, so stop_all stops it whatever happens next.
-            self.validators[name] = spawn_validator(me.config_path, me.url, self.directory / f"{name}.log", me.env)
+            env = {**me.env, **({watcher_key_env(name): self.watcher_keys[name]} if name in self.watcher_keys else {})}
+            self.validators[name] = spawn_validator(me.config_path, me.url, self.directory / f"{name}.log", env)
         self.write_state()
         for name in names:
             wait_until_validator_ready(self.validators[name])
@@ -245,6 +256,30 @@ def write_relayer_config(directory: Path, network_file: str, port: int) -> Path:
     return path
 
 
+def watcher_key_env(name: str) -> str:
+    return f"ZKSTATESYNC_{name.upper()}_WATCHER_KEY"
+
+
+def add_watcher(directory: Path, validator_config: Path, name: str, network_file: str) -> None:
+    """`<name>-watcher.toml` (an evidence-only relayer) and the validator's `evidence` naming it."""
+    section = {
+        "network": network_file,
+        "data_dir": f"{name}-watcher",
+        "private_key_env": watcher_key_env(name),
+        "evidence_only": True,
+        "poll_interval": 0.5,
+        "sign_timeout": 5.0,
+        "sign_deadline": 30.0,
+        "receipt_timeout": 60.0,
+        "max_backoff": 5.0,
+    }
+    watcher = directory / f"{name}-watcher.toml"
+    write_atomically(watcher, tomli_w.dumps({"relayer": section}))
+    document = read_toml(validator_config)
+    document["validator"]["evidence"] = watcher.name
+    write_atomically(validator_config, tomli_w.dumps(document))
+
+
 def verifier_sources(preset: str, progress: Callable[[str], None]) -> dict[str, Path]:
     """The generated verifiers of the local keys (made on first use: the relayer proves with them)."""
     return {c: export_solidity_verifier(load_prover(c, preset, progress).keys) for c in DEPLOYED_CIRCUITS}
@@ -310,6 +345,13 @@ def _open_locked(options: DevnetOptions, sources: dict[str, Path], progress: Cal
         fund(child, relayer_account.address)
         relayer_root_account: LocalAccount = Account.create()
         fund(root, relayer_root_account.address)
+        watcher_keys = {}
+        for name in options.watchers:
+            me = next(v for v in network.validators if v.name == name)
+            add_watcher(directory, me.config_path, name, network.path.name)
+            watcher: LocalAccount = Account.create()
+            fund(child, watcher.address)
+            watcher_keys[name] = "0x" + bytes(watcher.key).hex()
         port = find_free_port()
         devnet = Devnet(
             options=options,
@@ -321,6 +363,7 @@ def _open_locked(options: DevnetOptions, sources: dict[str, Path], progress: Cal
             relayer_root_key="0x" + bytes(relayer_root_account.key).hex(),
             relayer_config=write_relayer_config(directory, network.path.name, port),
             relayer_port=port,
+            watcher_keys=watcher_keys,
         )
         try:
             progress(f"starting validators {', '.join(NAMES)} (powers {', '.join(map(str, POWERS))})")

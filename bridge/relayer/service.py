@@ -227,7 +227,7 @@ class Relayer:
         self.checkpoints = (
             None if root_account is None else self._build_checkpoint_relay(config, root_rpc, root_account)
         )
-        if self.checkpoints is None and config.child.l2_state_sender is not None:
+        if self.checkpoints is None and config.child.l2_state_sender is not None and not node.evidence_only:
             log.warning(
                 "relayer.no_checkpoints",
                 extra={
@@ -296,6 +296,8 @@ class Relayer:
         circuits = ["state_sync", "event_inclusion", "header_update"] + (
             [] if self.checkpoints is None else ["checkpoint_update"]
         )
+        if self.config.node.evidence_only:
+            circuits = ["header_update"]  # evidence is a HeaderUpdate proof
         for circuit in circuits:
             self.prover.prover(circuit)  # compile and keys (cached) before the first proof is needed
 
@@ -380,6 +382,8 @@ class Relayer:
         self.reconcile(view)
         self._observe_metrics(view)
         action = plan_next_action(view, self.rules, self.batch_size, self._in_flight(view))
+        if self.config.node.evidence_only and not isinstance(action, SubmitEvidence):
+            action = Wait("watching for equivocation (evidence_only): no conflict")
         self._log_action(action)
         if isinstance(action, Wait):
             return False

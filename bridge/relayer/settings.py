@@ -65,7 +65,18 @@ _INTS: Final = {
     "checkpoints_from_block": (0, 0, 2**64 - 1),
 }
 _KNOWN: Final = frozenset(
-    {"network", "data_dir", "private_key_env", "root_private_key_env", "host", "port", "keys", *_FLOATS, *_INTS}
+    {
+        "network",
+        "data_dir",
+        "private_key_env",
+        "root_private_key_env",
+        "host",
+        "port",
+        "keys",
+        "evidence_only",
+        *_FLOATS,
+        *_INTS,
+    }
 )
 KEYED_CIRCUITS: Final = (*VERIFIER_CIRCUITS, "checkpoint_update")
 
@@ -90,6 +101,8 @@ class RelayerNodeConfig:
     keys: Mapping[str, Path] = field(default_factory=dict)
     root_private_key_env: str | None = None
     checkpoints_from_block: int = 0
+    # Only the equivocation duty (docs/PROTOCOL.md section 9): submit evidence, relay nothing else.
+    evidence_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +163,11 @@ def parse_relayer_section(section: Mapping[str, Any], *, base: Path, source: str
     if not is_loopback_host(host):
         raise ConfigError(f"{source}: {where} host {host!r} is not a loopback address (/status has no authentication)")
     port = None if "port" not in section else _int(section["port"], f"{where} port", source, 1, 65535)
+    evidence_only = section.get("evidence_only", False)
+    if not isinstance(evidence_only, bool):
+        raise ConfigError(f"{source}: {where} evidence_only must be true or false, got {evidence_only!r}")
+    if evidence_only and root_env is not None:
+        raise ConfigError(f"{source}: {where} evidence_only relays no checkpoints: drop root_private_key_env")
 
     def seconds(name: str) -> float:
         default, low, high = _FLOATS[name]
@@ -186,6 +204,7 @@ def parse_relayer_section(section: Mapping[str, Any], *, base: Path, source: str
         keys=keys,
         root_private_key_env=root_env,
         checkpoints_from_block=count("checkpoints_from_block"),
+        evidence_only=evidence_only,
     )
 
 

@@ -31,6 +31,7 @@ from ..config import (
 from ..keystore import DEFAULT_WORK_FACTOR, generate_keystore, load_keystore, read_keystore_public_key
 from ..logs import configure_logging, report_failures
 from ..receiver import CheckpointManager, ReceiverReader
+from ..relayer.watch import EvidenceWatcher
 from ..rootchain import L2_STATE_SYNCED, RootchainReader
 from ..rpc import FailoverRpc, RpcError
 from .checks import CheckContext, fixed_next_set
@@ -130,6 +131,7 @@ def run_validator(config_path: Path) -> None:
         try:
             service = build_service(config, private_key, db)
             service.self_test()
+            watcher = None if node.evidence is None else EvidenceWatcher(node.evidence)
             log.info(
                 "validator.starting",
                 extra={
@@ -142,7 +144,14 @@ def run_validator(config_path: Path) -> None:
                     }
                 },
             )
-            asyncio.run(serve(service, node.host, node.port, node.poll_interval))
+            if watcher is not None:
+                watcher.start()
+                service.watcher_status = watcher.relayer.status
+            try:
+                asyncio.run(serve(service, node.host, node.port, node.poll_interval))
+            finally:
+                if watcher is not None:
+                    watcher.stop()
             log.info("validator.stopped", extra={"fields": {"name": node.name}})
         finally:
             db.close()

@@ -112,6 +112,8 @@ class ValidatorService:
         # Set once the receiver accepted a header at a number where this validator signed another:
         # from then on its checkpoint is no parent this validator signs on (docs/PROTOCOL.md section 9).
         self._receiver_conflict: dict[str, Any] | None = None
+        # The evidence watcher's /status when this node runs one ([validator] evidence).
+        self.watcher_status: Callable[[], dict[str, Any]] | None = None
         self._errors: deque[dict[str, Any]] = deque(maxlen=RECENT_ERRORS)
         self._signatures = 0
         self._refusals: dict[str, int] = {}
@@ -211,6 +213,7 @@ class ValidatorService:
             if last is None
             else {"chain_id": str(last.chain_id), "number": str(last.number), "header_hash": str(last.header_hash)},
             "conflict": conflict,
+            "evidence_watcher": None if self.watcher_status is None else _watcher_summary(self.watcher_status()),
             "signatures": signatures,
             "refusals": refusals,
             "errors": errors,
@@ -341,3 +344,8 @@ class ValidatorService:
             RefusalCode.ALREADY_SIGNED_OTHER,
             f"header {existing.header_hash} is signed at number {existing.number}; no other header is signed there",
         )
+
+
+def _watcher_summary(status: dict[str, Any]) -> dict[str, Any]:
+    keys = ("account", "action", "frozen", "conflict", "last_error")
+    return {key: status.get(key) for key in keys}

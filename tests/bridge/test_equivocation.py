@@ -1,5 +1,6 @@
 """Equivocation in the devnet (issue 16's end-to-end test): alice and bob sign a second header at a
-number, it lands first, and the bridge freezes before any of its events executes.
+number, it lands first, and the bridge freezes before any of its events executes: answered once
+by the relayer, once by a validator node's own evidence watcher with no relayer running.
 
 The devnet runs as processes on two anvil chains (4 validators, one relayer); the attack is
 bridge/demo_equivocation.py's, the act `make demo` plays. What is checked here is read from the
@@ -19,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 
 from bridge.chain.deploy import TransactionReverted, call, transact
 from bridge.demo_equivocation import play_equivocation
 from bridge.devnet import GOVERNANCE, Devnet, DevnetOptions, open_devnet
+from bridge.validator.client import ValidatorClient
 from statesync.model import compute_header_hash
 
 from .conftest import wait_for
@@ -30,10 +33,17 @@ from .conftest import wait_for
 pytestmark = pytest.mark.anvil
 
 
-@pytest.fixture(scope="module")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    directory: Path = tmp_path_factory.mktemp("equivocation") / "devnet"
-    with open_devnet(DevnetOptions(directory=directory, deposits=0, confirmations=2)) as running:
+@pytest.fixture
+def devnet(tmp_path: Path) -> Iterator[Devnet]:
+    """No watchers: only the relayer can answer."""
+    with open_devnet(DevnetOptions(directory=tmp_path / "devnet", deposits=0, confirmations=2, watchers=())) as running:
+        yield running
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> Iterator[Devnet]:
+    """The devnet's default: carol's node runs an evidence watcher."""
+    with open_devnet(DevnetOptions(directory=tmp_path / "devnet", deposits=0, confirmations=2)) as running:
         yield running
 
 
@@ -45,6 +55,7 @@ def test_a_conflicting_header_accepted_first_freezes_the_bridge_before_its_event
     supply = call(child, token, "totalSupply")
 
     report = play_equivocation(devnet)
+    assert report.reporter == Account.from_key(devnet.relayer_key).address
 
     assert call(child, receiver, "frozen") is True
     assert call(child, receiver, "trustedHeaderHash") == report.forged_hash  # accepted, never executed
@@ -113,3 +124,18 @@ def _relayer_frozen(devnet: Devnet) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return document if isinstance(document, dict) and document.get("frozen") is True else None
+
+
+def test_a_validator_node_submits_the_evidence_itself_with_no_relayer_running(watched: Devnet) -> None:
+    child, receiver = watched.child, watched.deployment.child.receiver
+    watched.deposit(10**16)
+    wait_for("the first deposit", lambda: True if call(child, receiver, "lastExecutedId") == 1 else None)
+
+    report = play_equivocation(watched, restart_relayer=False)
+
+    assert watched.relayer is None
+    assert report.reporter == Account.from_key(watched.watcher_keys["carol"]).address
+    assert report.refused == "ZkStateReceiver__Frozen" and report.executed_after == 1
+    carol = ValidatorClient(watched.validators["carol"].client.url).status()
+    assert carol["evidence_watcher"]["frozen"] is True
+    assert carol["evidence_watcher"]["conflict"]["number"] == report.number

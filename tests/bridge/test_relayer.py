@@ -467,6 +467,7 @@ def test_the_relayer_section_is_read_from_the_network_file_or_a_file_naming_it(t
         tomli_w.dumps({**document, "relayer": {"data_dir": "d", "private_key_env": "K"}})
     )
     assert load_relayer_config(tmp_path / "all.toml").node.port is None
+    assert load_relayer_config(tmp_path / "all.toml").node.evidence_only is False
 
 
 @pytest.mark.parametrize(
@@ -479,6 +480,16 @@ def test_the_relayer_section_is_read_from_the_network_file_or_a_file_naming_it(t
         ({"data_dir": "d", "private_key_env": "K", "keys": {"x": "k"}}, {"receiver": "0x" + "22" * 20}, "not one of"),
         ({"data_dir": "d", "private_key_env": "K", "prove_timeout": 0}, {"receiver": "0x" + "22" * 20}, "in \\[1.0"),
         ({"data_dir": "d", "private_key_env": "K"}, {}, r"\[child\] receiver is not set"),
+        (
+            {"data_dir": "d", "private_key_env": "K", "evidence_only": 1},
+            {"receiver": "0x" + "22" * 20},
+            "true or false",
+        ),
+        (
+            {"data_dir": "d", "private_key_env": "K", "evidence_only": True, "root_private_key_env": "R"},
+            {"receiver": "0x" + "22" * 20},
+            "relays no checkpoints",
+        ),
     ],
 )
 def test_relayer_config_errors_name_the_bad_key(

@@ -165,14 +165,12 @@ def play_equivocation(
     _wait("the freeze", lambda: bool(call(devnet.child, receiver, "frozen")))
     report.seconds_to_freeze = time.monotonic() - started
     (entry,) = devnet.child.web3.eth.get_logs({"address": receiver.address, "fromBlock": 0, "topics": [FROZEN]})
-    _accepted, report.canonical_hash, reporter = decode(["uint256", "uint256", "address"], bytes(entry["data"]))
+    accepted_hash, report.canonical_hash, reporter = decode(["uint256", "uint256", "address"], bytes(entry["data"]))
     report.reporter = to_checksum_address(reporter)
     report.freeze_gas = int(devnet.child.web3.eth.get_transaction_receipt(entry["transactionHash"])["gasUsed"])
-    if _accepted != report.forged_hash or report.canonical_hash == report.forged_hash:
+    if accepted_hash != report.forged_hash or report.canonical_hash == report.forged_hash:
         raise DemoFailure("the receiver froze on another conflict than the forged header's")
-    who = (
-        "the relayer" if report.reporter.lower() == devnet_relayer_address(devnet).lower() else "a validator's watcher"
-    )
+    who = "the relayer" if report.reporter == devnet_relayer_address(devnet) else "a validator's watcher"
     note(f"{who} froze the receiver {report.seconds_to_freeze:.1f} s later")
 
     try:

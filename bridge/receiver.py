@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from eth_abi.abi import encode
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
@@ -15,6 +16,7 @@ from .rootchain import DEFAULT_LOG_CHUNK
 from .rpc import FailoverRpc, RpcAnswerError, parse_data, parse_quantity, read_log_chunks
 
 CALL_GAS: Final = 1_000_000
+IS_ACCEPTED: Final = keccak(text="isAccepted(uint256,uint256,uint256)")[:4]
 CHECKPOINT_ACCEPTED_TOPIC: Final = keccak(text="CheckpointAccepted(uint256,uint256,bytes32)")
 
 
@@ -39,6 +41,16 @@ class ReceiverReader:
 
     def frozen(self, block: int | str = "latest") -> bool:
         return self._uint("frozen", block) != 0
+
+    def is_accepted(self, header_hash: int, number: int, event_root: int, block: int | str = "latest") -> bool:
+        """isAccepted(headerHash, number, eventRoot): accepted in the current epoch (the genesis with root 0)."""
+        data = IS_ACCEPTED + encode(["uint256", "uint256", "uint256"], [header_hash, number, event_root])
+        call = {"to": self.receiver, "data": "0x" + data.hex(), "gas": hex(CALL_GAS)}
+        at = hex(block) if isinstance(block, int) else block
+        raw = parse_data(self.rpc.request("eth_call", [call, at]), "isAccepted()")
+        if len(raw) != 32:
+            raise RpcAnswerError(f"isAccepted() returned {len(raw)} bytes: is {self.receiver} a ZkStateReceiver?")
+        return int.from_bytes(raw, "big") != 0
 
 
 @dataclass(frozen=True)

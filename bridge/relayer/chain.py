@@ -238,7 +238,10 @@ class ChainObserver:
                             },
                         )
                     return parent, Conflict(entry, parent, reason)
-                self._canonical[entry.header_hash] = header
+                if entry.number <= head - self.facts.rules.confirmations:
+                    # Checked once it is confirmed here: a header on a tip that may still
+                    # reorganise is checked again on the next observation.
+                    self._canonical[entry.header_hash] = header
             parent = header
         return parent, None
 
@@ -249,6 +252,9 @@ class ChainObserver:
             if stored.parent_hash != compute_header_hash(parent):
                 return None, f"its parent is not the accepted header {parent.number}"
             return stored, ""
+        if entry.number > head + self.facts.rules.max_range:
+            # No rootchain block, and no honest header, can answer it in time: a conflict to report.
+            return None, f"its number is beyond this node's rootchain head {head} by more than max_range"
         if entry.number > head:
             raise PlanError(f"the receiver accepted header {entry.number}, beyond this node's rootchain head {head}")
         try:
@@ -269,7 +275,8 @@ class ChainObserver:
                 f"its event root is not the tree of the {len(events)} StateSynced events the rootchain has in "
                 f"({parent.number}, {entry.number}]"
             )
-        self._remember(header)
+        if entry.number <= head - self.facts.rules.confirmations:
+            self._remember(header)
         log.info(
             "chain.header_reconstructed", extra={"fields": {"number": header.number, "hash": str(entry.header_hash)}}
         )

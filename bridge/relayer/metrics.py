@@ -94,7 +94,7 @@ class RelayerMetrics:
         )
         self.conflicts = Counter(
             f"{PREFIX}_conflicts",
-            "Steps that found an accepted header the rootchain does not give",
+            "Accepted headers the rootchain does not give (each counted once)",
             registry=r,
         )
         self.evidence_submitted = Counter(

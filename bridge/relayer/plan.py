@@ -209,12 +209,20 @@ def plan_next_action(
 
 
 def _plan_while_paused(view: ChainView, rules: ProposalRules, batch_size: int, in_flight: Sequence[Header]) -> Action:
-    """Headers are still accepted while execution is paused (nothing is lost); their events wait."""
+    """Headers are still accepted while execution is paused, without their batches: nothing is lost,
+    and the receiver never expires because of a pause. Events wait, in order."""
+    receiver = replace(view.receiver, paused=False)
     if view.open_range is not None:
+        # The accepted headers' events wait; the next header's range starts after the checkpoint,
+        # so plan it as if they had run (the first event after the checkpoint comes next).
+        waiting = view.pending[0].event.id - 1 if view.pending else view.sent_total
+        receiver = replace(receiver, last_executed_id=waiting)
+    action = plan_next_action(replace(view, receiver=receiver, open_range=None), rules, batch_size, in_flight)
+    if isinstance(action, ProposeHeader):
+        return replace(action, batch=())
+    if isinstance(action, Wait) and view.open_range is not None:
         return Wait(f"execution is paused until {view.receiver.paused_until}: events wait in order")
-    unpaused = replace(view, receiver=replace(view.receiver, paused=False))
-    action = plan_next_action(unpaused, rules, batch_size, in_flight)
-    return replace(action, batch=()) if isinstance(action, ProposeHeader) else action
+    return action
 
 
 def build_proposal(

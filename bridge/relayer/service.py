@@ -47,6 +47,8 @@ from statesync.errors import ZkStateSyncError
 from statesync.model import Commit, Header, StateSyncEvent, compute_header_hash
 from statesync.proposal import state_sync_events
 from verifier.light_client import (
+    DAY,
+    ClientRails,
     LightClientError,
     LightClientState,
     apply_events_proof,
@@ -108,6 +110,7 @@ from .submit import (
 
 STATE_SYNC_RESULT_TOPIC: Final = keccak(text="StateSyncResult(uint256,bool,bytes)")
 HEADER_UPDATE_GAS: Final = 600_000
+CONTRACT_LIKE_RAILS: Final = ClientRails(max_clock_drift=DAY)
 EVIDENCE_GAS: Final = 600_000  # the verifier's 300k and three accepted-header lookups
 BATCH_BASE_GAS: Final = 600_000  # the verifier's 300k, calldata, the commitment, bookkeeping
 PER_EVENT_GAS: Final = 60_000  # besides the stipend: the call's overhead, the result log, storage
@@ -238,6 +241,7 @@ class Relayer:
                 },
             )
         self.receiver_gas = 0
+        self._conflicts_seen: set[int] = set()
         self.started_at = time.time()
         self._last_action = ""
         self._status: dict[str, Any] = {}
@@ -561,7 +565,9 @@ class Relayer:
         """
         conflict = action.conflict
         linked, accepted = conflict.linked, conflict.accepted
-        self.metrics.conflicts.inc()
+        if accepted.header_hash not in self._conflicts_seen:  # counted once, however often it is retried
+            self._conflicts_seen.add(accepted.header_hash)
+            self.metrics.conflicts.inc()
         found = self.rootchain.read_range(linked.number, accepted.number)
         events = state_sync_events([p.event for p in found.events])
         try:
@@ -701,14 +707,16 @@ class Relayer:
         self, view: ChainView, proven: Proven, header: Header | None, batch: Sequence[StateSyncEvent]
     ) -> None:
         """The proof against the Python light client holding the receiver's state; a proof it refuses is obsolete."""
-        # The receiver keeps its own clock for expiry (the plan waits on an expired one); the
-        # light client's clock starts now so that only the proof's own rules decide here.
+        # The receiver keeps its own clock for expiry (the plan waits on an expired one) and checks
+        # no drift (PROTOCOL.md section 9): the client's clock starts now, with the widest drift, so
+        # that only the rules the contract applies decide here.
         state = LightClientState(
             checkpoint=view.trusted,
             proven_roots={a.header_hash: (a.number, a.event_root) for a in view.accepted},
             last_executed_id=view.receiver.last_executed_id,
             genesis=self.genesis,
             accepted_at=time.time(),
+            rails=CONTRACT_LIKE_RAILS,
         )
         checked = proven.checked
         signals = checked.signals
@@ -918,7 +926,13 @@ class Relayer:
         """The value the sample bridge's token buckets hold back (deposits to mint, withdrawals to pay)."""
         if self.queues is None:
             return None
-        values = [read_uint_getter(rpc, address, "queuedValue", "latest", kind) for rpc, address, kind in self.queues]
+        try:
+            values = [
+                read_uint_getter(rpc, address, "queuedValue", "latest", kind) for rpc, address, kind in self.queues
+            ]
+        except ZkStateSyncError as exc:  # RPC errors too: a metric never holds up a step (evidence least of all)
+            log.warning("metrics.queued_value_unread", extra={"fields": {"error": str(exc)[:300]}})
+            return None
         return values[0], values[1]
 
     def _log_action(self, action: Action) -> None:

@@ -42,8 +42,18 @@ class EvidenceWatcher:
     def start(self) -> None:
         node = self.config.node
         lock = lock_data_dir(node.data_dir)
-        store = RelayerStore(node.data_dir / DB_NAME, store_identity(self.config))
-        relayer = Relayer(self.config, account=self.account, store=store, metrics=self.metrics, stopping=self.stopping)
+        try:
+            store = RelayerStore(node.data_dir / DB_NAME, store_identity(self.config))
+            try:
+                relayer = Relayer(
+                    self.config, account=self.account, store=store, metrics=self.metrics, stopping=self.stopping
+                )
+            except BaseException:
+                store.close()
+                raise
+        except BaseException:
+            lock.release()
+            raise
         self.relayer = relayer
 
         def run() -> None:

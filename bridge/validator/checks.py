@@ -52,7 +52,6 @@ class RefusalCode(StrEnum):
     TOO_MANY_EVENTS = "too_many_events"
     EVENT_ROOT_MISMATCH = "event_root_mismatch"
     PROPOSAL_MISMATCH = "proposal_mismatch"
-    RECEIVER_CONFLICT = "receiver_conflict"
     # This validator cannot decide now (503: ask again later); a bug (500).
     RPC_UNAVAILABLE = "rpc_unavailable"
     ROOTCHAIN_INCONSISTENT = "rootchain_inconsistent"
@@ -64,7 +63,6 @@ HTTP_STATUS: dict[RefusalCode, int] = {
     RefusalCode.NOT_FOUND: 404,
     RefusalCode.METHOD_NOT_ALLOWED: 405,
     RefusalCode.ALREADY_SIGNED_OTHER: 409,
-    RefusalCode.RECEIVER_CONFLICT: 409,
     RefusalCode.BODY_TOO_LARGE: 413,
     RefusalCode.UNSUPPORTED_MEDIA_TYPE: 415,
     RefusalCode.BUSY: 429,

@@ -109,8 +109,8 @@ class ValidatorService:
         self._head: int | None = None
         self._head_at: float | None = None
         self._trusted: int | None = None
-        # Set once the receiver accepted a header at a number where this validator signed another:
-        # from then on its checkpoint is no parent this validator signs on (docs/PROTOCOL.md section 9).
+        # Set once the receiver accepted a header at a number where this validator signed another: a
+        # fork, or a race two relayers' proposals ran (docs/PROTOCOL.md section 9): reported, for people.
         self._receiver_conflict: dict[str, Any] | None = None
         # The evidence watcher's /status when this node runs one ([validator] evidence).
         self.watcher_status: Callable[[], dict[str, Any]] | None = None
@@ -275,11 +275,16 @@ class ValidatorService:
         last_hash = None if last is None else last.header_hash
         # The verifier contract is asked only when the parent is not the item signed last.
         trusted = None if parent_hash == last_hash else duty.trusted()
+        rests_on_contract = parent_hash == trusted
         if not is_parent_accepted(parent_hash, last_signed=last_hash, trusted=trusted):
-            raise SigningRefused(
-                RefusalCode.UNKNOWN_PARENT,
-                "the parent is neither the one this validator signed last nor the one the verifier contract trusts",
-            )
+            # A header the receiver accepted before its checkpoint: what evidence against a fork after
+            # it is made on (docs/PROTOCOL.md section 9). One header per number keeps this safe.
+            rests_on_contract = isinstance(parent, Header) and self._accepted_by_receiver(parent)
+            if not rests_on_contract:
+                raise SigningRefused(
+                    RefusalCode.UNKNOWN_PARENT,
+                    "the parent is neither the one this validator signed last nor one the verifier contract accepted",
+                )
 
         head = duty.source.head()
         if duty.source is self.rootchain:
@@ -294,7 +299,7 @@ class ValidatorService:
         try:
             # Committed before the signature exists outside this function; the parent rule is
             # re-checked inside the same transaction when it rested on "signed last".
-            new = self.db.record(entry, require_last=None if parent_hash == trusted else parent_hash)
+            new = self.db.record(entry, require_last=None if rests_on_contract else parent_hash)
         except AlreadySignedOther as exc:
             raise self._conflict(exc.existing) from exc
         except NotLastSigned as exc:
@@ -316,16 +321,13 @@ class ValidatorService:
         return SignResponse(signature=signature, signing_message=signing_message, header_hash=header_hash)
 
     def _trusted_hash(self) -> int:
-        trusted = self._watch_receiver()
-        with self._lock:
-            conflict = self._receiver_conflict
-        if conflict is not None:
-            raise SigningRefused(
-                RefusalCode.RECEIVER_CONFLICT,
-                f"the receiver accepted header {conflict['accepted_hash']} at number {conflict['number']}, where this "
-                "validator signed another: it signs only on top of its own headers now",
-            )
-        return trusted
+        return self._watch_receiver()
+
+    def _accepted_by_receiver(self, parent: Header) -> bool:
+        if self.receiver is None:
+            return False
+        root = 0 if compute_header_hash(parent) == self.genesis_hash else parent.event_root  # the genesis: root 0
+        return self.receiver.is_accepted(compute_header_hash(parent), parent.number, root)
 
     def _repeat(self, proposal: Signed, header_hash: int, existing: SignedHeader) -> SignResponse:
         if existing.header_hash != header_hash:

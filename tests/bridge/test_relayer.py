@@ -229,9 +229,17 @@ def test_while_paused_headers_move_without_their_batches_and_events_wait() -> No
     paused = view_of(head=125, logs=logs)
     paused = replace(paused, receiver=replace(paused.receiver, paused=True, paused_until=1_800_000_000))
     assert plan_next_action(paused, RULES, BATCH) == ProposeHeader(GENESIS, 120, (event(1), event(2)), (), False)
-    accepted = AcceptedHeader(number=120, header_hash=5, event_root=7)
-    open_range = HeaderRange(accepted, 100, logs)
-    action = plan_next_action(replace(paused, open_range=open_range), RULES, BATCH)
+    # Accepted events wait, yet the next header still moves (a pause never lets the receiver expire).
+    checkpoint = build_proposal(GENESIS, RootBlock(120, 0xBEEF, 1_700_000_240), [event(1), event(2)], RULES, SET_HASH)
+    accepted = AcceptedHeader(120, compute_header_hash(checkpoint), checkpoint.event_root)
+    waiting = view_of(trusted=checkpoint, head=200, logs=pending((3, 125)), open_range=HeaderRange(accepted, 100, logs))
+    assert plan_next_action(waiting, RULES, BATCH) == ExecuteEvents(
+        accepted, (event(1), event(2)), (event(1), event(2))
+    )
+    waiting = replace(waiting, receiver=replace(waiting.receiver, paused=True, paused_until=1_800_000_000))
+    assert plan_next_action(waiting, RULES, BATCH) == ProposeHeader(checkpoint, 140, (event(3),), (), False)
+    quiet = replace(waiting, pending=(), sent_total=2, head=130)
+    action = plan_next_action(quiet, RULES, BATCH)
     assert isinstance(action, Wait) and "paused until 1800000000" in action.reason
 
 

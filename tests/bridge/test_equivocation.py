@@ -126,6 +126,7 @@ def _relayer_frozen(devnet: Devnet) -> dict[str, Any] | None:
     return document if isinstance(document, dict) and document.get("frozen") is True else None
 
 
+@pytest.mark.slow  # a second devnet (85 s); the default suite keeps the relayer's path, make test-all both
 def test_a_validator_node_submits_the_evidence_itself_with_no_relayer_running(watched: Devnet) -> None:
     child, receiver = watched.child, watched.deployment.child.receiver
     watched.deposit(10**16)

@@ -89,6 +89,7 @@ class DevnetOptions:
     deposit_interval: float = 1.0  # seconds between deposits
     until_executed: bool = False  # exit once every deposit was executed on the child chain
     watchers: tuple[str, ...] = ("carol",)  # validators whose node also submits equivocation evidence
+    bucket: tuple[int, int] | None = None  # the sample bridge's (capacity, refill per second) in wei; None: defaults
     timeout: float | None = None  # exit after this many seconds (Ctrl-C stops it any time)
 
 
@@ -333,6 +334,8 @@ def _open_locked(options: DevnetOptions, sources: dict[str, Path], progress: Cal
         # The rails' two roles are anvil's last two accounts (the same addresses on both chains), so
         # `cast send` or web3 can play governance and guardian; docs/PROTOCOL.md section 9.
         rails = RailsConfig(governance=root.accounts[GOVERNANCE], guardian=root.accounts[GUARDIAN])
+        if options.bucket is not None:
+            rails = replace(rails, capacity=options.bucket[0], refill_per_second=options.bucket[1])
         network = replace(network, config=replace(network.config, rails=rails))
         save_network_config(network.path, network.config)
         # Fresh keys, never anvil's well-known ones: the deployer signs on both chains, as it would on a testnet.

@@ -166,27 +166,37 @@ def decode_revert(data: bytes, abis: Iterable[Abi] = ()) -> RevertReason:
 
 def decode_events(target: Attached, receipt: Receipt, name: str | None = None) -> tuple[Event, ...]:
     """The events `target` emitted in `receipt` (only those named `name`, if given), in order."""
-    by_topic = {
-        keccak(text=signature(item)): item
-        for item in target.abi
-        if item.get("type") == "event" and not item.get("anonymous")
+    decoded = (decode_log(target, log) for log in receipt.logs)
+    return tuple(event for event in decoded if event is not None and (name is None or event.name == name))
+
+
+def decode_log(target: Attached, log: Log) -> Event | None:
+    """`log` as one of `target`'s events, or None if another contract or no event of its ABI emitted it."""
+    if log.address != target.address or not log.topics:
+        return None
+    item = _events_by_topic(target.abi).get(log.topics[0])
+    if item is None:
+        return None
+    indexed = [p for p in item["inputs"] if p["indexed"]]
+    plain = [p for p in item["inputs"] if not p["indexed"]]
+    decoded = decode([abi_type(p) for p in plain], log.data)
+    values = {p["name"]: _checksum(p, v) for p, v in zip(plain, decoded, strict=True)}
+    for param, topic in zip(indexed, log.topics[1:], strict=True):
+        kind = abi_type(param)
+        # Indexed dynamic values are stored as their keccak: keep the topic itself.
+        dynamic = kind in ("bytes", "string") or kind.endswith("]") or kind.startswith("(")
+        values[param["name"]] = topic if dynamic else _checksum(param, decode([kind], topic)[0])
+    return Event(str(item["name"]), log.address, {p["name"]: values[p["name"]] for p in item["inputs"]})
+
+
+def event_topic(abi: Abi, name: str) -> bytes:
+    return keccak(text=signature(find_abi_item(abi, "event", name)))
+
+
+def _events_by_topic(abi: Abi) -> dict[bytes, Mapping[str, Any]]:
+    return {
+        keccak(text=signature(item)): item for item in abi if item.get("type") == "event" and not item.get("anonymous")
     }
-    events = []
-    for log in receipt.logs:
-        item = by_topic.get(log.topics[0]) if log.address == target.address and log.topics else None
-        if item is None or (name is not None and item["name"] != name):
-            continue
-        indexed = [p for p in item["inputs"] if p["indexed"]]
-        plain = [p for p in item["inputs"] if not p["indexed"]]
-        decoded = decode([abi_type(p) for p in plain], log.data)
-        values = {p["name"]: _checksum(p, v) for p, v in zip(plain, decoded, strict=True)}
-        for param, topic in zip(indexed, log.topics[1:], strict=True):
-            kind = abi_type(param)
-            # Indexed dynamic values are stored as their keccak: keep the topic itself.
-            dynamic = kind in ("bytes", "string") or kind.endswith("]") or kind.startswith("(")
-            values[param["name"]] = topic if dynamic else _checksum(param, decode([kind], topic)[0])
-        events.append(Event(str(item["name"]), log.address, {p["name"]: values[p["name"]] for p in item["inputs"]}))
-    return tuple(events)
 
 
 def _checksum(param: Mapping[str, Any], value: Any) -> Any:

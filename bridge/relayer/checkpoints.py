@@ -18,9 +18,12 @@ protection returns the same deterministic signature for the same checkpoint.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -42,9 +45,12 @@ from .proving import ProofRunner, is_published
 from .signing import SignatureCollector, build_commit
 from .store import (
     TRANSACTIONS_SCHEMA,
+    Timed,
     TransactionRecord,
+    TransactionReport,
     TxStatus,
     insert_transaction,
+    select_transaction_reports,
     select_transactions,
     update_transaction_status,
 )
@@ -52,6 +58,18 @@ from .submit import SubmissionDropped, SubmissionReverted, TransactionSender
 
 JOURNAL_NAME: Final = "checkpoints.sqlite"
 SQLITE_INTEGER_MAX: Final = 2**63 - 1
+# What the explorer shows of each checkpoint this relayer relayed: who signed, how long the proof took.
+CHECKPOINTS_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS checkpoints (
+    number INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    signers TEXT NOT NULL,
+    proof_seconds REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (number, hash)
+);
+"""
 
 log = logging.getLogger("zkstatesync.relayer.checkpoints")
 
@@ -65,7 +83,9 @@ class CheckpointJournal(DurableSqlite):
     store's transactions table; a row's batch_id is its checkpoint's number)."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path, TRANSACTIONS_SCHEMA, "checkpoint journal", CheckpointRelayError, timeout=10.0)
+        super().__init__(
+            path, TRANSACTIONS_SCHEMA + CHECKPOINTS_SCHEMA, "checkpoint journal", CheckpointRelayError, timeout=10.0
+        )
 
     def record_transaction(
         self, batch_id: int, tx_hash: bytes, method: str, sender: str, nonce: int, raw: bytes
@@ -84,6 +104,56 @@ class CheckpointJournal(DurableSqlite):
     def open_transactions(self) -> list[TransactionRecord]:
         with self._lock:
             return select_transactions(self._db, statuses=(TxStatus.SIGNED, TxStatus.SENT))
+
+    def record_signed(self, number: int, checkpoint_hash: int, signers: Mapping[int, str]) -> None:
+        """The quorum collected for a checkpoint (slot -> validator), replacing an earlier collection."""
+        if number > SQLITE_INTEGER_MAX:
+            raise CheckpointRelayError(f"checkpoint number {number} does not fit the journal")
+        now = time.time()
+        names = json.dumps({str(slot): name for slot, name in sorted(signers.items())})
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO checkpoints VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT(number, hash) "
+                "DO UPDATE SET signers = excluded.signers, updated_at = excluded.updated_at",
+                (number, str(checkpoint_hash), names, now, now),
+            )
+
+    def record_proven(self, number: int, checkpoint_hash: int, seconds: float) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE checkpoints SET proof_seconds = ?, updated_at = ? WHERE number = ? AND hash = ?",
+                (seconds, time.time(), number, str(checkpoint_hash)),
+            )
+
+    def report(self, limit: int) -> tuple[tuple[CheckpointReport, ...], tuple[TransactionReport, ...]]:
+        """The newest `limit` checkpoints this relayer collected signatures for, and their transactions."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT number, hash, signers, proof_seconds, created_at, updated_at FROM checkpoints "
+                "ORDER BY number DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            transactions = select_transaction_reports(self._db, sorted({int(row[0]) for row in rows}))
+        reports = tuple(
+            CheckpointReport(
+                number=int(number),
+                checkpoint_hash=int(checkpoint_hash),
+                signers=tuple(sorted((int(slot), str(name)) for slot, name in json.loads(signers).items())),
+                proof_seconds=seconds,
+                times=Timed(float(created), float(updated)),
+            )
+            for number, checkpoint_hash, signers, seconds, created, updated in rows
+        )
+        return reports, transactions
+
+
+@dataclass(frozen=True)
+class CheckpointReport:
+    number: int
+    checkpoint_hash: int
+    signers: tuple[tuple[int, str], ...]  # (slot, validator), by slot
+    proof_seconds: float | None
+    times: Timed
 
 
 def rebuild_trusted_checkpoint(
@@ -219,12 +289,17 @@ class CheckpointRelay:
         signed = self.collector.collect(checkpoint, trusted, {}, lambda _endpoint, _signature: None)
         commit = build_commit(checkpoint, signed.signatures, self.validator_set.size)
         trusted_hash, checkpoint_hash = compute_checkpoint_hash(trusted), compute_checkpoint_hash(checkpoint)
+        names = {endpoint.slot: endpoint.name for endpoint in self.collector.endpoints}
+        self.journal.record_signed(
+            checkpoint.number, checkpoint_hash, {slot: names[slot] for slot in signed.signatures}
+        )
         out_dir = self.proofs_dir / f"checkpoint-{checkpoint.number}-{checkpoint_hash:064x}-{trusted_hash:064x}"[:200]
         if is_published(out_dir):
             checked = self.prover.load_checked("checkpoint_update", out_dir)
         else:
             inputs = build_checkpoint_update_inputs(trusted=trusted, commit=commit, validator_set=self.validator_set)
-            checked, _ = self.prover.prove("checkpoint_update", inputs, out_dir)
+            checked, timing = self.prover.prove("checkpoint_update", inputs, out_dir)
+            self.journal.record_proven(checkpoint.number, checkpoint_hash, timing.seconds)
         signals = checked.signals
         if not isinstance(signals, CheckpointSignals):
             raise CheckpointRelayError(f"a {checked.key.circuit} proof is no checkpoint proof")

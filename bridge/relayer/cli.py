@@ -24,6 +24,8 @@ from statesync.model import compute_header_hash
 
 from ..config import ConfigError, compute_configured_set_hash
 from ..logs import configure_logging, report_failures
+from .explorer.api import ExplorerApp
+from .explorer.reader import ExplorerReader, Sources
 from .metrics import RelayerMetrics, StatusServer
 from .service import Relayer
 from .settings import RelayerConfig, load_relayer_config
@@ -82,7 +84,7 @@ def run_relayer(config_path: Path) -> None:
             )
             server = None
             if node.port is not None:
-                server = StatusServer(node.host, node.port, metrics, relayer.status)
+                server = StatusServer(node.host, node.port, metrics, relayer.status, build_explorer(config, relayer))
                 server.start()
             log.info(
                 "relayer.starting",
@@ -111,6 +113,15 @@ def run_relayer(config_path: Path) -> None:
         lock.release()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def build_explorer(config: RelayerConfig, relayer: Relayer) -> ExplorerApp:
+    """The explorer over this relayer's network, store and checkpoint journal."""
+    network, node = config.network, config.node
+    root_from = node.checkpoints_from_block if network.deployment is None else network.deployment.rootchain_block
+    sources = Sources(network, root_from, node.receiver_from_block, node.log_chunk)
+    journal = None if relayer.checkpoints is None else relayer.checkpoints.journal
+    return ExplorerApp(ExplorerReader(sources, relayer.store, journal, relayer.status))
 
 
 _reporting = report_failures("relayer.failed")

@@ -2,6 +2,7 @@
 
 GET /metrics is the Prometheus text format; GET /status is a JSON snapshot (the last view of the
 chains, the store's rows per status, the last error); GET /health answers 200 while the loop runs.
+The explorer (explorer/api.py), when given, answers /explorer... and /api/v1/... on the same server.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import logging
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+if TYPE_CHECKING:
+    from .explorer.api import ExplorerApp
 
 PREFIX = "zkstatesync_relayer"
 PROOF_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200)
@@ -110,8 +114,15 @@ class RelayerMetrics:
 class StatusServer:
     """A ThreadingHTTPServer on loopback in a daemon thread: /metrics, /status, /health."""
 
-    def __init__(self, host: str, port: int, metrics: RelayerMetrics, status: Callable[[], dict[str, Any]]) -> None:
-        handler = _handler(metrics, status)
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        metrics: RelayerMetrics,
+        status: Callable[[], dict[str, Any]],
+        explorer: ExplorerApp | None = None,
+    ) -> None:
+        handler = _handler(metrics, status, explorer)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="relayer-http", daemon=True)
@@ -128,10 +139,14 @@ class StatusServer:
         self._server.server_close()
 
 
-def _handler(metrics: RelayerMetrics, status: Callable[[], dict[str, Any]]) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    metrics: RelayerMetrics, status: Callable[[], dict[str, Any]], explorer: ExplorerApp | None
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
-            if self.path == "/metrics":
+            if explorer is not None and explorer.handles(self.path):
+                self._explore(explorer)
+            elif self.path == "/metrics":
                 self._answer(200, metrics.render(), CONTENT_TYPE_LATEST)
             elif self.path == "/status":
                 self._answer(200, json.dumps(status(), default=str).encode(), "application/json")
@@ -140,8 +155,20 @@ def _handler(metrics: RelayerMetrics, status: Callable[[], dict[str, Any]]) -> t
             else:
                 self._answer(404, b'{"error":{"code":"not_found","message":"no such path"}}', "application/json")
 
-        def _answer(self, code: int, body: bytes, content_type: str) -> None:
+        def _explore(self, app: ExplorerApp) -> None:
+            try:
+                response = app.handle(self.path)
+            except Exception as exc:  # a bug: logged with its traceback, answered with a line
+                log.error("explorer.failed", exc_info=True, extra={"fields": {"path": self.path[:200]}})
+                body = json.dumps({"error": {"code": "internal", "message": f"{type(exc).__name__}: {exc}"[:500]}})
+                self._answer(500, body.encode(), "application/json")
+                return
+            self._answer(response.status, response.body, response.content_type, response.location)
+
+        def _answer(self, code: int, body: bytes, content_type: str, location: str | None = None) -> None:
             self.send_response(code)
+            if location is not None:
+                self.send_header("Location", location)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -221,6 +221,48 @@ class TransactionRecord:
     note: str
 
 
+@dataclass(frozen=True)
+class Timed:
+    """When a row was written first and last (Unix seconds): the explorer's timings."""
+
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class ProposalReport:
+    record: ProposalRecord
+    times: Timed
+    signers: tuple[tuple[int, str, float], ...]  # (slot, validator, received at), by slot
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    record: BatchRecord
+    times: Timed
+
+
+@dataclass(frozen=True)
+class TransactionReport:
+    tx_hash: str
+    batch_id: int
+    method: str
+    status: TxStatus
+    block: int | None
+    gas_used: int | None
+    note: str
+    times: Timed
+
+
+@dataclass(frozen=True)
+class StoreReport:
+    """The store's rows with their times, for the explorer (read in one go, under the store's lock)."""
+
+    proposals: tuple[ProposalReport, ...]
+    batches: tuple[BatchReport, ...]
+    transactions: tuple[TransactionReport, ...]
+
+
 def lock_data_dir(data_dir: Path) -> DataDirLock:
     """One relayer process per data directory."""
     return DataDirLock(data_dir, LOCK_NAME, "relayer", StoreError)
@@ -440,6 +482,36 @@ class RelayerStore(DurableSqlite):
                 result[table] = {str(status): int(count) for status, count in rows}
         return result
 
+    def report(self, limit: int) -> StoreReport:
+        """The newest `limit` proposals and batches, and the transactions of those batches."""
+        with self._lock:
+            proposals = self._db.execute(
+                "SELECT hash, parent_hash, number, first_id, event_count, status, note, created_at, updated_at "
+                "FROM proposals ORDER BY number DESC, created_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            signers: dict[str, list[tuple[int, str, float]]] = {}
+            for row in proposals:
+                signers[row[0]] = [
+                    (int(slot), str(name), float(at))
+                    for slot, name, at in self._db.execute(
+                        "SELECT slot, validator, received_at FROM signatures WHERE proposal_hash = ? ORDER BY slot",
+                        (row[0],),
+                    )
+                ]
+            batches = self._db.execute(
+                f"SELECT {_BATCH_COLUMNS}, created_at, updated_at FROM batches ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+            ids = [int(row[0]) for row in batches]
+            transactions = select_transaction_reports(self._db, ids)
+        return StoreReport(
+            proposals=tuple(
+                ProposalReport(_proposal(row[:7]), Timed(row[7], row[8]), tuple(signers[row[0]])) for row in proposals
+            ),
+            batches=tuple(BatchReport(_batch(row[:11]), Timed(row[11], row[12])) for row in batches),
+            transactions=transactions,
+        )
+
 
 def _encode_uint64(value: int | str) -> str:
     return pad_number(int(value))
@@ -533,3 +605,27 @@ def select_transactions(
         )
         for h, b, m, s, n, r, st, blk, note in rows
     ]
+
+
+def select_transaction_reports(db: sqlite3.Connection, batch_ids: Sequence[int]) -> tuple[TransactionReport, ...]:
+    """The transactions of `batch_ids` (batches, or checkpoint numbers in the journal), oldest first."""
+    if not batch_ids:
+        return ()
+    rows = db.execute(
+        "SELECT hash, batch_id, method, status, block, gas_used, note, created_at, updated_at FROM transactions "
+        f"WHERE batch_id IN ({', '.join('?' * len(batch_ids))}) ORDER BY created_at",
+        list(batch_ids),
+    ).fetchall()
+    return tuple(
+        TransactionReport(
+            str(h),
+            int(b),
+            str(m),
+            TxStatus(st),
+            None if blk is None else int(blk),
+            None if gas is None else int(gas),
+            str(note),
+            Timed(float(created), float(updated)),
+        )
+        for h, b, m, st, blk, gas, note, created, updated in rows
+    )

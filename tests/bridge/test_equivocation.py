@@ -108,6 +108,15 @@ def test_a_conflicting_header_accepted_first_freezes_the_bridge_before_its_event
     ):
         assert line in metrics.splitlines(), line
 
+    # The explorer: the real deposit under the forged header waits, frozen; the forged header is marked.
+    deposit = json.loads(_get(devnet, "/api/v1/messages/statesync/2"))["message"]
+    assert deposit["state"] == "frozen" and "governance recovers" in deposit["detail"]
+    headers = json.loads(_get(devnet, f"/api/v1/headers/{report.number}"))["headers"]
+    assert [h["status"] for h in headers if h["hash"] == str(report.forged_hash)] == ["conflicting"]
+    assert json.loads(_get(devnet, "/api/v1/bridge"))["frozen"] is True
+    page = _get(devnet, "/explorer").decode()
+    assert 'id="message-statesync-2"' in page and 'data-state="frozen"' in page and ">FROZEN<" in page
+
 
 def _get(devnet: Devnet, path: str) -> bytes:
     connection = http.client.HTTPConnection("127.0.0.1", devnet.relayer_port, timeout=5)

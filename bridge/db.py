@@ -68,6 +68,15 @@ class DurableSqlite:
             self._db.close()
 
     @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection for reads under the lock; a failure raises the store's own error."""
+        with self._lock:
+            try:
+                yield self._db
+            except sqlite3.Error as exc:
+                raise self._error(f"the {self._what} {self.path}: {exc}") from exc
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT (fsynced), rolled back if the body raises."""
         with self._lock:

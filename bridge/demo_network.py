@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import statistics
+import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -73,6 +75,8 @@ class NetworkDemoReport:
     attacks: list[tuple[str, str]] = field(default_factory=list)  # the in-process act's
     exits: ExitsReport = field(default_factory=ExitsReport)
     equivocation: EquivocationReport | None = None
+    explorer: str = ""  # the explorer's URL (served by the devnet's relayer)
+    explorer_page: str = ""  # its index as the demo's last act read it
 
 
 @dataclass
@@ -207,10 +211,15 @@ def encode_deposit(to: str, amount: int) -> bytes:
 
 
 def run_network_demo(
-    preset: str = "test", console: Console | None = None, directory: Path = Path("build/demo")
+    preset: str = "test",
+    console: Console | None = None,
+    directory: Path = Path("build/demo"),
+    serve: bool | None = None,
 ) -> NetworkDemoReport:
+    """The demo's acts; then the explorer's URL, served until Ctrl-C if `serve` (None: when run in a terminal)."""
     console = console or Console()
     report = NetworkDemoReport()
+    serve = sys.stdin.isatty() and sys.stdout.isatty() if serve is None else serve
 
     def note(line: str) -> None:
         console.print(f"  [dim]{line}[/]", highlight=False, soft_wrap=True)
@@ -224,13 +233,30 @@ def run_network_demo(
             devnet = stack.enter_context(open_devnet(options, note))
         _play(devnet, _Tracker(devnet), report, console, note)
 
-    with _act(report, console, "proofs and contracts under attack (bridge/demo.py on two more anvil chains)"):
-        attacked = run_demo("anvil", preset, Console(quiet=True))
-        for what, reason in attacked.attacks:
-            console.print(f"  [green]refused[/]: {what}\n    [dim]{reason}[/]", highlight=False)
-        report.attacks = attacked.attacks
-    _print_report(console, report)
+        with _act(report, console, "proofs and contracts under attack (bridge/demo.py on two more anvil chains)"):
+            attacked = run_demo("anvil", preset, Console(quiet=True))
+            for what, reason in attacked.attacks:
+                console.print(f"  [green]refused[/]: {what}\n    [dim]{reason}[/]", highlight=False)
+            report.attacks = attacked.attacks
+        report.explorer = devnet.relayer_url + "/explorer"
+        report.explorer_page = _read_page(report.explorer)
+        _print_report(console, report)
+        console.print(f"[bold]explorer[/]: {report.explorer}", highlight=False, soft_wrap=True)
+        if serve:
+            console.print("  [dim]the network keeps running for it; Ctrl-C stops everything[/]", highlight=False)
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(3600)
     return report
+
+
+def _read_page(url: str) -> str:
+    """The explorer's page, as a browser gets it (DemoFailure if the relayer does not serve it)."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as answer:
+            return str(answer.read().decode())
+    except OSError as exc:
+        raise DemoFailure(f"the explorer at {url} does not answer: {exc}") from exc
 
 
 def _play(

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     number INTEGER NOT NULL,
     hash TEXT NOT NULL,
     signers TEXT NOT NULL,
+    rotation INTEGER NOT NULL,
     proof_seconds REAL,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
@@ -105,17 +106,18 @@ class CheckpointJournal(DurableSqlite):
         with self._lock:
             return select_transactions(self._db, statuses=(TxStatus.SIGNED, TxStatus.SENT))
 
-    def record_signed(self, number: int, checkpoint_hash: int, signers: Mapping[int, str]) -> None:
-        """The quorum collected for a checkpoint (slot -> validator), replacing an earlier collection."""
+    def record_signed(self, number: int, checkpoint_hash: int, signers: Mapping[int, str], rotation: bool) -> None:
+        """The quorum collected for a checkpoint (slot -> validator), replacing an earlier collection;
+        `rotation`: the checkpoint names another next validator set."""
         if number > SQLITE_INTEGER_MAX:
             raise CheckpointRelayError(f"checkpoint number {number} does not fit the journal")
         now = time.time()
         names = json.dumps({str(slot): name for slot, name in sorted(signers.items())})
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO checkpoints VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT(number, hash) "
+                "INSERT INTO checkpoints VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT(number, hash) "
                 "DO UPDATE SET signers = excluded.signers, updated_at = excluded.updated_at",
-                (number, str(checkpoint_hash), names, now, now),
+                (number, str(checkpoint_hash), names, int(rotation), now, now),
             )
 
     def record_proven(self, number: int, checkpoint_hash: int, seconds: float) -> None:
@@ -127,22 +129,23 @@ class CheckpointJournal(DurableSqlite):
 
     def report(self, limit: int) -> tuple[tuple[CheckpointReport, ...], tuple[TransactionReport, ...]]:
         """The newest `limit` checkpoints this relayer collected signatures for, and their transactions."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT number, hash, signers, proof_seconds, created_at, updated_at FROM checkpoints "
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT number, hash, signers, rotation, proof_seconds, created_at, updated_at FROM checkpoints "
                 "ORDER BY number DESC LIMIT ?",
                 (limit,),
             ).fetchall()
-            transactions = select_transaction_reports(self._db, sorted({int(row[0]) for row in rows}))
+            transactions = select_transaction_reports(db, sorted({int(row[0]) for row in rows}))
         reports = tuple(
             CheckpointReport(
                 number=int(number),
                 checkpoint_hash=int(checkpoint_hash),
                 signers=tuple(sorted((int(slot), str(name)) for slot, name in json.loads(signers).items())),
+                rotation=bool(rotation),
                 proof_seconds=seconds,
                 times=Timed(float(created), float(updated)),
             )
-            for number, checkpoint_hash, signers, seconds, created, updated in rows
+            for number, checkpoint_hash, signers, rotation, seconds, created, updated in rows
         )
         return reports, transactions
 
@@ -152,6 +155,7 @@ class CheckpointReport:
     number: int
     checkpoint_hash: int
     signers: tuple[tuple[int, str], ...]  # (slot, validator), by slot
+    rotation: bool
     proof_seconds: float | None
     times: Timed
 
@@ -291,7 +295,10 @@ class CheckpointRelay:
         trusted_hash, checkpoint_hash = compute_checkpoint_hash(trusted), compute_checkpoint_hash(checkpoint)
         names = {endpoint.slot: endpoint.name for endpoint in self.collector.endpoints}
         self.journal.record_signed(
-            checkpoint.number, checkpoint_hash, {slot: names[slot] for slot in signed.signatures}
+            checkpoint.number,
+            checkpoint_hash,
+            {slot: names[slot] for slot in signed.signatures},
+            rotation=checkpoint.next_validator_set_hash != checkpoint.validator_set_hash,
         )
         out_dir = self.proofs_dir / f"checkpoint-{checkpoint.number}-{checkpoint_hash:064x}-{trusted_hash:064x}"[:200]
         if is_published(out_dir):

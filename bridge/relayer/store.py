@@ -484,8 +484,8 @@ class RelayerStore(DurableSqlite):
 
     def report(self, limit: int) -> StoreReport:
         """The newest `limit` proposals and batches, and the transactions of those batches."""
-        with self._lock:
-            proposals = self._db.execute(
+        with self._reading() as db:
+            proposals = db.execute(
                 "SELECT hash, parent_hash, number, first_id, event_count, status, note, created_at, updated_at "
                 "FROM proposals ORDER BY number DESC, created_at DESC LIMIT ?",
                 (limit,),
@@ -494,16 +494,16 @@ class RelayerStore(DurableSqlite):
             for row in proposals:
                 signers[row[0]] = [
                     (int(slot), str(name), float(at))
-                    for slot, name, at in self._db.execute(
+                    for slot, name, at in db.execute(
                         "SELECT slot, validator, received_at FROM signatures WHERE proposal_hash = ? ORDER BY slot",
                         (row[0],),
                     )
                 ]
-            batches = self._db.execute(
+            batches = db.execute(
                 f"SELECT {_BATCH_COLUMNS}, created_at, updated_at FROM batches ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()
             ids = [int(row[0]) for row in batches]
-            transactions = select_transaction_reports(self._db, ids)
+            transactions = select_transaction_reports(db, ids)
         return StoreReport(
             proposals=tuple(
                 ProposalReport(_proposal(row[:7]), Timed(row[7], row[8]), tuple(signers[row[0]])) for row in proposals

@@ -13,7 +13,10 @@ pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
 
 def test_the_network_demo_recovers_from_every_fault_and_refuses_every_attack(tmp_path: Path) -> None:
-    report = run_network_demo("test", Console(quiet=True), tmp_path / "demo")
+    report = run_network_demo("test", Console(quiet=True), tmp_path / "demo", serve=False)
+    # The explorer after the last act: every deposit executed, and the receiver frozen by the equivocation.
+    assert report.explorer.startswith("http://127.0.0.1:") and ">FROZEN<" in report.explorer_page
+    assert report.explorer_page.count('data-state="executed"') >= 12
     assert report.executed == 12  # 4 + 3 + 2 + 2 + 1 deposits, each checked on the chains exactly once
     reasons = dict(report.refusals)
     assert reasons["the deposit inflated 1000x in the proposed event root"].count("event_root_mismatch") == 4

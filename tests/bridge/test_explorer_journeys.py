@@ -188,7 +188,7 @@ def exit_facts(**changes: Any) -> Facts:
 def test_an_exit_goes_from_its_checkpoint_to_anyones_execution() -> None:
     sent = exit_facts().exits[0]
     checkpoint = seen("rootchain", "CheckpointAccepted", 50, 3, number=12, checkpointHash=55, exitRoot=b"\x01" * 32)
-    report = CheckpointReport(12, 55, ((0, "alice"), (1, "bob"), (2, "carol")), 3.5, Timed(1.0, 2.0))
+    report = CheckpointReport(12, 55, ((0, "alice"), (1, "bob"), (2, "carol")), False, 3.5, Timed(1.0, 2.0))
     ready = build_exit_journey(sent, exit_facts(checkpoints_accepted=(checkpoint,), checkpoints=(report,)))
     assert ready.state is MessageState.ACCEPTED and "zkstatesync exit --id 1" in ready.detail
     assert {s.name: s.detail for s in ready.steps}["checkpoint signed"] == "9 of 10 power (alice, bob, carol)"
@@ -213,9 +213,12 @@ def test_headers_show_the_proposals_power_and_the_conflicting_one() -> None:
 
 def test_checkpoint_views_list_accepted_and_only_signed_ones() -> None:
     checkpoint = seen("rootchain", "CheckpointAccepted", 50, 3, number=12, checkpointHash=55, exitRoot=b"\x01" * 32)
-    pending = CheckpointReport(20, 66, ((0, "alice"),), None, Timed(1.0, 1.0))
+    pending = CheckpointReport(20, 66, ((0, "alice"),), True, None, Timed(1.0, 1.0))
     views = build_checkpoint_views(exit_facts(checkpoints_accepted=(checkpoint,), checkpoints=(pending,)))
-    assert [(v.number, v.status, v.signed_power) for v in views] == [(20, "signed", 4), (12, "accepted", None)]
+    assert [(v.number, v.status, v.signed_power, v.rotation) for v in views] == [
+        (20, "signed", 4, True),
+        (12, "accepted", None, None),
+    ]
 
 
 def snapshot(of: Facts) -> Snapshot:

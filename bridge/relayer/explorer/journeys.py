@@ -338,7 +338,7 @@ def build_checkpoint_views(facts: Facts) -> list[CarrierView]:
                 signed_power=None if report is None else sum(s.power for s in signers),
                 total_power=facts.total_power,
                 messages=ids,
-                rotation=None,
+                rotation=None if report is None else report.rotation,
                 proof_seconds=None if report is None else report.proof_seconds,
                 note="" if report is not None else "relayed by another relayer",
             )
@@ -358,7 +358,7 @@ def build_checkpoint_views(facts: Facts) -> list[CarrierView]:
                 signed_power=sum(s.power for s in signers),
                 total_power=facts.total_power,
                 messages=tuple(int(e.args["id"]) for e in facts.exits if e.block <= report.number),
-                rotation=None,
+                rotation=report.rotation,
                 proof_seconds=report.proof_seconds,
                 note="",
             )

@@ -224,10 +224,20 @@ def parse_data(value: object, what: str, size: int | None = None) -> bytes:
 
 
 def read_log_chunks(
-    rpc: FailoverRpc, address: str, topics: Sequence[bytes], first_block: int, last_block: int, chunk: int
+    rpc: FailoverRpc,
+    address: str,
+    topics: Sequence[bytes | Sequence[bytes]],
+    first_block: int,
+    last_block: int,
+    chunk: int,
 ) -> Iterator[tuple[int, int, list[Any]]]:
-    """eth_getLogs of `address` with `topics`, `chunk` blocks per request (nodes cap a query's
-    range): (first block, last block, the node's answer) for each chunk, in block order."""
+    """eth_getLogs of `address` with `topics` (a position given as a sequence matches any of them),
+    `chunk` blocks per request (nodes cap a query's range): (first block, last block, the node's
+    answer) for each chunk, in block order."""
+    wanted = [
+        "0x" + topic.hex() if isinstance(topic, bytes) else ["0x" + alternative.hex() for alternative in topic]
+        for topic in topics
+    ]
     start = first_block
     while start <= last_block:
         stop = min(start + chunk - 1, last_block)
@@ -235,7 +245,7 @@ def read_log_chunks(
             "address": address,
             "fromBlock": hex(start),
             "toBlock": hex(stop),
-            "topics": ["0x" + topic.hex() for topic in topics],
+            "topics": wanted,
         }
         answer = rpc.request("eth_getLogs", [query])
         if not isinstance(answer, list):

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from .explorer.api import ExplorerApp
 
 PREFIX = "zkstatesync_relayer"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 PROOF_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200)
 
 log = logging.getLogger("zkstatesync.relayer.http")
@@ -122,7 +124,7 @@ class StatusServer:
         status: Callable[[], dict[str, Any]],
         explorer: ExplorerApp | None = None,
     ) -> None:
-        handler = _handler(metrics, status, explorer)
+        handler = _handler(metrics, status, explorer, loopback=host in LOOPBACK_NAMES or host.startswith("127."))
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="relayer-http", daemon=True)
@@ -140,11 +142,16 @@ class StatusServer:
 
 
 def _handler(
-    metrics: RelayerMetrics, status: Callable[[], dict[str, Any]], explorer: ExplorerApp | None
+    metrics: RelayerMetrics, status: Callable[[], dict[str, Any]], explorer: ExplorerApp | None, *, loopback: bool
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
             if explorer is not None and explorer.handles(self.path):
+                if loopback and not self._host_is_loopback():
+                    # A page on another site that rebinds its name to 127.0.0.1 must not read the API.
+                    body = b'{"error":{"code":"forbidden_host","message":"this server answers loopback names only"}}'
+                    self._answer(403, body, "application/json")
+                    return
                 self._explore(explorer)
             elif self.path == "/metrics":
                 self._answer(200, metrics.render(), CONTENT_TYPE_LATEST)
@@ -155,14 +162,20 @@ def _handler(
             else:
                 self._answer(404, b'{"error":{"code":"not_found","message":"no such path"}}', "application/json")
 
+        def _host_is_loopback(self) -> bool:
+            name = urlsplit("//" + self.headers.get("Host", "")).hostname
+            return name is not None and (name in LOOPBACK_NAMES or name.startswith("127."))
+
         def _explore(self, app: ExplorerApp) -> None:
+            from .explorer.api import render_failure
+
             try:
                 response = app.handle(self.path)
-            except Exception as exc:  # a bug: logged with its traceback, answered with a line
+            except Exception as exc:  # a bug: logged with its traceback, answered with one line
                 log.error("explorer.failed", exc_info=True, extra={"fields": {"path": self.path[:200]}})
-                body = json.dumps({"error": {"code": "internal", "message": f"{type(exc).__name__}: {exc}"[:500]}})
-                self._answer(500, body.encode(), "application/json")
-                return
+                response = render_failure(
+                    self.path, f"the explorer failed ({type(exc).__name__}); see the relayer's log"
+                )
             self._answer(response.status, response.body, response.content_type, response.location)
 
         def _answer(self, code: int, body: bytes, content_type: str, location: str | None = None) -> None:
@@ -170,6 +183,7 @@ def _handler(
             if location is not None:
                 self.send_header("Location", location)
             self.send_header("Content-Type", content_type)
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

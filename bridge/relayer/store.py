@@ -490,15 +490,14 @@ class RelayerStore(DurableSqlite):
                 "FROM proposals ORDER BY number DESC, created_at DESC LIMIT ?",
                 (limit,),
             ).fetchall()
-            signers: dict[str, list[tuple[int, str, float]]] = {}
-            for row in proposals:
-                signers[row[0]] = [
-                    (int(slot), str(name), float(at))
-                    for slot, name, at in db.execute(
-                        "SELECT slot, validator, received_at FROM signatures WHERE proposal_hash = ? ORDER BY slot",
-                        (row[0],),
-                    )
-                ]
+            signers: dict[str, list[tuple[int, str, float]]] = {row[0]: [] for row in proposals}
+            for proposal_hash, slot, name, at in db.execute(
+                "SELECT proposal_hash, slot, validator, received_at FROM signatures WHERE proposal_hash IN "
+                "(SELECT hash FROM proposals ORDER BY number DESC, created_at DESC LIMIT ?) ORDER BY slot",
+                (limit,),
+            ):
+                if proposal_hash in signers:
+                    signers[proposal_hash].append((int(slot), str(name), float(at)))
             batches = db.execute(
                 f"SELECT {_BATCH_COLUMNS}, created_at, updated_at FROM batches ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()

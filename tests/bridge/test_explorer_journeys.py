@@ -64,6 +64,10 @@ def result(event_id: int, success: bool, block: int = 31, message: bytes = b"") 
     return seen("child", "StateSyncResult", block, 800 + block, id=event_id, success=success, message=message)
 
 
+def recovered(number: int, last_executed_id: int, block: int = 40) -> SeenEvent:
+    return seen("child", "Recovered", block, 700 + block, number=number, headerHash=5, lastExecutedId=last_executed_id)
+
+
 def proposal(signers: tuple[tuple[int, str], ...], status: ProposalStatus = ProposalStatus.SIGNED) -> ProposalReport:
     record = ProposalRecord(HEADER_HASH, 1, 12, 1, 2, status, "")
     return ProposalReport(record, Timed(100.0, 101.0), tuple((slot, name, 101.0) for slot, name in signers))
@@ -116,6 +120,7 @@ STATE_SYNC_CASES: dict[MessageState, Facts] = {
     MessageState.FAILED: facts(
         root_head=20, headers_accepted=(accepted(),), results=(result(1, False, message=bytes.fromhex("deadbeef")),)
     ),
+    MessageState.SKIPPED: facts(root_head=20, headers_accepted=(accepted(),), recoveries=(recovered(20, 1),)),
     MessageState.EXECUTED: facts(root_head=20, headers_accepted=(accepted(),), results=(result(1, True),)),
     MessageState.QUEUED: facts(
         root_head=20,
@@ -214,11 +219,60 @@ def test_headers_show_the_proposals_power_and_the_conflicting_one() -> None:
 def test_checkpoint_views_list_accepted_and_only_signed_ones() -> None:
     checkpoint = seen("rootchain", "CheckpointAccepted", 50, 3, number=12, checkpointHash=55, exitRoot=b"\x01" * 32)
     pending = CheckpointReport(20, 66, ((0, "alice"),), True, None, Timed(1.0, 1.0))
-    views = build_checkpoint_views(exit_facts(checkpoints_accepted=(checkpoint,), checkpoints=(pending,)))
-    assert [(v.number, v.status, v.signed_power, v.rotation) for v in views] == [
-        (20, "signed", 4, True),
-        (12, "accepted", None, None),
+    later = seen("child", "L2StateSynced", 15, 2, id=2, sender=ALICE, receiver=BOB, data=b"")
+    of = exit_facts(checkpoints_accepted=(checkpoint,), checkpoints=(pending,))
+    views = build_checkpoint_views(replace(of, exits=(*of.exits, later)))
+    assert [(v.number, v.status, v.signed_power, v.rotation, v.messages) for v in views] == [
+        (20, "signed", 4, True, (2,)),  # exit 1 is in checkpoint 12 already
+        (12, "accepted", None, None, (1,)),
     ]
+
+
+def test_a_recovery_starts_an_epoch_whose_headers_alone_carry_what_waits() -> None:
+    waiting = state_synced(2)
+    of = facts(
+        root_head=20,
+        state_synced=(state_synced(1), waiting),
+        headers_accepted=(accepted(),),
+        results=(result(1, True),),
+        recoveries=(recovered(12, 1),),
+    )
+    journey = build_state_sync_journey(waiting, of)
+    assert (journey.state, journey.carrier) == (MessageState.CONFIRMED, None)
+    assert build_state_sync_journey(state_synced(1), of).state is MessageState.EXECUTED  # before the recovery
+    after = seen("child", "HeaderAccepted", 50, 3, number=15, headerHash=77, eventRoot=8)
+    moved = build_state_sync_journey(waiting, replace(of, headers_accepted=(accepted(), after)))
+    assert (moved.state, moved.carrier) == (MessageState.ACCEPTED, 15)
+    views = build_header_views(replace(of, headers_accepted=(accepted(), after), genesis_number=5))
+    assert [(v.number, v.messages) for v in views] == [(15, ()), (12, (1, 2))]
+
+
+def test_another_relayers_header_is_not_told_with_this_relayers_proposal() -> None:
+    theirs = seen("child", "HeaderAccepted", 30, 9, number=12, headerHash=999, eventRoot=7)
+    of = facts(root_head=20, headers_accepted=(theirs,), store=STORE_PROVEN, results=(result(1, True),))
+    steps = {s.name: s.detail for s in build_state_sync_journey(state_synced(1), of).steps}
+    assert steps["header signed"] == "more than 2/3 of 10 power (the proof says so)"
+    assert steps["proven"] == "by another relayer (the chains show it)"
+
+
+def test_an_obsolete_proof_is_not_progress() -> None:
+    obsolete = StoreReport((), (batch(BatchStatus.OBSOLETE, 4.2),), ())
+    journey = build_state_sync_journey(state_synced(1), facts(root_head=20, store=obsolete))
+    assert journey.state is MessageState.CONFIRMED and not journey.steps[3].done
+
+
+def test_a_store_ahead_of_the_logs_read_never_moves_a_message_back() -> None:
+    ahead = StoreReport((SIGNED,), (batch(BatchStatus.EXECUTED, 4.2),), (transaction(TxStatus.SUCCEEDED),))
+    journey = build_state_sync_journey(state_synced(1), facts(root_head=20, store=ahead))
+    assert journey.state is MessageState.SUBMITTED
+
+
+def test_the_exit_helpers_pause_holds_an_accepted_exit() -> None:
+    checkpoint = seen("rootchain", "CheckpointAccepted", 50, 3, number=12, checkpointHash=55, exitRoot=b"\x01" * 32)
+    journey = build_exit_journey(
+        exit_facts().exits[0], exit_facts(checkpoints_accepted=(checkpoint,), exits_paused=True)
+    )
+    assert journey.state is MessageState.PAUSED and "pause holds exits" in journey.detail
 
 
 def snapshot(of: Facts) -> Snapshot:

@@ -153,6 +153,13 @@ def test_bad_input_is_a_4xx_with_a_reason(devnet: Devnet, path: str, status: int
     assert answer == status and document["error"]["code"] == code and document["error"]["message"]
 
 
+def test_a_foreign_host_name_cannot_read_the_loopback_explorer(devnet: Devnet) -> None:
+    request = urllib.request.Request(devnet.relayer_url + "/api/v1/bridge", headers={"Host": "attacker.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 403 and b"forbidden_host" in refused.value.read()
+
+
 def test_a_page_that_does_not_exist_is_a_page_that_says_so(devnet: Devnet) -> None:
     status, page = get(devnet, "/explorer/messages/statesync/999")
     assert status == 404 and "StateSender logged no message 999" in page and "Traceback" not in page

@@ -101,8 +101,8 @@ class ExplorerApp:
     # --- pages ------------------------------------------------------------------------------
 
     def index_page(self, query: Mapping[str, str]) -> Response:
-        snapshot = self.reader.snapshot()
         direction, state, limit = _list_filters(query)
+        snapshot = self.reader.snapshot()
         messages = select_messages(snapshot, direction, state, limit)
         headers = build_header_views(snapshot.facts)[:limit]
         checkpoints = build_checkpoint_views(snapshot.facts)[:limit]
@@ -128,7 +128,8 @@ class ExplorerApp:
 
     def messages_json(self, query: Mapping[str, str]) -> Response:
         direction, state, limit = _list_filters(query)
-        return _json({"messages": to_json(select_messages(self.reader.snapshot(), direction, state, limit))})
+        snapshot = self.reader.snapshot()
+        return _json({"messages": to_json(select_messages(snapshot, direction, state, limit))})
 
     def message_json(self, query: Mapping[str, str], direction: str, message_id: str) -> Response:
         _no_query(query)
@@ -218,8 +219,9 @@ def describe_bridge(snapshot: Snapshot) -> dict[str, Any]:
         "lag_blocks": status.get("lag_blocks"),
         "lag_seconds": status.get("lag_seconds"),
         "frozen": facts.frozen,
-        "expired": bool(status.get("expired", False)),
+        "expired": facts.expired,
         "paused": facts.paused,
+        "exits_paused": facts.exits_paused,
         "paused_until": status.get("paused_until"),
         "conflict": status.get("conflict"),
         "queued_value": status.get("queued_value"),
@@ -294,6 +296,11 @@ def _json(document: Any) -> Response:
 
 def _html(page: str) -> Response:
     return Response(200, HTML, page.encode())
+
+
+def render_failure(path: str, message: str) -> Response:
+    """The answer to a request the explorer failed on (a bug): a page or JSON, as the path wants."""
+    return _problem(500, "internal", message, urlsplit(path).path.startswith("/explorer"))
 
 
 def _problem(status: int, code: str, message: str, html: bool) -> Response:

@@ -1,13 +1,14 @@
 """Contract events as the chains log them, with the transaction and block that carry each one.
 
-The explorer reads the chains afresh for every snapshot (eth_getLogs in chunks), so what it shows
-is what the chains say now; only block timestamps below the confirmation depth are remembered.
+What is `confirmations` deep is final by the protocol's own rule (validators sign nothing newer),
+so those logs and block timestamps are kept and never asked for again; the blocks above that
+depth are read afresh for every snapshot, so what the explorer shows is what the chains say now.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -43,18 +44,29 @@ class ChainLogs:
         self.log_chunk = log_chunk
         self.confirmations = confirmations
         self._times: OrderedDict[int, int] = OrderedDict()
+        # (address, topics) -> (the final logs, the block they were read to)
+        self._final: dict[tuple[str, tuple[bytes, ...]], tuple[list[SeenEvent], int]] = {}
 
     def head(self) -> int:
         return parse_quantity(self.rpc.request("eth_blockNumber", []), "eth_blockNumber")
 
-    def events(self, target: Attached, name: str, first_block: int, last_block: int) -> list[SeenEvent]:
-        """`target`'s `name` events in blocks first_block..last_block, in log order."""
-        seen = []
-        topic = event_topic(target.abi, name)
-        for _, _, answer in read_log_chunks(self.rpc, target.address, [topic], first_block, last_block, self.log_chunk):
-            for entry in answer:
-                seen.append(self._decode(target, entry))
-        return seen
+    def events(self, target: Attached, names: Sequence[str], first_block: int, head: int) -> list[SeenEvent]:
+        """`target`'s events of `names` in blocks first_block..head, in log order: one eth_getLogs
+        (per chunk) for all of them, and only above what was final at the last read."""
+        topics = tuple(event_topic(target.abi, name) for name in names)
+        key = (target.address, topics)
+        final, scanned_to = self._final.get(key, ([], first_block - 1))
+        final_to = max(scanned_to, head - self.confirmations)
+        fresh: list[SeenEvent] = []
+        if head > scanned_to:
+            # One topic list of alternatives: any of the names, in the first position.
+            for _, _, answer in read_log_chunks(
+                self.rpc, target.address, [list(topics)], scanned_to + 1, head, self.log_chunk
+            ):
+                fresh += [self._decode(target, entry) for entry in answer]
+        settled = [event for event in fresh if event.block <= final_to]
+        self._final[key] = (final + settled, final_to)
+        return final + settled + [event for event in fresh if event.block > final_to]
 
     def block_time(self, number: int, head: int) -> int:
         """A block's timestamp; remembered once the block is `confirmations` deep."""

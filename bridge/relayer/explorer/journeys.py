@@ -11,9 +11,11 @@ may retry it), `queued` (executed, but the sample bridge's token bucket holds it
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from statesync.model import is_quorum
@@ -43,6 +45,7 @@ class MessageState(StrEnum):
     PAUSED = "paused"  # the guardian's pause holds its execution
     FROZEN = "frozen"  # the receiver is frozen by evidence of equivocation
     FAILED = "failed"  # the receiver's call reverted; it may be retried
+    SKIPPED = "skipped"  # governance's recovery moved the receiver past it: it never executes here
     EXECUTED = "executed"
     QUEUED = "queued"  # executed; its value waits in the sample bridge's token bucket
 
@@ -122,6 +125,11 @@ class Facts:
     paused: bool
     store: StoreReport
     rotations: Mapping[int, bool]  # header hash -> names another next set (headers the store holds)
+    genesis_number: int = 0  # the receiver's genesis header: ranges start after it
+    checkpoint_genesis_number: int = 0
+    recoveries: tuple[SeenEvent, ...] = ()  # Recovered: each starts an epoch
+    expired: bool = False
+    exits_paused: bool = False  # ZkExitHelper's guardian pause
     exits: tuple[SeenEvent, ...] = ()  # L2StateSynced
     checkpoints_accepted: tuple[SeenEvent, ...] = ()
     exits_processed: tuple[SeenEvent, ...] = ()
@@ -133,6 +141,30 @@ class Facts:
     @property
     def total_power(self) -> int:
         return sum(power for _, power in self.powers)
+
+    @cached_property
+    def epoch_headers(self) -> tuple[SeenEvent, ...]:
+        """The headers accepted since the last recovery (the older ones execute nothing any more)."""
+        if not self.recoveries:
+            return self.headers_accepted
+        last = self.recoveries[-1]
+        return tuple(h for h in self.headers_accepted if (h.block, h.log_index) > (last.block, last.log_index))
+
+    @cached_property
+    def results_by_id(self) -> Mapping[int, tuple[SeenEvent, ...]]:
+        return _by_id(self.results)
+
+    @cached_property
+    def processed_by_id(self) -> Mapping[int, tuple[SeenEvent, ...]]:
+        return _by_id(self.exits_processed)
+
+    @cached_property
+    def deposits_queue_by_id(self) -> Mapping[int, tuple[SeenEvent, ...]]:
+        return _by_id(self.deposits_queue)
+
+    @cached_property
+    def withdrawals_queue_by_id(self) -> Mapping[int, tuple[SeenEvent, ...]]:
+        return _by_id(self.withdrawals_queue)
 
     def time(self, chain: str, block: int | None) -> int | None:
         return None if block is None else self.times.get((chain, block))
@@ -157,23 +189,28 @@ def build_state_sync_journey(sent: SeenEvent, facts: Facts) -> Journey:
             confirmations,
         )
     )
-    header = _covering(facts.headers_accepted, sent.block)
-    proposal = _proposal_of(facts.store.proposals, event_id)
-    steps.append(_signed_step("header", proposal, header, facts))
-    batch = _batch_of(facts.store.batches, event_id)
-    transaction = None if batch is None else _last_transaction(facts.store.transactions, batch.record.id)
-    results = [r for r in facts.results if int(r.args["id"]) == event_id]
+    results = facts.results_by_id.get(event_id, ())
     outcome = results[-1] if results else None
+    # Executed under a header of an earlier epoch, or waiting for one of this epoch.
+    header = _covering(facts.headers_accepted if outcome is not None else facts.epoch_headers, sent.block)
+    header_hash = None if header is None else int(header.args["headerHash"])
+    proposal = _proposal_of(facts.store.proposals, event_id, header_hash)
+    steps.append(_signed_step("header", proposal, header, facts))
+    batch = _batch_of(facts.store.batches, event_id, header_hash)
+    transaction = None if batch is None else _last_transaction(facts.store.transactions, batch.record.id)
     steps.append(
         _proven_step(batch, done=outcome is not None or (batch is not None and batch.record.seconds is not None))
     )
     steps.append(_submitted_step(transaction, CHILD, done=outcome is not None))
     steps.append(_accepted_step("header accepted", header, CHILD, facts))
-    queued, released = _queue_of(facts.deposits_queue, event_id)
+    queued, released = _queue_of(facts.deposits_queue_by_id.get(event_id, ()))
     steps += _outcome_steps(outcome, queued, released, facts, CHILD)
+    skipped_by = next((r for r in facts.recoveries if event_id <= int(r.args["lastExecutedId"])), None)
 
     if outcome is not None and outcome.args["success"]:
         state = MessageState.QUEUED if queued is not None and released is None else MessageState.EXECUTED
+    elif skipped_by is not None:
+        state = MessageState.SKIPPED
     elif outcome is not None:
         state = MessageState.FAILED
     elif facts.frozen:
@@ -223,7 +260,7 @@ def build_exit_journey(sent: SeenEvent, facts: Facts) -> Journey:
     )
     transaction = None if report is None else _last_transaction(facts.checkpoint_transactions, report.number)
     proof = None if report is None else report.proof_seconds
-    processed = [p for p in facts.exits_processed if int(p.args["id"]) == exit_id]
+    processed = facts.processed_by_id.get(exit_id, ())
     outcome = processed[-1] if processed else None
     steps.append(
         Step(
@@ -235,13 +272,15 @@ def build_exit_journey(sent: SeenEvent, facts: Facts) -> Journey:
     )
     steps.append(_submitted_step(transaction, ROOTCHAIN, done=checkpoint is not None))
     steps.append(_accepted_step("checkpoint accepted", checkpoint, ROOTCHAIN, facts))
-    queued, released = _queue_of(facts.withdrawals_queue, exit_id)
+    queued, released = _queue_of(facts.withdrawals_queue_by_id.get(exit_id, ()))
     steps += _outcome_steps(outcome, queued, released, facts, ROOTCHAIN)
 
     if outcome is not None and outcome.args["success"]:
         state = MessageState.QUEUED if queued is not None and released is None else MessageState.EXECUTED
     elif outcome is not None:
         state = MessageState.FAILED
+    elif checkpoint is not None and facts.exits_paused:
+        state = MessageState.PAUSED
     elif checkpoint is not None:
         state = MessageState.ACCEPTED
     elif transaction is not None and transaction.status.value in ("signed", "sent"):
@@ -274,11 +313,19 @@ def build_header_views(facts: Facts) -> list[CarrierView]:
         if batch.record.seconds is not None and batch.record.key.circuit in ("state_sync", "header_update"):
             batches.setdefault(batch.record.key.header_hash, batch.record.seconds)
     views = []
-    previous = -1
-    for entry in facts.headers_accepted:
+    previous = facts.genesis_number
+    events = sorted(facts.headers_accepted + facts.recoveries, key=lambda e: (e.block, e.log_index))
+    blocks = [e.block for e in facts.state_synced]
+    for entry in events:
+        if entry.name == "Recovered":  # a new genesis: the next range starts after it
+            previous = int(entry.args["number"])
+            continue
         number, header_hash = int(entry.args["number"]), int(entry.args["headerHash"])
         proposal = by_hash.pop(header_hash, None)
-        ids = tuple(int(e.args["id"]) for e in facts.state_synced if previous < e.block <= number)
+        ids = tuple(
+            int(e.args["id"])
+            for e in facts.state_synced[bisect_left(blocks, previous + 1) : bisect_left(blocks, number + 1)]
+        )
         previous = number
         views.append(
             _carrier(
@@ -318,11 +365,14 @@ def build_checkpoint_views(facts: Facts) -> list[CarrierView]:
     """Accepted checkpoints (the manager's logs) and the ones this relayer had signed, newest first."""
     reports = {r.checkpoint_hash: r for r in facts.checkpoints}
     views = []
-    previous = -1
+    previous = facts.checkpoint_genesis_number
+    blocks = [e.block for e in facts.exits]
     for entry in facts.checkpoints_accepted:
         number, checkpoint_hash = int(entry.args["number"]), int(entry.args["checkpointHash"])
         report = reports.pop(checkpoint_hash, None)
-        ids = tuple(int(e.args["id"]) for e in facts.exits if previous < e.block <= number)
+        ids = tuple(
+            int(e.args["id"]) for e in facts.exits[bisect_left(blocks, previous + 1) : bisect_left(blocks, number + 1)]
+        )
         previous = number
         signers = () if report is None else _signers(report.signers, facts.powers)
         views.append(
@@ -357,7 +407,7 @@ def build_checkpoint_views(facts: Facts) -> list[CarrierView]:
                 signers=signers,
                 signed_power=sum(s.power for s in signers),
                 total_power=facts.total_power,
-                messages=tuple(int(e.args["id"]) for e in facts.exits if e.block <= report.number),
+                messages=tuple(int(e.args["id"]) for e in facts.exits if previous < e.block <= report.number),
                 rotation=report.rotation,
                 proof_seconds=report.proof_seconds,
                 note="",
@@ -386,8 +436,10 @@ def _confirmations(block: int, head: int, needed: int) -> tuple[bool, str]:
 
 
 def _covering(accepted: Sequence[SeenEvent], block: int) -> SeenEvent | None:
-    """The first accepted header (checkpoint) whose range holds `block` (its number is the range's end)."""
-    return next((a for a in accepted if int(a.args["number"]) >= block), None)
+    """The first accepted header (checkpoint) whose range holds `block` (its number is the range's end;
+    the contracts accept rising numbers only, so the logs are in number order)."""
+    index = bisect_left(accepted, block, key=lambda a: int(a.args["number"]))
+    return accepted[index] if index < len(accepted) else None
 
 
 def _signed_step(kind: str, proposal: ProposalReport | None, accepted: SeenEvent | None, facts: Facts) -> Step:
@@ -497,7 +549,11 @@ def _progress(
     accepted: bool,
     batch: BatchReport | None,
 ) -> MessageState:
-    if transaction is not None and transaction.status.value in ("signed", "sent"):
+    # A transaction that succeeded, or a batch the store calls executed, whose result the logs read
+    # do not hold yet: submitted, never a step back.
+    if transaction is not None and transaction.status.value in ("signed", "sent", "succeeded"):
+        return MessageState.SUBMITTED
+    if batch is not None and batch.record.status in (BatchStatus.SENT, BatchStatus.EXECUTED):
         return MessageState.SUBMITTED
     if accepted:
         return MessageState.ACCEPTED
@@ -525,6 +581,10 @@ def _state_detail(
         return f"the receiver's call failed ({_message(outcome, abis)}); {how}"
     if state is MessageState.QUEUED and queued is not None:
         return f"executed; {int(queued.args['amount'])} wei wait in the token bucket's queue"
+    if state is MessageState.SKIPPED:
+        return "governance's recovery moved the receiver past it: it will not execute here"
+    if state is MessageState.PAUSED and direction is Direction.EXIT:
+        return "its checkpoint is accepted; the guardian's pause holds exits until it ends"
     if state is MessageState.FROZEN:
         return "the receiver is frozen by evidence of equivocation: nothing executes until governance recovers"
     if state is MessageState.PAUSED:
@@ -564,19 +624,30 @@ def _signers(slots: Sequence[tuple[int, str]], powers: Sequence[tuple[str, int]]
     return tuple(Signer(slot, name, powers[slot][1] if slot < len(powers) else 0) for slot, name in slots)
 
 
-def _proposal_of(proposals: Sequence[ProposalReport], event_id: int) -> ProposalReport | None:
+def _proposal_of(proposals: Sequence[ProposalReport], event_id: int, header_hash: int | None) -> ProposalReport | None:
+    """This relayer's proposal covering the event: the accepted header's own once one is accepted
+    (another relayer's header has no proposal here), else the most advanced one."""
     covering = [
         p
         for p in proposals
-        if p.record.event_count and p.record.first_id <= event_id < p.record.first_id + p.record.event_count
+        if p.record.event_count
+        and p.record.first_id <= event_id < p.record.first_id + p.record.event_count
+        and (header_hash is None or p.record.header_hash == header_hash)
     ]
     rank = {ProposalStatus.ACCEPTED: 0, ProposalStatus.SIGNED: 1, ProposalStatus.PROPOSED: 2}
     return min(covering, key=lambda p: rank.get(p.record.status, 3), default=None)
 
 
-def _batch_of(batches: Sequence[BatchReport], event_id: int) -> BatchReport | None:
+def _batch_of(batches: Sequence[BatchReport], event_id: int, header_hash: int | None) -> BatchReport | None:
+    """The batch carrying the event (under the accepted header, once one is); failed and obsolete
+    proofs are history, not progress."""
     covering = [
-        b for b in batches if b.record.key.event_count and b.record.key.first_id <= event_id <= b.record.key.last_id
+        b
+        for b in batches
+        if b.record.key.event_count
+        and b.record.key.first_id <= event_id <= b.record.key.last_id
+        and b.record.status not in (BatchStatus.FAILED, BatchStatus.OBSOLETE)
+        and (header_hash is None or b.record.key.header_hash == header_hash)
     ]
     rank = {BatchStatus.EXECUTED: 0, BatchStatus.SENT: 1, BatchStatus.PROVEN: 2, BatchStatus.PROVING: 3}
     return min(covering, key=lambda b: (rank.get(b.record.status, 4), -b.record.id), default=None)
@@ -594,10 +665,17 @@ def _checkpoint_report_of(
     return min((r for r in reports if r.number >= block), key=lambda r: r.number, default=None)
 
 
-def _queue_of(queue: Sequence[SeenEvent], message_id: int) -> tuple[SeenEvent | None, SeenEvent | None]:
-    queued = next((q for q in queue if q.name == "TransferQueued" and int(q.args["id"]) == message_id), None)
-    released = next((q for q in queue if q.name == "TransferReleased" and int(q.args["id"]) == message_id), None)
+def _queue_of(queue: Sequence[SeenEvent]) -> tuple[SeenEvent | None, SeenEvent | None]:
+    queued = next((q for q in queue if q.name == "TransferQueued"), None)
+    released = next((q for q in queue if q.name == "TransferReleased"), None)
     return queued, released
+
+
+def _by_id(events: Sequence[SeenEvent]) -> dict[int, tuple[SeenEvent, ...]]:
+    grouped: dict[int, list[SeenEvent]] = {}
+    for event in events:
+        grouped.setdefault(int(event.args["id"]), []).append(event)
+    return {key: tuple(group) for key, group in grouped.items()}
 
 
 def _carrier(

@@ -8,6 +8,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any, Final
 
+from statesync.errors import ZkStateSyncError
+
+from ...rpc import parse_quantity
 from .journeys import CarrierView, Direction, Journey, MessageState, TxRef
 from .reader import Snapshot
 
@@ -166,10 +169,10 @@ def render_transaction(chain: str, tx_hash: str, receipt: Mapping[str, Any]) -> 
         ("chain", escape(chain)),
         ("hash", f"<code>{escape(tx_hash)}</code>"),
         ("status", escape(status)),
-        ("block", escape(str(int(str(receipt.get("blockNumber", "0x0")), 16)))),
+        ("block", escape(_quantity(receipt.get("blockNumber")))),
         ("from", f"<code>{escape(str(receipt.get('from')))}</code>"),
         ("to", f"<code>{escape(str(receipt.get('to')))}</code>"),
-        ("gas used", escape(str(int(str(receipt.get("gasUsed", "0x0")), 16)))),
+        ("gas used", escape(_quantity(receipt.get("gasUsed")))),
         ("logs", str(len(receipt.get("logs") or []))),
     ]
     return _layout(f"transaction {tx_hash[:10]}", f"<h1>{escape(chain)} transaction</h1>{_table(('', ''), rows)}")
@@ -282,6 +285,14 @@ def _when(at: int | float | None, since: int | float | None = None) -> str:
     if since is not None and at >= since and at != since:
         text += f" (+{at - since:.0f} s)"
     return escape(text)
+
+
+def _quantity(value: object) -> str:
+    """A receipt's hex quantity in decimal, or what the node sent if it is none."""
+    try:
+        return str(parse_quantity(value, "receipt field"))
+    except ZkStateSyncError:
+        return str(value)
 
 
 def _address(address: str) -> str:

@@ -99,50 +99,62 @@ class ExplorerReader:
         self.root_bridge = _attach(build, "RootBridge", None if record is None else record.root_bridge)
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
+        self._failure: tuple[float, str] | None = None  # (when, why) the last read failed
+        self._rotation: dict[int, bool] = {}
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot (read anew once `ttl` passed); ExplorerUnavailable if a chain is silent."""
+        """The current snapshot (read anew once `ttl` passed); ExplorerUnavailable if a chain is silent
+        (remembered for `ttl` too, so requests do not queue up behind a chain's timeouts)."""
         with self._lock:
-            if self._snapshot is None or time.monotonic() - self._snapshot.read_at > self.ttl:
+            now = time.monotonic()
+            if self._failure is not None and now - self._failure[0] <= self.ttl:
+                raise ExplorerUnavailable(self._failure[1])
+            if self._snapshot is None or now - self._snapshot.read_at > self.ttl:
                 try:
                     self._snapshot = self._read()
+                    self._failure = None
                 except ZkStateSyncError as exc:
-                    raise ExplorerUnavailable(f"the chains could not be read: {exc}") from exc
+                    self._failure = (time.monotonic(), f"the chains could not be read: {exc}")
+                    raise ExplorerUnavailable(self._failure[1]) from exc
             return self._snapshot
 
     def receipt(self, chain: str, tx_hash: str) -> dict[str, Any] | None:
+        """A transaction's receipt, asked of its chain directly (not behind a snapshot being read)."""
         logs = self.root if chain == ROOTCHAIN else self.child
-        with self._lock:
-            try:
-                answer = logs.receipt(tx_hash)
-            except ZkStateSyncError as exc:
-                raise ExplorerUnavailable(f"the {chain} could not be read: {exc}") from exc
+        try:
+            answer = logs.receipt(tx_hash)
+        except ZkStateSyncError as exc:
+            raise ExplorerUnavailable(f"the {chain} could not be read: {exc}") from exc
         return None if answer is None else dict(answer)
 
     def _read(self) -> Snapshot:
-        network, root_from, child_from = (
-            self.sources.network,
-            self.sources.root_from_block,
-            self.sources.child_from_block,
-        )
+        network = self.sources.network
+        receiver = self.receiver
+        if receiver is None:  # pragma: no cover - the constructor refused a network without one
+            raise ExplorerUnavailable("no receiver")
+        # The store first, the chains after: what the store says happened is then in the logs read
+        # next, so a message never shows a step done that its chain does not have yet.
+        store = self.store.report(STORE_ROWS)
+        journal = ((), ()) if self.journal is None else self.journal.report(STORE_ROWS)
+        relayer_status = self.relayer_status()
         with ThreadPoolExecutor(max_workers=max(1, len(network.validators))) as pool:
             asked = [pool.submit(read_validator_state, v.name, v.power, v.url) for v in network.validators]
             root_head, child_head = self.root.head(), self.child.head()
+            root_from, child_from = self.sources.root_from_block, self.sources.child_from_block
 
-            def root_events(target: Attached | None, *names: str) -> tuple[SeenEvent, ...]:
+            def on_root(target: Attached | None, *names: str) -> tuple[SeenEvent, ...]:
                 return _events(self.root, target, names, root_from, root_head)
 
-            def child_events(target: Attached | None, *names: str) -> tuple[SeenEvent, ...]:
+            def on_child(target: Attached | None, *names: str) -> tuple[SeenEvent, ...]:
                 return _events(self.child, target, names, child_from, child_head)
 
-            receiver = self.receiver
-            if receiver is None:  # pragma: no cover - the constructor refused a network without one
-                raise ExplorerUnavailable("no receiver")
-            frozen = read_uint_getter(self.child.rpc, receiver.address, "frozen", child_head, "ZkStateReceiver")
-            paused = read_uint_getter(self.child.rpc, receiver.address, "paused", child_head, "ZkStateReceiver")
-            journal = ((), ()) if self.journal is None else self.journal.report(STORE_ROWS)
-            store = self.store.report(STORE_ROWS)
-            headers = child_events(receiver, "HeaderAccepted")
+            def flag(target: Attached | None, getter: str, rpc: FailoverRpc, block: int) -> bool:
+                if target is None:
+                    return False
+                return read_uint_getter(rpc, target.address, getter, block, target.contract.name) != 0
+
+            receiver_events = on_child(receiver, "HeaderAccepted", "StateSyncResult", "Frozen", "Recovered")
+            headers = tuple(e for e in receiver_events if e.name == "HeaderAccepted")
             partial = Facts(
                 root_head=root_head,
                 child_head=child_head,
@@ -150,36 +162,44 @@ class ExplorerReader:
                 child_confirmations=0 if network.child is None else network.child.confirmations,
                 powers=tuple((v.name, v.power) for v in network.validators),
                 times={},
-                state_synced=root_events(self.state_sender, "StateSynced"),
+                state_synced=on_root(self.state_sender, "StateSynced"),
                 headers_accepted=headers,
-                results=child_events(receiver, "StateSyncResult"),
-                deposits_queue=child_events(self.child_token, "TransferQueued", "TransferReleased"),
-                freezes=child_events(receiver, "Frozen"),
-                frozen=frozen != 0,
-                paused=paused != 0,
+                results=tuple(e for e in receiver_events if e.name == "StateSyncResult"),
+                deposits_queue=on_child(self.child_token, "TransferQueued", "TransferReleased"),
+                freezes=tuple(e for e in receiver_events if e.name == "Frozen"),
+                recoveries=tuple(e for e in receiver_events if e.name == "Recovered"),
+                frozen=flag(receiver, "frozen", self.child.rpc, child_head),
+                expired=flag(receiver, "expired", self.child.rpc, child_head),
+                paused=flag(receiver, "paused", self.child.rpc, child_head),
+                exits_paused=flag(self.exit_helper, "paused", self.root.rpc, root_head),
                 store=store,
                 rotations=self._rotations(headers),
-                exits=child_events(self.l2_sender, "L2StateSynced"),
-                checkpoints_accepted=root_events(self.manager, "CheckpointAccepted"),
-                exits_processed=root_events(self.exit_helper, "ExitProcessed"),
-                withdrawals_queue=root_events(self.root_bridge, "TransferQueued", "TransferReleased"),
+                genesis_number=0 if network.genesis is None else network.genesis.number,
+                checkpoint_genesis_number=0
+                if network.checkpoint_genesis is None
+                else network.checkpoint_genesis.number,
+                exits=on_child(self.l2_sender, "L2StateSynced"),
+                checkpoints_accepted=on_root(self.manager, "CheckpointAccepted"),
+                exits_processed=on_root(self.exit_helper, "ExitProcessed"),
+                withdrawals_queue=on_root(self.root_bridge, "TransferQueued", "TransferReleased"),
                 checkpoints=journal[0],
                 checkpoint_transactions=journal[1],
                 revert_abis=self.revert_abis,
             )
             times = self._times(partial)
             validators = tuple(future.result() for future in asked)
-        facts = replace(partial, times=times)
-        return Snapshot(facts, validators, self.relayer_status(), time.monotonic())
+        return Snapshot(replace(partial, times=times), validators, relayer_status, time.monotonic())
 
     def _rotations(self, headers: tuple[SeenEvent, ...]) -> dict[int, bool]:
-        rotations = {}
+        """Whether each accepted header the store holds names another next set (remembered: a
+        header's fields never change, and rebuilding one costs a Poseidon hash)."""
         for entry in headers[-STORE_ROWS:]:
             header_hash = int(entry.args["headerHash"])
-            header = self.store.header(header_hash)
-            if header is not None:
-                rotations[header_hash] = header.next_validator_set_hash != header.validator_set_hash
-        return rotations
+            if header_hash not in self._rotation:
+                header = self.store.header(header_hash)
+                if header is not None:
+                    self._rotation[header_hash] = header.next_validator_set_hash != header.validator_set_hash
+        return dict(self._rotation)
 
     def _times(self, facts: Facts) -> dict[tuple[str, int], int]:
         """The timestamps of every block a journey or a header names."""
@@ -215,5 +235,4 @@ def _events(
 ) -> tuple[SeenEvent, ...]:
     if target is None or last < first:
         return ()
-    found = [event for name in names for event in logs.events(target, name, first, last)]
-    return tuple(sorted(found, key=lambda e: (e.block, e.log_index)))
+    return tuple(sorted(logs.events(target, names, first, last), key=lambda e: (e.block, e.log_index)))

@@ -19,17 +19,18 @@ from rich.table import Table
 
 from prover import ceremony
 from prover.build import compile_circuit
-from prover.prove import load_prover
+from prover.prove import load_prover, new_proof_directory
 from prover.ptau import PtauSetup
 from prover.samples import build_sample_inputs
 from prover.setup import CircuitKeys, SetupTrust, export_solidity_verifier, public_ptau, setup_circuit
 from prover.toolchain import install_node_modules
+from prover.warm import check_backend
 from prover.witness import encode_inputs, load_inputs
 from statesync.circuits import load_manifest
 from statesync.errors import ZkStateSyncError
 from statesync.storage import write_atomically
 
-from .proving import prove_checked, verify_proof_directory
+from .proving import CheckedProof, check_proof, prove_checked, verify_proof_directory
 
 if TYPE_CHECKING:  # the chain modules load web3: only the commands that use them import them
     from .chain.deploy import Deployed
@@ -158,19 +159,59 @@ def sample_inputs_command(
 def prove_command(
     circuit: str = typer.Argument(..., help="a circuit of circuits/circuits.toml"),
     preset: str = typer.Option("test", help="parameter preset"),
-    input_file: Path | None = typer.Option(None, "--input", help="circuit inputs JSON (default: the sample rootchain)"),
-    out_dir: Path | None = typer.Option(None, "--out", help="directory for proof.json, public.json, record.json"),
+    input_files: list[Path] = typer.Option(
+        [], "--input", help="circuit inputs JSON; repeat for a batch (default: the sample rootchain)"
+    ),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="directory for proof.json, public.json, record.json (a batch: one subdirectory per input)"
+    ),
     replace: bool = typer.Option(False, help="replace a proof already in --out"),
     keys: Path | None = typer.Option(
         None, "--keys", help="a keys directory (`ceremony finish`'s) instead of local keys"
     ),
+    backend: str | None = typer.Option(
+        None,
+        help="the prover engine (snarkjs for now); default $ZKSTATESYNC_PROVER_BACKEND or snarkjs",
+    ),
+    workers: int = typer.Option(0, help="prove the batch on an embedded Dask LocalCluster of this many workers"),
+    scheduler: str | None = typer.Option(None, help="prove the batch on an existing Dask cluster (tcp://HOST:PORT)"),
 ) -> None:
-    """Prove: witness, then snarkjs groth16 prove; the proof is checked before it is written."""
-    inputs = load_inputs(input_file) if input_file else build_sample_inputs(circuit, preset)
+    """Prove: witness and proof in a warm prover (a batch: in turn, or on a Dask cluster); each proof is
+    checked by the Python verifier before it is reported."""
+    chosen = check_backend(backend) if backend else None
+    if workers < 0 or (workers and scheduler):
+        raise ZkStateSyncError("give --workers N (N >= 1) or --scheduler ADDRESS, not both")
+    batch = [load_inputs(f) for f in input_files] or [build_sample_inputs(circuit, preset)]
+    if len(batch) > 1 and len({f.stem for f in input_files}) != len(input_files):
+        raise ZkStateSyncError("the inputs of a batch need distinct file names (each names its proof's directory)")
     prover = load_prover(circuit, preset, progress=_progress, keys=keys)
     _report_trust(prover.keys.trust)
-    _progress("witness and proof")
-    checked = prove_checked(prover, inputs, out_dir, replace=replace)
+    if len(batch) == 1:
+        destinations: list[Path | None] = [out_dir]
+    else:
+        base = out_dir if out_dir is not None else new_proof_directory(prover.circuit.spec.name)
+        destinations = [base / f.stem for f in input_files]
+    checked: list[CheckedProof] = []
+    if workers or scheduler:
+        from prover.farm import ProofFarm
+
+        _progress(f"witnesses and proofs on {'the Dask cluster ' + scheduler if scheduler else f'{workers} workers'}")
+        jobs = [
+            (inputs, d if d is not None else new_proof_directory(prover.circuit.spec.name))
+            for inputs, d in zip(batch, destinations, strict=True)
+        ]
+        with ProofFarm(scheduler=scheduler, workers=workers or 1, backend=chosen) as farm:
+            for result in farm.iter_results(prover, jobs, replace=replace):
+                checked.append(check_proof(prover, result))
+                _report_proof(checked[-1])
+        return
+    _progress("witness and proof" if len(batch) == 1 else f"{len(batch)} witnesses and proofs")
+    for inputs, destination in zip(batch, destinations, strict=True):
+        checked.append(prove_checked(prover, inputs, destination, replace=replace, backend=chosen))
+        _report_proof(checked[-1])
+
+
+def _report_proof(checked: CheckedProof) -> None:
     result = checked.result
     out.print(
         f"{result.circuit}: proof in {result.directory} (witness {result.seconds['witness']} s, "

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from prover.artifacts import Kind, artifact_path
 from prover.prove import ProofRecord, ProofResult, Prover, read_proof_record
+from prover.warm import Backend
 from prover.witness import CircuitInputs
 from statesync.circuits import load_manifest
 from statesync.errors import ZkStateSyncError
@@ -54,10 +55,19 @@ def circuit_key(prover: Prover) -> CircuitKey:
 
 
 def prove_checked(
-    prover: Prover, inputs: CircuitInputs, out_dir: Path | None = None, *, replace: bool = False
+    prover: Prover,
+    inputs: CircuitInputs,
+    out_dir: Path | None = None,
+    *,
+    replace: bool = False,
+    backend: Backend | None = None,
 ) -> CheckedProof:
     """Prove, then check the proof with the strict Python verifier before anyone relies on it."""
-    result = prover.prove(inputs, out_dir, replace=replace)
+    return check_proof(prover, prover.prove(inputs, out_dir, replace=replace, backend=backend))
+
+
+def check_proof(prover: Prover, result: ProofResult) -> CheckedProof:
+    """A published proof checked against the prover's key (ProofCheckError if it does not verify)."""
     key = circuit_key(prover)
     proof = load_proof(result.proof_path)
     if not verify_proof(key.key, proof, result.public_signals):

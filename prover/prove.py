@@ -1,4 +1,4 @@
-"""Groth16 proofs: compile (cached), keys (cached), witness, `snarkjs groth16 prove`.
+"""Groth16 proofs: compile (cached), keys (cached), then witness and proof in a warm prover.
 
     prover = load_prover("state_sync", "test")
     result = prover.prove(inputs)                 # build/proofs/state_sync-test/<id>/
@@ -7,8 +7,9 @@
 A proof directory holds proof.json and public.json (snarkjs's formats) and record.json, which
 names the circuit, the preset and the sha256 of the verification key the proof is for, so a
 verifier never has to guess (or re-create) the key. A directory appears only when complete;
-a failed proof leaves nothing behind. Checking the proof is the verifier's job (verifier/),
-done by the callers that hold both (bridge/proving.py).
+a failed proof leaves nothing behind. The witness and the proof are made by this process's
+warm prover for the key (prover.warm: a node process that loaded the key once). Checking the
+proof is the verifier's job (verifier/), done by the callers that hold both (bridge/proving.py).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from statesync.errors import ZkStateSyncError
 from .artifacts import Kind, artifact_path
 from .build import CompiledCircuit, compile_circuit
 from .setup import CircuitKeys, setup_circuit
-from .toolchain import run_snarkjs
-from .witness import CircuitInputs, compute_witness
+from .warm import Backend, shared_warm_prover
+from .witness import CircuitInputs
 
 RECORD = "record.json"
 RECORD_VERSION = 1
@@ -117,46 +118,84 @@ class Prover:
         spec = self.circuit.spec
         return ProofRecord(spec.circuit, spec.preset, self.keys.verification_key_sha256, spec.signals)
 
-    def prove(self, inputs: CircuitInputs, out_dir: Path | None = None, *, replace: bool = False) -> ProofResult:
+    def prove(
+        self,
+        inputs: CircuitInputs,
+        out_dir: Path | None = None,
+        *,
+        replace: bool = False,
+        backend: Backend | None = None,
+        timeout: float | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> ProofResult:
         """Prove into out_dir (new or empty; replace=True swaps out an old proof atomically).
 
         Without out_dir the proof goes to a new directory under build/proofs/<instance>/.
+        `backend` picks the engine (prover.warm; default: ZKSTATESYNC_PROVER_BACKEND or "snarkjs").
         """
         if out_dir is None:
-            name = f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
-            out_dir = artifact_path(Kind.PROOFS, self.circuit.spec.name, name)
-        out_dir = Path(out_dir)
-        if not replace and out_dir.exists() and any(out_dir.iterdir()):
-            raise ProofError(f"{out_dir} exists and is not empty; choose a new output directory")
-        # Work beside the destination, so publishing is a rename on one filesystem.
-        parent = out_dir.resolve().parent
-        parent.mkdir(parents=True, exist_ok=True)
+            out_dir = new_proof_directory(self.circuit.spec.name)
         record = self.record
-        timings: dict[str, float] = {}
-        work = Path(tempfile.mkdtemp(prefix=".zkss-proof-", dir=parent))
-        try:
-            started = time.perf_counter()
-            witness = compute_witness(self.circuit, inputs, work)
-            timings["witness"] = round(time.perf_counter() - started, 3)
-            started = time.perf_counter()
-            proof, public = work / "proof.json", work / "public.json"
-            run_snarkjs(["groth16", "prove", self.keys.zkey, witness.path or "", proof, public])
-            timings["prove"] = round(time.perf_counter() - started, 3)
-            signals = _read_public(public, len(record.signals))
-            (work / RECORD).write_text(json.dumps(record.to_dict(), indent=2) + "\n")
-            destination = _publish(work, out_dir, replace)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        return ProofResult(record, signals, destination, timings)
+
+        def make(work: Path) -> dict[str, float]:
+            warm = shared_warm_prover(self.circuit, self.keys, backend=backend)
+            times = warm.prove_into(inputs, work, timeout=timeout, cancel=cancel)
+            return {"witness": round(times.witness, 3), "prove": round(times.prove, 3)}
+
+        return _publish_made(record, Path(out_dir), replace, make)
+
+
+def new_proof_directory(instance: str) -> Path:
+    """A new directory under build/proofs/<instance>/, named by time and a random suffix."""
+    name = f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
+    return artifact_path(Kind.PROOFS, instance, name)
+
+
+def publish_proof_texts(
+    record: ProofRecord,
+    proof: str,
+    public: str,
+    out_dir: Path,
+    *,
+    replace: bool = False,
+    seconds: Mapping[str, float] | None = None,
+) -> ProofResult:
+    """Publish a proof made elsewhere (prover.farm's workers) as Prover.prove publishes its own."""
+
+    def make(work: Path) -> dict[str, float]:
+        (work / "proof.json").write_text(proof)
+        (work / "public.json").write_text(public)
+        return dict(seconds or {})
+
+    return _publish_made(record, Path(out_dir), replace, make)
+
+
+def _publish_made(
+    record: ProofRecord, out_dir: Path, replace: bool, make: Callable[[Path], dict[str, float]]
+) -> ProofResult:
+    if not replace and out_dir.exists() and any(out_dir.iterdir()):
+        raise ProofError(f"{out_dir} exists and is not empty; choose a new output directory")
+    # Work beside the destination, so publishing is a rename on one filesystem.
+    parent = out_dir.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".zkss-proof-", dir=parent))
+    try:
+        timings = make(work)
+        signals = _read_public(work / "public.json", len(record.signals))
+        (work / RECORD).write_text(json.dumps(record.to_dict(), indent=2) + "\n")
+        destination = _publish(work, out_dir, replace)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ProofResult(record, signals, destination, timings)
 
 
 def _read_public(path: Path, count: int) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in json.loads(path.read_text()))
     except (OSError, ValueError, TypeError) as exc:
-        raise ProofError(f"snarkjs wrote no readable public.json ({exc})") from exc
+        raise ProofError(f"the prover wrote no readable public.json ({exc})") from exc
     if len(values) != count:
-        raise ProofError(f"snarkjs wrote {len(values)} public signals, the manifest lists {count}")
+        raise ProofError(f"the prover wrote {len(values)} public signals, the manifest lists {count}")
     return values
 
 

@@ -61,18 +61,19 @@ def encode_inputs(inputs: CircuitInputs) -> dict[str, object]:
     return {name: encode(name, value) for name, value in inputs.items()}
 
 
-def _parse_failure(circuit: CompiledCircuit, message: str) -> WitnessError:
+def parse_witness_failure(name: str, message: str) -> WitnessError:
+    """The typed error for the witness calculator's message (a failed assert names its template and line)."""
     match = _ASSERT.search(message)
     if match:
         template, line = match.group(1), int(match.group(2))
         # circom names instances Template_<n>; users know the template and the source line.
         base = template.rsplit("_", 1)[0]
         return WitnessError(
-            f"inputs do not satisfy {circuit.spec.name}: assert failed in template {base}, line {line}",
+            f"inputs do not satisfy {name}: assert failed in template {base}, line {line}",
             template=base,
             line=line,
         )
-    return WitnessError(f"inputs do not fit {circuit.spec.name}: {message.strip()}")
+    return WitnessError(f"inputs do not fit {name}: {message.strip()}")
 
 
 def compute_witnesses(
@@ -112,7 +113,7 @@ def _compute_witnesses(
             path = Path(job["output"])
             answers.append(Witness(tuple(read_wtns(path)), path if keep else None))
         else:
-            answers.append(_parse_failure(circuit, str(result["error"])))
+            answers.append(parse_witness_failure(circuit.spec.name, str(result["error"])))
     return answers
 
 

@@ -1,25 +1,18 @@
-"""Proofs for the relayer: each made in a worker process with a time limit, retried a bounded number of times.
+"""Proofs for the relayer: each made by a warm prover with a time limit, retried a bounded number of times.
 
-bridge.proving.prove_checked does the work in the worker (prove_worker.py): witness, snarkjs, then
-the strict Python verifier against the prover's key. A worker that exceeds `timeout` is killed
-with its whole process group and the proof started again, at most `attempts` times. The relayer
-then reads the published directory back and checks it once more against the key it holds
-(`load_checked`), which is also how a proof that was published just before a crash is adopted
+The relayer holds one warm prover per circuit (prover.warm: a node process that loaded the key
+once), so a proof costs the witness and the prover's work, not node's start-up and a read of the
+whole key. A proof past `timeout` stops that process (its whole group) and the proof starts again
+in a new one, at most `attempts` times; the relayer's stop abandons a running proof within
+prover.warm.CANCEL_POLL seconds. A published proof is read back and checked against the key the
+relayer holds (`load_checked`), which is also how a proof published just before a crash is adopted
 after a restart instead of being made again.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import json
 import logging
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,15 +20,12 @@ from pathlib import Path
 from typing import Final
 
 from prover.prove import ProofRecordError, ProofResult, Prover, load_prover, read_proof_record
-from prover.witness import CircuitInputs, encode_inputs
+from prover.warm import Backend, ProverCancelled
+from prover.witness import CircuitInputs
 from statesync.errors import ZkStateSyncError
-from statesync.storage import write_atomically
 from verifier.groth16 import load_proof, load_public_inputs, verify_proof
 
 from ..proving import CheckedProof, ProofCheckError, circuit_key
-
-POLL_SECONDS: Final = 0.2
-STDERR_TAIL: Final = 2000
 
 log = logging.getLogger("zkstatesync.relayer.proving")
 
@@ -55,14 +45,6 @@ class ProofTiming:
     attempts: int
 
 
-def _die_with_parent() -> None:
-    # Between fork and exec: SIGTERM the worker when the relayer dies (kill -9 included); the
-    # worker's handler then kills its process group, snarkjs's node processes with it.
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
 class ProofRunner:
     def __init__(
         self,
@@ -72,12 +54,14 @@ class ProofRunner:
         timeout: float,
         attempts: int,
         should_stop: Callable[[], bool],
+        backend: Backend | None = None,
     ) -> None:
         self.preset = preset
         self.keys = dict(keys)
         self.timeout = timeout
         self.attempts = attempts
         self.should_stop = should_stop
+        self.backend = backend
         self._provers: dict[str, Prover] = {}
 
     def prover(self, circuit: str) -> Prover:
@@ -88,72 +72,35 @@ class ProofRunner:
 
     def prove(self, circuit: str, inputs: CircuitInputs, out_dir: Path) -> tuple[CheckedProof, ProofTiming]:
         """A checked proof published in `out_dir` (replacing nothing: it must not exist yet)."""
-        self.prover(circuit)  # compile and key problems surface here, once, not in every worker
+        prover = self.prover(circuit)  # compile and key problems surface here, once
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        inputs_path = out_dir.with_name(f"{out_dir.name}.inputs.json")
-        write_atomically(inputs_path, json.dumps(encode_inputs(inputs)))
         started = time.monotonic()
         failures: list[str] = []
-        try:
-            for attempt in range(1, self.attempts + 1):
-                outcome = self._run_worker(circuit, inputs_path, out_dir)
-                if outcome is None:
-                    checked = self.load_checked(circuit, out_dir)
-                    return checked, ProofTiming(circuit, time.monotonic() - started, attempt)
-                failures.append(outcome)
+        for attempt in range(1, self.attempts + 1):
+            if self.should_stop():
+                raise ProvingStopped(f"stopping: the {circuit} proof was abandoned")
+            try:
+                prover.prove(
+                    inputs,
+                    out_dir,
+                    replace=True,
+                    backend=self.backend,
+                    timeout=self.timeout,
+                    cancel=self.should_stop,
+                )
+                checked = self.load_checked(circuit, out_dir)
+                return checked, ProofTiming(circuit, time.monotonic() - started, attempt)
+            except ProverCancelled as exc:
+                _remove_partial(out_dir)
+                raise ProvingStopped(f"stopping: the {circuit} proof was abandoned") from exc
+            except ZkStateSyncError as exc:
+                failures.append(str(exc))
                 log.warning(
                     "prove.attempt_failed",
-                    extra={"fields": {"circuit": circuit, "attempt": attempt, "reason": outcome[:500]}},
+                    extra={"fields": {"circuit": circuit, "attempt": attempt, "reason": str(exc)[:500]}},
                 )
                 _remove_partial(out_dir)
-        finally:
-            inputs_path.unlink(missing_ok=True)
         raise ProvingError(f"no {circuit} proof in {self.attempts} attempts: {failures[-1][:1000]}")
-
-    def _run_worker(self, circuit: str, inputs_path: Path, out_dir: Path) -> str | None:
-        """None once the worker published the proof; otherwise why it did not."""
-        argv = [
-            sys.executable,
-            "-m",
-            "bridge.relayer.prove_worker",
-            "--circuit",
-            circuit,
-            "--preset",
-            self.preset,
-            "--inputs",
-            os.fspath(inputs_path),
-            "--out",
-            os.fspath(out_dir),
-        ]
-        if circuit in self.keys:
-            argv += ["--keys", os.fspath(self.keys[circuit])]
-        with tempfile.TemporaryFile() as stderr:
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                start_new_session=True,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-            )
-            deadline = time.monotonic() + self.timeout
-            try:
-                while process.poll() is None:
-                    if self.should_stop():
-                        raise ProvingStopped(f"stopping: the {circuit} proof was abandoned")
-                    if time.monotonic() > deadline:
-                        return f"the proof took more than {self.timeout} s and was stopped"
-                    time.sleep(POLL_SECONDS)
-            finally:
-                if process.poll() is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
-            if process.returncode == 0:
-                return None
-            stderr.seek(0)
-            tail = stderr.read().decode(errors="replace")[-STDERR_TAIL:]
-            return f"the worker exited with {process.returncode}: {tail.strip()}"
 
     def load_checked(self, circuit: str, directory: Path) -> CheckedProof:
         """A published proof read back and verified against this relayer's key for the circuit."""
@@ -172,7 +119,7 @@ class ProofRunner:
 
 
 def _remove_partial(out_dir: Path) -> None:
-    """What a killed worker may leave: the prover's work directories beside out_dir (never a half proof)."""
+    """What a stopped prover may leave: the prover's work directories beside out_dir (never a half proof)."""
     for leftover in out_dir.parent.glob(".zkss-proof-*"):
         shutil.rmtree(leftover, ignore_errors=True)
     if out_dir.exists() and not (out_dir / "record.json").exists():
@@ -180,8 +127,9 @@ def _remove_partial(out_dir: Path) -> None:
 
 
 def remove_leftovers(proofs_dir: Path) -> None:
-    """What workers killed with a previous relayer process left in its proofs directory (one relayer
-    per data directory: nothing else writes there): the prover's work directories and input files."""
+    """What a previous relayer process killed mid-proof left in its proofs directory (one relayer
+    per data directory: nothing else writes there): the prover's work directories (and the input
+    files of earlier versions, which proved in worker processes)."""
     if not proofs_dir.is_dir():
         return
     for leftover in proofs_dir.glob(".zkss-proof-*"):

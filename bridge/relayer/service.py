@@ -30,11 +30,13 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 
+from prover.farm import ProofFarm
 from prover.inputs import (
     build_event_inclusion_inputs,
     build_header_update_inputs,
@@ -84,6 +86,7 @@ from .plan import (
     build_proposal,
     measure_lag,
     plan_next_action,
+    select_batch,
 )
 from .proving import ProofRunner, ProvingStopped, is_published, prune_finished_proofs, remove_leftovers
 from .settings import RelayerConfig
@@ -146,6 +149,19 @@ def compute_batch_gas(events: int, receiver_gas: int) -> int:
 class Proven:
     batch: BatchRecord
     checked: CheckedProof
+
+
+PROVE_AHEAD: Final = 16  # batches of one header proven at once on the farm
+
+
+def _key_fields(key: BatchKey) -> dict[str, int | str]:
+    return {
+        "circuit": key.circuit,
+        "header_hash": key.header_hash,
+        "trusted_hash": key.trusted_hash,
+        "first_id": key.first_id,
+        "event_count": key.event_count,
+    }
 
 
 class Relayer:
@@ -217,7 +233,9 @@ class Relayer:
             timeout=node.prove_timeout,
             attempts=node.prove_attempts,
             should_stop=stopping.is_set,
+            backend=node.prove_backend,
         )
+        self._farm: ProofFarm | None = None
         self.sender = TransactionSender(
             child_rpc,
             account,
@@ -307,6 +325,14 @@ class Relayer:
 
     def run(self, max_steps: int | None = None) -> None:
         """Step until stopped (or for max_steps steps); errors are logged and retried with backoff."""
+        try:
+            self._run(max_steps)
+        finally:
+            if self._farm is not None:
+                self._farm.close()
+                self._farm = None
+
+    def _run(self, max_steps: int | None) -> None:
         failures = 0
         steps = 0
         while not self.stopping.is_set() and (max_steps is None or steps < max_steps):
@@ -684,15 +710,59 @@ class Relayer:
         )
         return Proven(self.store.batch(batch.id) or batch, checked)
 
+    def farm(self) -> ProofFarm:
+        if self._farm is None:
+            node = self.config.node
+            self._farm = ProofFarm(
+                scheduler=node.prove_scheduler, workers=max(1, node.prove_workers), backend=node.prove_backend
+            )
+        return self._farm
+
+    def prove_ahead(self, action: ExecuteEvents) -> None:
+        """Prove this batch and the header's next ones at once on the Dask farm (they are independent).
+
+        Each proof is recorded as it arrives, in the batches' order, and the steps that follow find
+        theirs proven (reusable_proof) and execute them in order, whatever order they finished in.
+        A farm that fails costs nothing but time: the batches it did not prove are proven here.
+        """
+        header = action.header
+        jobs: list[tuple[CircuitInputs, Path]] = []
+        records: list[BatchRecord] = []
+        batch, last_id = action.batch, action.batch[0].id - 1
+        while batch and len(jobs) < PROVE_AHEAD:
+            key = BatchKey("event_inclusion", header.header_hash, header.number, 0, batch[0].id, len(batch))
+            if not self.store.find_batches([BatchStatus.PROVEN], **_key_fields(key)):
+                name = f"{key.circuit}-{key.number}-{key.first_id}-{secrets.token_hex(4)}"
+                records.append(self.store.start_batch(key, self.proofs_dir / name))
+                inputs = build_event_inclusion_inputs(shape=self.shape, header_events=action.header_events, batch=batch)
+                jobs.append((inputs, records[-1].proof_dir))
+            last_id = batch[-1].id
+            batch = select_batch(action.header_events, last_id, self.batch_size)
+        if len(jobs) < 2:  # one proof is proven here, without a farm's round trips
+            for record in records:
+                self.store.set_batch_status(record.id, BatchStatus.FAILED, "proven locally instead")
+            return
+        log.info("prove.farm", extra={"fields": {"number": header.number, "batches": len(jobs)}})
+        started, done = time.monotonic(), 0
+        try:
+            prover = self.prover.prover("event_inclusion")
+            for result in self.farm().iter_results(prover, jobs):
+                self.prover.load_checked("event_inclusion", result.directory)
+                seconds = time.monotonic() - started
+                self.store.set_batch_status(records[done].id, BatchStatus.PROVEN, seconds=seconds)
+                self.metrics.proofs.labels(circuit="event_inclusion", outcome="proven").inc()
+                self.metrics.proof_seconds.labels(circuit="event_inclusion").observe(seconds)
+                done += 1
+                if self.stopping.is_set():
+                    break
+        except Exception as exc:  # the farm is an accelerator: whatever it raised, the batch is proven here
+            log.warning("prove.farm_failed", extra={"fields": {"error": str(exc)[:1000], "proven": done}})
+        finally:
+            for record in records[done:]:
+                self.store.set_batch_status(record.id, BatchStatus.FAILED, "not proven by the farm")
+
     def reusable_proof(self, key: BatchKey) -> Proven | None:
-        candidates = self.store.find_batches(
-            [BatchStatus.PROVEN],
-            circuit=key.circuit,
-            header_hash=key.header_hash,
-            trusted_hash=key.trusted_hash,
-            first_id=key.first_id,
-            event_count=key.event_count,
-        )
+        candidates = self.store.find_batches([BatchStatus.PROVEN], **_key_fields(key))
         for batch in candidates:
             try:
                 checked = self.prover.load_checked(key.circuit, batch.proof_dir)
@@ -810,6 +880,8 @@ class Relayer:
                 return
         key = BatchKey("event_inclusion", header.header_hash, header.number, 0, batch[0].id, len(batch))
         inputs = build_event_inclusion_inputs(shape=self.shape, header_events=action.header_events, batch=batch)
+        if self.config.node.farms_proofs:
+            self.prove_ahead(action)
         proven = self.ensure_proof(key, inputs)
         self.check_with_light_client(view, proven, None, batch)
         argument = encode_proof_argument(proven.checked.proof, proven.checked.signals.values())

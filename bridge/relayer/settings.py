@@ -16,6 +16,10 @@
     # sign_attempts = 3               # requests per validator and round
     # prove_timeout = 600.0           # seconds per proof attempt before it is stopped
     # prove_attempts = 3
+    # prove_backend = "snarkjs"       # the warm prover's engine; default $ZKSTATESYNC_PROVER_BACKEND or snarkjs
+    # prove_workers = 0               # > 0: a long header's batches are proven ahead, in parallel, on an
+    #                                 # embedded Dask LocalCluster of this many workers
+    # prove_scheduler = "tcp://HOST:8786"  # or on an existing Dask cluster
     # receipt_timeout = 120.0         # seconds to wait for a transaction's receipt
     # max_backoff = 60.0              # the longest pause after consecutive errors
     # receiver_from_block = 0         # the child block HeaderAccepted logs start at ([deployment] child_block)
@@ -34,6 +38,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
+
+from prover.warm import Backend, check_backend
+from statesync.errors import ZkStateSyncError
 
 from ..chain.stack import VERIFIER_CIRCUITS
 from ..config import (
@@ -63,6 +70,7 @@ _INTS: Final = {
     "log_chunk": (5000, 1, 1_000_000),
     "keep_proofs": (100, 0, 1_000_000),
     "checkpoints_from_block": (0, 0, 2**64 - 1),
+    "prove_workers": (0, 0, 256),
 }
 _KNOWN: Final = frozenset(
     {
@@ -74,6 +82,8 @@ _KNOWN: Final = frozenset(
         "port",
         "keys",
         "evidence_only",
+        "prove_backend",
+        "prove_scheduler",
         *_FLOATS,
         *_INTS,
     }
@@ -103,6 +113,13 @@ class RelayerNodeConfig:
     checkpoints_from_block: int = 0
     # Only the equivocation duty (docs/PROTOCOL.md section 9): submit evidence, relay nothing else.
     evidence_only: bool = False
+    prove_backend: Backend | None = None
+    prove_workers: int = 0
+    prove_scheduler: str | None = None
+
+    @property
+    def farms_proofs(self) -> bool:
+        return self.prove_workers > 0 or self.prove_scheduler is not None
 
 
 @dataclass(frozen=True)
@@ -185,6 +202,21 @@ def parse_relayer_section(section: Mapping[str, Any], *, base: Path, source: str
         if circuit not in KEYED_CIRCUITS:
             raise ConfigError(f"{source}: [relayer.keys] {circuit!r} is not one of {', '.join(KEYED_CIRCUITS)}")
         keys[circuit] = base / _string(directory, f"[relayer.keys] {circuit}", source)
+    backend: Backend | None = None
+    if "prove_backend" in section:
+        try:
+            backend = check_backend(_string(section["prove_backend"], f"{where} prove_backend", source))
+        except ZkStateSyncError as exc:
+            raise ConfigError(f"{source}: {where} prove_backend: {exc}") from exc
+    scheduler = None
+    if "prove_scheduler" in section:
+        scheduler = _string(section["prove_scheduler"], f"{where} prove_scheduler", source)
+        if not scheduler.startswith(("tcp://", "tls://")):
+            raise ConfigError(
+                f"{source}: {where} prove_scheduler must be a tcp:// or tls:// address, got {scheduler!r}"
+            )
+        if count("prove_workers"):
+            raise ConfigError(f"{source}: {where} give prove_workers or prove_scheduler, not both")
     return RelayerNodeConfig(
         data_dir=base / _string(section["data_dir"], f"{where} data_dir", source),
         private_key_env=env,
@@ -205,6 +237,9 @@ def parse_relayer_section(section: Mapping[str, Any], *, base: Path, source: str
         root_private_key_env=root_env,
         checkpoints_from_block=count("checkpoints_from_block"),
         evidence_only=evidence_only,
+        prove_backend=backend,
+        prove_workers=count("prove_workers"),
+        prove_scheduler=scheduler,
     )
 
 

@@ -437,10 +437,14 @@ def test_a_proof_that_takes_too_long_is_stopped_and_retried_a_bounded_number_of_
     inputs = build_event_inclusion_inputs(shape=event_shape(PRESET), header_events=[event(1)], batch=[event(1)])
     out = tmp_path / "proofs" / "p"
     started = time.monotonic()
-    with pytest.raises(ProvingError, match=r"2 attempts: the proof took more than 0.5 s"):
+    with pytest.raises(ProvingError, match=r"2 attempts: .* ran past its deadline and was stopped"):
         runner.prove("event_inclusion", inputs, out)
-    assert time.monotonic() - started < 20  # two bounded attempts, each worker group killed
-    assert not out.exists() and not list(out.parent.iterdir())  # no half proof, no work directory, no inputs
+    assert time.monotonic() - started < 20  # two bounded attempts, each prover's process group killed
+    assert not out.exists() and not list(out.parent.iterdir())  # no half proof, no work directory
+    # The next proof starts a new prover and succeeds within the time a proof takes.
+    patient = ProofRunner(PRESET, keys={}, timeout=120, attempts=1, should_stop=lambda: False)
+    checked, timing = patient.prove("event_inclusion", inputs, out)
+    assert timing.attempts == 1 and checked.result.directory == out
 
 
 def network_document(**child: object) -> dict[str, Any]:

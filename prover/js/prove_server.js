@@ -53,12 +53,15 @@ function answer(marker, value) {
   process.stdout.write(`@@${marker} ${JSON.stringify(value)}\n`);
 }
 
-async function runJob(job, calculator, backend) {
+async function runJob(job, witnesses, backend) {
   const t0 = process.hrtime.bigint();
   let wtns;
   try {
-    wtns = await calculator.calculateWTNSBin(job.input, 0);
+    wtns = await witnesses.calculator.calculateWTNSBin(job.input, 0);
   } catch (err) {
+    // circom's calculator appends every failed assert's message to one string it never clears:
+    // a fresh instance keeps this failure's message from naming the previous one's template.
+    witnesses.calculator = await witnesses.build();
     return { id: job.id, ok: false, stage: "witness", error: String((err && err.message) || err) };
   }
   const t1 = process.hrtime.bigint();
@@ -79,7 +82,9 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const started = process.hrtime.bigint();
   const builder = require(path.resolve(path.dirname(opts.wasm), "witness_calculator.js"));
-  const calculator = await builder(fs.readFileSync(opts.wasm));
+  const code = fs.readFileSync(opts.wasm);
+  const witnesses = { build: () => builder(code) };
+  witnesses.calculator = await witnesses.build();
   const backend = await snarkjsBackend(opts.zkey, opts.threads);
   answer("ready", { backend: opts.backend, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
   const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -95,7 +100,7 @@ async function main() {
       answer("done", { id: job && job.id, ok: false, stage: "input", error: String(err.message || err) });
       continue;
     }
-    answer("done", await runJob(job, calculator, backend));
+    answer("done", await runJob(job, witnesses, backend));
   }
   await backend.close();
 }

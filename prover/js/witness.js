@@ -15,7 +15,7 @@ async function main() {
   const builder = require(path.resolve(dir, "witness_calculator.js"));
   const wasm = fs.readFileSync(path.resolve(dir, "main.wasm"));
   const jobs = JSON.parse(fs.readFileSync(0, "utf8"));
-  const calculator = await builder(wasm);
+  let calculator = await builder(wasm);
   for (const job of jobs) {
     try {
       const input = JSON.parse(fs.readFileSync(job.input, "utf8"));
@@ -26,6 +26,7 @@ async function main() {
       process.stdout.write("@@witness " + JSON.stringify({ ok: true }) + "\n");
     } catch (err) {
       process.stdout.write("@@witness " + JSON.stringify({ ok: false, error: String(err && err.message || err) }) + "\n");
+      calculator = await builder(wasm); // its error text accumulates across failures: start clean
     }
   }
 }

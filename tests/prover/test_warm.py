@@ -121,6 +121,24 @@ def test_inputs_that_do_not_fit_or_fail_an_assert_are_a_witness_error(
     assert not (tmp_path / "proof.json.tmp").exists()
 
 
+def test_each_failure_names_its_own_template_after_an_earlier_one(state_sync: Prover, tmp_path: Path) -> None:
+    # circom's calculator keeps every failed assert's text: a reused instance named the old template.
+    inputs = dict(build_sample_inputs("state_sync", PRESET))
+    trusted = inputs["trustedHeaderHash"]
+    assert isinstance(trusted, int)
+    wrong_link = {**inputs, "trustedHeaderHash": trusted + 1}
+    signed = list(inputs["signed"])  # type: ignore[arg-type]
+    with WarmProver.for_keys(state_sync.circuit, state_sync.keys) as fresh, pytest.raises(WitnessError) as alone:
+        fresh.prove_into(wrong_link, tmp_path)
+    with WarmProver.for_keys(state_sync.circuit, state_sync.keys) as warm:
+        with pytest.raises(WitnessError) as first:
+            warm.prove_into({**inputs, "signed": [0] * len(signed)}, tmp_path)
+        with pytest.raises(WitnessError) as second:
+            warm.prove_into(wrong_link, tmp_path)
+    assert first.value.template != alone.value.template
+    assert (second.value.template, second.value.line) == (alone.value.template, alone.value.line)
+
+
 def test_an_unknown_backend_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ZkStateSyncError, match="unknown prover backend 'rapidsnark'"):
         check_backend("rapidsnark")

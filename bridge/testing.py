@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
 
 from prover.build import CompiledCircuit, compile_circuit
 from prover.setup import CircuitKeys, export_solidity_verifier, setup_circuit
-from prover.toolchain import js_script, node_executable, node_modules
+from prover.warm import WarmProver
 from statesync.circuits import load_manifest
 from statesync.errors import ToolError
 from statesync.field import R
@@ -83,51 +80,33 @@ Prove = Callable[[OpenVerifier, Sequence[Sequence[int]]], list[Calldata]]
 
 @contextlib.contextmanager
 def open_prover() -> Iterator[Prove]:
-    """A snarkjs prover kept running: yields prove(verifier, signals), one proof per vector.
+    """Warm provers kept running: yields prove(verifier, signals), one proof per vector.
 
-    The node process (js/groth16_prove.js) is started once and stopped when the context exits;
-    each proof then takes ~50 ms instead of the ~1 s a fresh node and snarkjs set-up cost.
+    One prover.warm.WarmProver per Open(N) key is started on first use and stopped when the
+    context exits; each proof then takes ~50 ms instead of the ~1 s a fresh node and snarkjs cost.
     """
-    argv = [node_executable(), str(js_script("groth16_prove.js"))]
-    with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            env={**os.environ, "NODE_PATH": str(node_modules())},
-        )
+    provers: dict[int, WarmProver] = {}
 
-        def prove(verifier: OpenVerifier, signals: Sequence[Sequence[int]]) -> list[Calldata]:
-            if not signals:
-                return []
-            job = build_prove_job(verifier, signals)
-            if process.stdin is None or process.stdout is None:
-                raise ToolError("the prover's pipes are closed", argv)
-            try:
-                process.stdin.write(json.dumps(job) + "\n")
-                process.stdin.flush()
-                line = process.stdout.readline()
-            except OSError as exc:
-                raise ToolError(f"the prover died: {exc}", argv, _read(stderr)) from exc
-            if not line:
-                raise ToolError(f"the prover exited with code {process.wait()}", argv, _read(stderr))
-            answer = json.loads(line)
-            if "error" in answer:
-                raise ToolError("snarkjs could not prove the job", argv, str(answer["error"]))
-            return parse_prove_results(signals, answer["results"])
+    def prove(verifier: OpenVerifier, signals: Sequence[Sequence[int]]) -> list[Calldata]:
+        check_open_signals(verifier, signals)
+        warm = provers.get(verifier.n_public)
+        if warm is None:
+            warm = provers[verifier.n_public] = WarmProver.for_keys(verifier.circuit, verifier.keys)
+        calldata = []
+        with tempfile.TemporaryDirectory(prefix="zkss-open-") as work:
+            for vector in signals:
+                warm.prove_into({"s": list(vector), "w": 1}, Path(work))
+                public = tuple(int(s) for s in json.loads((Path(work) / "public.json").read_text()))
+                if public != tuple(vector):
+                    raise ToolError(f"snarkjs proved {public}, not the requested {tuple(vector)}")
+                calldata.append(encode_calldata(load_proof(Path(work) / "proof.json"), public))
+        return calldata
 
-        try:
-            yield prove
-        finally:
-            if process.stdin is not None:
-                process.stdin.close()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    try:
+        yield prove
+    finally:
+        for warm in provers.values():
+            warm.close()
 
 
 def prove_open(verifier: OpenVerifier, signals: Sequence[Sequence[int]]) -> list[Calldata]:
@@ -136,30 +115,10 @@ def prove_open(verifier: OpenVerifier, signals: Sequence[Sequence[int]]) -> list
         return prove(verifier, signals)
 
 
-def build_prove_job(verifier: OpenVerifier, signals: Sequence[Sequence[int]]) -> dict[str, Any]:
+def check_open_signals(verifier: OpenVerifier, signals: Sequence[Sequence[int]]) -> None:
     for vector in signals:
         if len(vector) != verifier.n_public or not all(isinstance(s, int) and 0 <= s < R for s in vector):
             raise ValueError(f"Open({verifier.n_public}) proves {verifier.n_public} field elements, got {vector!r}")
-    return {
-        "wasm": str(verifier.wasm),
-        "zkey": str(verifier.zkey),
-        "inputs": [{"s": [str(s) for s in vector], "w": "1"} for vector in signals],
-    }
-
-
-def parse_prove_results(signals: Sequence[Sequence[int]], results: Sequence[Mapping[str, Any]]) -> list[Calldata]:
-    calldata = []
-    for vector, result in zip(signals, results, strict=True):
-        public = tuple(int(s) for s in result["publicSignals"])
-        if public != tuple(vector):
-            raise ToolError(f"snarkjs proved {public}, not the requested {tuple(vector)}")
-        calldata.append(encode_calldata(load_proof(result["proof"]), public))
-    return calldata
-
-
-def _read(handle: IO[bytes]) -> str:
-    handle.seek(0)
-    return handle.read().decode(errors="replace")
 
 
 def proof_argument(calldata: Calldata) -> ProofArgument:

@@ -10,6 +10,7 @@ loser's identical result is discarded).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -42,6 +43,15 @@ def build_root() -> Path:
         return data_root() / "build"
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache) / "zkstatesync" / "build"
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, lowercase hex, read in blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def artifact_path(kind: Kind, instance: str, key: str = "") -> Path:

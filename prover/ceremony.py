@@ -43,7 +43,7 @@ from statesync.circuits import load_manifest
 from statesync.errors import ToolError, ZkStateSyncError
 from statesync.storage import write_atomically
 
-from .artifacts import Kind, artifact_path, staged_directory
+from .artifacts import Kind, artifact_path, file_sha256, staged_directory
 from .build import CompiledCircuit, compile_circuit
 from .ptau import PtauError, PtauSetup, ptau_blake2b
 from .setup import CircuitKeys, SetupTrust, local_ptau, required_power, setup_trust
@@ -258,14 +258,6 @@ class CeremonyReport:
     seconds: Mapping[str, float]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_transcript(directory: Path) -> Transcript:
     """The transcript of a ceremony directory (CeremonyInputError if there is none)."""
     directory = Path(directory)
@@ -308,7 +300,7 @@ def _beacon(value: str, iterations_exp: int, name: str) -> Beacon:
 
 def _compiled(transcript: Transcript) -> CompiledCircuit:
     compiled = compile_circuit(load_manifest().spec(transcript.circuit, transcript.preset))
-    actual = _sha256(compiled.r1cs)
+    actual = file_sha256(compiled.r1cs)
     if actual != transcript.r1cs_sha256:
         raise CeremonyError(
             f"{compiled.spec.name} now compiles to an r1cs with sha256 {actual[:16]}..., the ceremony's is "
@@ -333,7 +325,7 @@ def _check_file(directory: Path, entry: ZkeyEntry) -> Path:
     path = directory / entry.file
     if not path.is_file():
         raise CeremonyVerificationError(f"{path} is missing from the ceremony")
-    actual = _sha256(path)
+    actual = file_sha256(path)
     if actual != entry.sha256:
         raise CeremonyVerificationError(
             f"{path} was changed after it entered the transcript (sha256 {actual[:16]}..., the transcript has "
@@ -463,14 +455,14 @@ def _initial_zkey(
     """
     key = hashlib.sha256(
         "\n".join(
-            [_sha256(compiled.r1cs), ptau.blake2b, f"snarkjs {installed_version('snarkjs')}", f"tool {tool}"]
+            [file_sha256(compiled.r1cs), ptau.blake2b, f"snarkjs {installed_version('snarkjs')}", f"tool {tool}"]
         ).encode()
     ).hexdigest()
     directory = artifact_path(Kind.CEREMONY, compiled.spec.name, key[:16])
     record = directory / "initial.json"
     if record.is_file() and (
         not (directory / INITIAL).is_file()
-        or json.loads(record.read_text()).get("sha256") != _sha256(directory / INITIAL)
+        or json.loads(record.read_text()).get("sha256") != file_sha256(directory / INITIAL)
     ):
         shutil.rmtree(directory)  # damaged since it was made: make it again
     if not record.is_file():
@@ -482,7 +474,7 @@ def _initial_zkey(
                 "tool": tool,
                 "seconds": step.seconds,
                 "circuit_hash": step.circuit_hash,
-                "sha256": _sha256(staging / INITIAL),
+                "sha256": file_sha256(staging / INITIAL),
             }
             (staging / record.name).write_text(json.dumps(made, indent=2) + "\n")
     made = json.loads(record.read_text())
@@ -525,13 +517,15 @@ def start_ceremony(
     made = _initial_zkey(compiled, Path(ptau_path), ptau_setup, tool, progress)
     with staged_directory(directory, TRANSCRIPT) as staging:
         shutil.copyfile(made.directory / INITIAL, staging / INITIAL)
-        initial = ZkeyEntry(INITIAL, _sha256(staging / INITIAL), "initial", origin=made.origin, seconds=made.seconds)
+        initial = ZkeyEntry(
+            INITIAL, file_sha256(staging / INITIAL), "initial", origin=made.origin, seconds=made.seconds
+        )
         transcript = Transcript(
             circuit=compiled.spec.circuit,
             preset=compiled.spec.preset,
             instance=compiled.spec.name,
             build_key=compiled.key,
-            r1cs_sha256=_sha256(compiled.r1cs),
+            r1cs_sha256=file_sha256(compiled.r1cs),
             circuit_hash=made.circuit_hash,
             ptau=ptau_setup,
             ptau_path=str(Path(ptau_path).resolve()),
@@ -574,7 +568,7 @@ def _accept(
     os.replace(candidate, directory / file)
     entry = ZkeyEntry(
         file,
-        _sha256(directory / file),
+        file_sha256(directory / file),
         "contribution",
         name,
         new.contribution.hash,
@@ -685,7 +679,7 @@ def verify_ceremony(directory: Path, *, progress: Progress = None) -> CeremonyRe
         _check_listing(listing, transcript, INITIAL, added=0)
         circuit_hash = circuit_hash or listing.circuit_hash
     if transcript.keys is not None and (Path(transcript.keys) / "circuit.zkey").is_file():
-        published = _sha256(Path(transcript.keys) / "circuit.zkey")
+        published = file_sha256(Path(transcript.keys) / "circuit.zkey")
         if published != transcript.latest.sha256:
             raise CeremonyVerificationError(
                 f"{transcript.keys}/circuit.zkey is not the ceremony's final key {transcript.latest.file} "
@@ -763,7 +757,7 @@ def finish_ceremony(
         final = directory / file
         entry = ZkeyEntry(
             file,
-            _sha256(final),
+            file_sha256(final),
             "beacon",
             beacon.name,
             new.contribution.hash,

@@ -32,7 +32,7 @@ from typing import Any, Final
 
 from statesync.errors import ZkStateSyncError
 
-from .artifacts import build_root
+from .artifacts import build_root, file_sha256
 from .prove import ProofResult, Prover, publish_proof_texts
 from .warm import Backend, check_backend, default_backend, shared_warm_prover_of
 from .witness import CircuitInputs, InputValue, encode_inputs
@@ -87,22 +87,18 @@ class FarmAnswer:
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, remembered per (path, size, mtime) in this process."""
+def remembered_sha256(path: Path) -> str:
+    """file_sha256, remembered per (path, size, mtime) in this process: a 68 MB key is hashed once."""
     stat = path.stat()
     slot = (str(path), stat.st_size, stat.st_mtime_ns)
     if slot not in _DIGESTS:
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        _DIGESTS[slot] = digest.hexdigest()
+        _DIGESTS[slot] = file_sha256(path)
     return _DIGESTS[slot]
 
 
 def describe_key_files(prover: Prover) -> KeyFiles:
     def named(path: Path) -> KeyFile:
-        return KeyFile(str(path.resolve()), file_sha256(path))
+        return KeyFile(str(path.resolve()), remembered_sha256(path))
 
     wasm = prover.circuit.wasm
     return KeyFiles(prover.circuit.spec.name, named(prover.keys.zkey), named(wasm), named(wasm.parent / WITNESS_JS))
@@ -115,7 +111,8 @@ def find_key_files(files: KeyFiles, *, use_client_paths: bool = True) -> tuple[P
         use_client_paths
         and all(p.is_file() for p in direct)
         and all(
-            file_sha256(p) == f.sha256 for p, f in zip(direct, (files.zkey, files.wasm, files.witness_js), strict=True)
+            remembered_sha256(p) == f.sha256
+            for p, f in zip(direct, (files.zkey, files.wasm, files.witness_js), strict=True)
         )
     ):
         return direct[1], direct[0]
@@ -234,10 +231,11 @@ class ProofFarm:
         return {str(k): int(v) for k, v in self.client.run(worker_pid).items()}
 
     def _shipment(self, files: KeyFiles) -> Any:
-        """None when every worker has the files; else a Dask future of their bytes (made once)."""
+        """None when every worker has the files; else a Dask future of their bytes (either decided once per key)."""
         if files.digest in self._shipped:
             return self._shipped[files.digest]
         if not self.ship_keys and all(self.client.run(has_key_files, files).values()):
+            self._shipped[files.digest] = None  # asked once per key, not once per proof
             return None
         data = {
             "circuit.zkey": Path(files.zkey.path).read_bytes(),

@@ -26,7 +26,7 @@ from pathlib import Path
 from statesync.errors import ZkStateSyncError
 from statesync.storage import write_atomically
 
-from .artifacts import Kind, artifact_path, staged_directory
+from .artifacts import Kind, artifact_path, file_sha256, staged_directory
 from .build import CompiledCircuit
 from .formats import read_r1cs_header
 from .ptau import (
@@ -179,7 +179,7 @@ class CircuitKeys:
 
     @property
     def verification_key_sha256(self) -> str:
-        return _file_digest(self.verification_key)
+        return file_sha256(self.verification_key)
 
     @property
     def trust(self) -> SetupTrust:
@@ -196,7 +196,7 @@ class CircuitKeys:
         """Raise KeysMismatchError unless these keys were made for exactly this compiled circuit."""
         record = self.record
         spec = circuit.spec
-        wanted = {"circuit": spec.circuit, "preset": spec.preset, "r1cs_sha256": _file_digest(circuit.r1cs)}
+        wanted = {"circuit": spec.circuit, "preset": spec.preset, "r1cs_sha256": file_sha256(circuit.r1cs)}
         for field, value in wanted.items():
             if record.get(field) != value:
                 raise KeysMismatchError(
@@ -210,14 +210,6 @@ def required_power(circuit: CompiledCircuit) -> int:
     # snarkjs's domain must hold every constraint plus one per public signal and one more.
     needed = header.n_constraints + header.n_public + 1
     return max(MIN_POWER, (needed - 1).bit_length())
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def local_ptau(power: int, progress: Callable[[str], None] | None = None) -> tuple[Path, PtauSetup]:
@@ -265,7 +257,7 @@ def setup_circuit(
     key = hashlib.sha256(
         "\n".join(
             [
-                _file_digest(circuit.r1cs),
+                file_sha256(circuit.r1cs),
                 ptau_setup.blake2b,
                 f"snarkjs {snarkjs}",
                 "contribute+beacon+verify",
@@ -333,7 +325,7 @@ def _run_phase2(
         "preset": circuit.spec.preset,
         "instance": circuit.spec.name,
         "build_key": circuit.key,
-        "r1cs_sha256": _file_digest(circuit.r1cs),
+        "r1cs_sha256": file_sha256(circuit.r1cs),
         "ptau": ptau_setup.to_dict(),
         "setup_kind": trust.setup_kind,
         "label": trust.label,

@@ -191,7 +191,6 @@ def prove_command(
     else:
         base = out_dir if out_dir is not None else new_proof_directory(prover.circuit.spec.name)
         destinations = [base / f.stem for f in input_files]
-    checked: list[CheckedProof] = []
     if workers or scheduler:
         from prover.farm import ProofFarm
 
@@ -202,13 +201,11 @@ def prove_command(
         ]
         with ProofFarm(scheduler=scheduler, workers=workers or 1, backend=chosen) as farm:
             for result in farm.iter_results(prover, jobs, replace=replace):
-                checked.append(check_proof(prover, result))
-                _report_proof(checked[-1])
+                _report_proof(check_proof(prover, result))
         return
     _progress("witness and proof" if len(batch) == 1 else f"{len(batch)} witnesses and proofs")
     for inputs, destination in zip(batch, destinations, strict=True):
-        checked.append(prove_checked(prover, inputs, destination, replace=replace, backend=chosen))
-        _report_proof(checked[-1])
+        _report_proof(prove_checked(prover, inputs, destination, replace=replace, backend=chosen))
 
 
 def _report_proof(checked: CheckedProof) -> None:

@@ -726,28 +726,28 @@ class Relayer:
         A farm that fails costs nothing but time: the batches it did not prove are proven here.
         """
         header = action.header
-        jobs: list[tuple[CircuitInputs, Path]] = []
-        records: list[BatchRecord] = []
-        batch, last_id = action.batch, action.batch[0].id - 1
-        while batch and len(jobs) < PROVE_AHEAD:
+        wanted: list[tuple[BatchKey, tuple[StateSyncEvent, ...]]] = []
+        batch = action.batch
+        while batch and len(wanted) < PROVE_AHEAD:
             key = BatchKey("event_inclusion", header.header_hash, header.number, 0, batch[0].id, len(batch))
             if not self.store.find_batches([BatchStatus.PROVEN], **_key_fields(key)):
-                name = f"{key.circuit}-{key.number}-{key.first_id}-{secrets.token_hex(4)}"
-                records.append(self.store.start_batch(key, self.proofs_dir / name))
-                inputs = build_event_inclusion_inputs(shape=self.shape, header_events=action.header_events, batch=batch)
-                jobs.append((inputs, records[-1].proof_dir))
-            last_id = batch[-1].id
-            batch = select_batch(action.header_events, last_id, self.batch_size)
-        if len(jobs) < 2:  # one proof is proven here, without a farm's round trips
-            for record in records:
-                self.store.set_batch_status(record.id, BatchStatus.FAILED, "proven locally instead")
+                wanted.append((key, batch))
+            batch = select_batch(action.header_events, batch[-1].id, self.batch_size)
+        if len(wanted) < 2:  # one proof is proven here, without a farm's round trips
             return
+        records: list[BatchRecord] = []
+        jobs: list[tuple[CircuitInputs, Path]] = []
+        for key, events in wanted:
+            name = f"{key.circuit}-{key.number}-{key.first_id}-{secrets.token_hex(4)}"
+            records.append(self.store.start_batch(key, self.proofs_dir / name))
+            inputs = build_event_inclusion_inputs(shape=self.shape, header_events=action.header_events, batch=events)
+            jobs.append((inputs, records[-1].proof_dir))
         log.info("prove.farm", extra={"fields": {"number": header.number, "batches": len(jobs)}})
         started, done = time.monotonic(), 0
         try:
             prover = self.prover.prover("event_inclusion")
-            for result in self.farm().iter_results(prover, jobs):
-                self.prover.load_checked("event_inclusion", result.directory)
+            for _ in self.farm().iter_results(prover, jobs):
+                # Checked where it is used (reusable_proof verifies before it serves), not twice.
                 seconds = time.monotonic() - started
                 self.store.set_batch_status(records[done].id, BatchStatus.PROVEN, seconds=seconds)
                 self.metrics.proofs.labels(circuit="event_inclusion", outcome="proven").inc()

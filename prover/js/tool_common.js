@@ -228,6 +228,8 @@ class WorkerPool {
             for (const { reject } of this.pending.values()) reject(err);
             this.pending.clear();
             for (const { reject } of this.queue.splice(0)) reject(err);
+            // a failed pool is of no use: its threads (and the memory they hold) go now
+            this.close();
         };
         for (let i = 0; i < n; i++) this.workers.push(this.spawn(script, i));
     }
@@ -240,7 +242,8 @@ class WorkerPool {
         const wk = new Worker(script);
         wk.on("error", (e) => this.fail(e));
         wk.on("exit", (code) => {
-            if (code !== 0 && !this.closing) this.fail(new Error(`worker ${i} exited with code ${code}`));
+            // any exit but close()'s, a clean one included: its pending requests would never be answered
+            if (!this.closing) this.fail(new Error(`worker ${i} exited with code ${code}`));
         });
         wk.on("message", (msg) => {
             if (msg.cmd === "error") {
@@ -313,6 +316,7 @@ class WorkerPool {
     close() {
         if (!this.closed) {
             this.closing = true;
+            if (!this.failed) this.fail(new Error("the worker pool was closed"));
             this.closed = Promise.all(this.workers.map((w) => w.terminate())).then(() => {});
         }
         return this.closed;

@@ -131,7 +131,7 @@ class Prover:
         """Prove into out_dir (new or empty; replace=True swaps out an old proof atomically).
 
         Without out_dir the proof goes to a new directory under build/proofs/<instance>/.
-        `backend` picks the engine (prover.warm; default: ZKSTATESYNC_PROVER_BACKEND or "snarkjs").
+        `backend` picks the engine (prover.warm; default: ZKSTATESYNC_PROVER_BACKEND or "fast").
         """
         if out_dir is None:
             out_dir = new_proof_directory(self.circuit.spec.name)

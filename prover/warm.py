@@ -9,9 +9,10 @@ that once. Each WarmProver owns one process and proves one witness at a time; a 
 is started again and the job retried once, and a job past its deadline kills the process (its
 whole group: the engine's worker threads live in it), so a stuck proof never blocks the next one.
 
-Backends: "snarkjs" (snarkjs's own groth16.prove on the key held in memory: the reference, and
-for now the only one; issue 17's faster engine is to join it as a second backend).
-ZKSTATESYNC_PROVER_BACKEND picks the default.
+Backends: "fast" (js/groth16_fast.js: this project's engine, Pippenger MSMs with batch-affine
+buckets over the key's points held in its worker threads; the default) and "snarkjs" (snarkjs's own
+groth16.prove on the key held in memory: the reference). Both write snarkjs's proof.json and
+public.json. ZKSTATESYNC_PROVER_BACKEND picks the default.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from .setup import CircuitKeys
 from .toolchain import NODE_HEAP_MB, check_pinned_versions, js_script, node_executable, node_modules
 from .witness import CircuitInputs, encode_inputs, parse_witness_failure
 
-Backend = Literal["snarkjs"]
-BACKENDS: Final[tuple[Backend, ...]] = ("snarkjs",)
+Backend = Literal["fast", "snarkjs"]
+BACKENDS: Final[tuple[Backend, ...]] = ("fast", "snarkjs")
 BACKEND_ENV: Final = "ZKSTATESYNC_PROVER_BACKEND"
 STDERR_TAIL: Final = 4000
 CANCEL_POLL: Final = 0.2
@@ -61,7 +62,7 @@ class ProverCrashed(ToolError):
 
 
 def default_backend() -> Backend:
-    name = os.environ.get(BACKEND_ENV, "snarkjs")
+    name = os.environ.get(BACKEND_ENV, "fast")
     return check_backend(name)
 
 

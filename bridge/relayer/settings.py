@@ -16,7 +16,7 @@
     # sign_attempts = 3               # requests per validator and round
     # prove_timeout = 600.0           # seconds per proof attempt before it is stopped
     # prove_attempts = 3
-    # prove_backend = "snarkjs"       # the warm prover's engine; default $ZKSTATESYNC_PROVER_BACKEND or snarkjs
+    # prove_backend = "fast"          # the warm prover's engine, fast or snarkjs; default $ZKSTATESYNC_PROVER_BACKEND
     # prove_workers = 0               # > 0: a long header's batches are proven ahead, in parallel, on an
     #                                 # embedded Dask LocalCluster of this many workers
     # prove_scheduler = "tcp://HOST:8786"  # or on an existing Dask cluster

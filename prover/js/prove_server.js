@@ -1,5 +1,5 @@
 // A warm prover: one long-lived node process per circuit key that computes witnesses and proves many.
-// usage: node prove_server.js --wasm main.wasm --zkey circuit.zkey [--backend snarkjs] [--threads N]
+// usage: node prove_server.js --wasm main.wasm --zkey circuit.zkey [--backend fast|snarkjs] [--threads N]
 // Prints "@@ready {json}" once the key and the witness calculator are loaded, then answers one line per
 // stdin job {"id": n, "input": {...}, "dir": path}: it writes proof.json and public.json (snarkjs's
 // formats) into dir and prints "@@done {json}": {"id", "ok": true, "seconds": {"witness", "prove"}} or
@@ -24,7 +24,7 @@ function parseArgs(argv) {
     else throw new UsageError(`unknown option ${flag}`);
   }
   if (!opts.wasm || !opts.zkey) throw new UsageError("--wasm and --zkey are required");
-  if (!["snarkjs"].includes(opts.backend)) throw new UsageError(`unknown backend ${opts.backend}`);
+  if (!Object.hasOwn(BACKENDS, opts.backend)) throw new UsageError(`unknown backend ${opts.backend}`);
   if (!Number.isInteger(opts.threads) || opts.threads < 0 || opts.threads > 256) {
     throw new UsageError("--threads must be an integer from 0 (all cores) to 256");
   }
@@ -42,6 +42,18 @@ async function snarkjsBackend(zkeyPath, threads) {
     close: async () => {},
   };
 }
+
+// This project's engine (groth16_fast.js): the key's points live in its worker threads' wasm memory.
+async function fastBackend(zkeyPath, threads) {
+  const engine = require("./groth16_fast.js");
+  const key = await engine.loadKey(zkeyPath, { threads: threads || undefined });
+  return {
+    prove: (wtns) => engine.prove(key, wtns),
+    close: () => engine.closeKey(key),
+  };
+}
+
+const BACKENDS = { snarkjs: snarkjsBackend, fast: fastBackend };
 
 function writeAtomically(target, text) {
   const tmp = `${target}.tmp-${process.pid}`;
@@ -69,6 +81,11 @@ async function runJob(job, witnesses, backend) {
   try {
     ({ proof, publicSignals } = await backend.prove(wtns));
   } catch (err) {
+    if (err && err.code === "G16_KEY_DEAD") {
+      // Unanswered, on purpose: the owner sees the process die, starts a fresh one and retries the job once.
+      console.error(`prove_server: ${err.message}`);
+      process.exit(70);
+    }
     return { id: job.id, ok: false, stage: "prove", error: String((err && err.stack) || err) };
   }
   const t2 = process.hrtime.bigint();
@@ -85,7 +102,7 @@ async function main() {
   const code = fs.readFileSync(opts.wasm);
   const witnesses = { build: () => builder(code) };
   witnesses.calculator = await witnesses.build();
-  const backend = await snarkjsBackend(opts.zkey, opts.threads);
+  const backend = await BACKENDS[opts.backend](opts.zkey, opts.threads);
   answer("ready", { backend: opts.backend, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
   const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of lines) {

@@ -36,6 +36,7 @@ from prover.prove import Prover, load_prover
 from prover.samples import build_sample_chain, build_sample_checkpoint, build_sample_inputs
 from prover.setup import export_solidity_verifier
 from prover.toolchain import run_snarkjs
+from prover.warm import BACKENDS, Backend
 from statesync.field import R
 from statesync.model import compute_checkpoint_hash
 from verifier.errors import PublicInputError, Reason
@@ -118,6 +119,17 @@ def test_an_honest_proof_verifies_on_chain_and_in_python(
     assert verify_on_chain(deployed, honest, list(honest.values)) is True
     assert verify_proof(key, honest.proof, honest.values) is True
     assert verify(key, honest.result.proof_path, honest.result.public_path) is True
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_each_backends_proof_verifies_on_chain(
+    deployed: tuple[Chain, ChildStack], provers: Mapping[str, Prover], backend: Backend, tmp_path: Path
+) -> None:
+    inputs = build_sample_inputs("state_sync", PRESET)
+    result = prove_checked(provers["state_sync"], inputs, tmp_path / backend, backend=backend)
+    assert verify_on_chain(deployed, result, list(result.values)) is True
+    moved = [result.values[0] + 1, *result.values[1:]]
+    assert verify_on_chain(deployed, result, moved) is False
 
 
 @pytest.mark.parametrize("index", range(STATE_SYNC_SIGNALS))

@@ -52,6 +52,22 @@ def test_each_backend_proves_each_circuit_and_both_verifiers_accept(circuit: str
     assert len(set(publics)) == 1  # the same statement, whichever engine proved it
 
 
+@pytest.mark.slow
+def test_both_backends_prove_state_sync_at_the_default_preset(tmp_path: Path) -> None:
+    # The size the speed goal is set at (2^17): the engine's windows and jobs differ from the test preset's.
+    prover = load_prover("state_sync", "default")
+    inputs = build_sample_inputs("state_sync", "default")
+    key = load_circuit_key(prover.keys.verification_key, prover.circuit.spec.circuit, "default")
+    publics = set()
+    for backend in BACKENDS:
+        result = prover.prove(inputs, tmp_path / backend, backend=backend)
+        public = tuple(int(v) for v in json.loads(result.public_path.read_text()))
+        assert verify_proof(key.key, load_proof(result.proof_path), public)
+        run_snarkjs(["groth16", "verify", prover.keys.verification_key, result.public_path, result.proof_path])
+        publics.add(public)
+    assert len(publics) == 1
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_two_proofs_of_one_witness_differ(state_sync: Prover, backend: Backend, tmp_path: Path) -> None:
     inputs = build_sample_inputs("state_sync", PRESET)
@@ -143,8 +159,7 @@ def test_an_unknown_backend_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ZkStateSyncError, match="unknown prover backend 'rapidsnark'"):
         check_backend("rapidsnark")
     monkeypatch.setenv("ZKSTATESYNC_PROVER_BACKEND", "gnark")
-    with pytest.raises(ZkStateSyncError, match="choose one of snarkjs"):
+    with pytest.raises(ZkStateSyncError, match="choose one of fast, snarkjs"):
         WarmProver("x", Path("main.wasm"), Path("circuit.zkey"))
-    monkeypatch.setenv("ZKSTATESYNC_PROVER_BACKEND", "fast")  # not built yet (issue 17)
-    with pytest.raises(ZkStateSyncError, match="unknown prover backend 'fast'"):
-        WarmProver("x", Path("main.wasm"), Path("circuit.zkey"))
+    monkeypatch.delenv("ZKSTATESYNC_PROVER_BACKEND")
+    assert WarmProver("x", Path("main.wasm"), Path("circuit.zkey")).backend == "fast"

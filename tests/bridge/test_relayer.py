@@ -432,7 +432,7 @@ def test_finished_proofs_beyond_the_newest_kept_are_deleted_and_a_sweep_finishes
 
 
 def test_a_proof_that_takes_too_long_is_stopped_and_retried_a_bounded_number_of_times(tmp_path: Path) -> None:
-    runner = ProofRunner(PRESET, keys={}, timeout=0.5, attempts=2, should_stop=lambda: False)
+    runner = ProofRunner(PRESET, keys={}, timeout=0.02, attempts=2, should_stop=lambda: False)
     runner.prover("event_inclusion")  # compiled and keyed (cached) before the clock starts
     inputs = build_event_inclusion_inputs(shape=event_shape(PRESET), header_events=[event(1)], batch=[event(1)])
     out = tmp_path / "proofs" / "p"
@@ -914,3 +914,28 @@ def test_below_two_thirds_nothing_moves_and_it_resumes_when_the_validators_retur
     bridge.start_validator(1)
     bridge.wait_for_executed(ids[-1])
     bridge.check_exactly_once_in_order()
+
+
+@pytest.mark.anvil
+@pytest.mark.slow
+def test_a_long_headers_batches_are_proven_on_the_dask_farm_and_executed_once_in_order(tmp_path: Path) -> None:
+    # Seven events in one header: StateSync carries (1, 2); (3, 4), (5, 6) and (7) are proven at once
+    # on two workers and must still reach the receiver in order, each once.
+    with open_bridge(tmp_path) as bridge:
+        relayer = bridge.start_relayer("farmed", prove_workers=2)
+        ids = bridge.deposit([10**15 * (i + 1) for i in range(3 * BATCH + 1)])
+        bridge.confirm()
+        bridge.wait_for_executed(ids[-1])
+        bridge.check_exactly_once_in_order()
+        events = relayer.log_events()
+        (farmed,) = [e for e in events if e.get("event") == "prove.farm"]
+        assert farmed["batches"] == 3
+        assert not [e for e in events if e.get("event") == "prove.farm_failed"]
+        store = bridge.open_store("farmed")
+        try:
+            wait_until_settled(store)
+            executed = store.find_batches([BatchStatus.EXECUTED])
+            assert sorted(b.key.first_id for b in executed) == [1, 3, 5, 7]
+            assert not store.find_batches([BatchStatus.FAILED])
+        finally:
+            store.close()

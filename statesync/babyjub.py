@@ -12,6 +12,7 @@ constant-time: fine for a reference and for tests, not for keys on shared hardwa
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from typing import Final
 
 from statesync.errors import CurveError
@@ -184,6 +185,14 @@ def is_in_subgroup(point: object) -> bool:
 def add_points(p: Point, q: Point) -> Point:
     """p + q (babyjub.js addPoint)."""
     return _add_affine(check_point(p, "p"), check_point(q, "q"))
+
+
+def sum_points(points: Iterable[Point]) -> Point:
+    """The sum of the points (the identity for none)."""
+    total = IDENTITY
+    for point in points:
+        total = add_points(total, point)
+    return total
 
 
 def negate_point(p: Point) -> Point:

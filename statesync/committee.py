@@ -11,7 +11,17 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import Commit, Signed, ValidatorSet, compute_validator_set_hash, derive_validator_set, sign_header
+from .aggregate import aggregate_partials, generate_nonce, open_session, sign_partial
+from .model import (
+    AggregateCommit,
+    Commit,
+    Signed,
+    ValidatorSet,
+    compute_signing_message,
+    compute_validator_set_hash,
+    derive_validator_set,
+    sign_header,
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,16 @@ class Committee:
         """Signatures of the given slots (default: every validator) on a header or checkpoint."""
         chosen = set(range(len(self.private_keys)) if signers is None else signers)
         return sign_header(header, [k if i in chosen else None for i, k in enumerate(self.private_keys)])
+
+    def sign_aggregate(self, header: Signed, signers: Iterable[int] | None = None) -> AggregateCommit:
+        """The two rounds of the aggregate signature (statesync.aggregate), run in this process."""
+        chosen = sorted(set(range(len(self.private_keys)) if signers is None else signers))
+        keys = {i: self.validator_set.validators[i].public_key for i in chosen}
+        nonces = {i: generate_nonce() for i in chosen}
+        session = open_session(compute_signing_message(header), {i: (keys[i], nonces[i].commitment) for i in chosen})
+        partials = {i: sign_partial(self.private_keys[i], nonces[i], session) for i in chosen}
+        bitmap = tuple(i in chosen for i in range(self.validator_set.size))
+        return AggregateCommit(header, bitmap, aggregate_partials(session, partials))
 
 
 def generate_committee(powers: Sequence[int], size: int, seed: bytes | None = None) -> Committee:

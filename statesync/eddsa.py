@@ -59,6 +59,12 @@ def _expand_private_key(private_key: bytes) -> tuple[int, bytes]:
     return int.from_bytes(digest[:32], "little"), bytes(digest[32:])
 
 
+def derive_secret_scalar(private_key: bytes) -> int:
+    """The pruned secret s (a multiple of 8) that signatures use: A = BASE8 * (s >> 3)."""
+    secret, _ = _expand_private_key(private_key)
+    return secret
+
+
 def derive_public_key(private_key: bytes) -> Point:
     """The public key A = BASE8 * (s >> 3) of a 32-byte private key (circomlibjs prv2pub)."""
     secret, _ = _expand_private_key(private_key)

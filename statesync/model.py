@@ -14,9 +14,9 @@ from typing import Final
 
 from eth_utils.crypto import keccak
 
-from .babyjub import Point, check_point, is_in_subgroup
+from .babyjub import IDENTITY, Point, check_point, is_in_subgroup, multiply_point, sum_points
 from .eddsa import Signature, derive_public_key, sign_poseidon, verify_poseidon
-from .errors import ModelError
+from .errors import CurveError, ModelError, SignatureError
 from .field import R, to_field
 from .merkle import MerkleTree, build_tree
 from .poseidon import poseidon
@@ -247,6 +247,23 @@ class Commit:
     signatures: tuple[Signature | None, ...]
 
 
+@dataclass(frozen=True)
+class AggregateCommit:
+    """One aggregate signature on a header (or checkpoint) under the sum of the keys of the slots
+    `signers` marks (docs/PROTOCOL.md section 10): the aggregate quorum mode's Commit."""
+
+    header: Signed
+    signers: tuple[bool, ...]
+    signature: Signature
+
+    def __post_init__(self) -> None:
+        if not all(isinstance(s, bool) for s in self.signers):
+            raise ModelError("an aggregate commit's signers are one bool per slot")
+
+
+AnyCommit = Commit | AggregateCommit
+
+
 class SigningPurpose(IntEnum):
     """What a validator signature is for: the domain tag of its message (docs/PROTOCOL.md section 2).
 
@@ -278,8 +295,14 @@ def sign_header(header: Signed, private_keys: Sequence[bytes | None]) -> Commit:
     return Commit(header, tuple(None if k is None else sign_poseidon(k, message) for k in private_keys))
 
 
-def compute_signed_power(validator_set: ValidatorSet, commit: Commit) -> int:
-    """Power behind valid signatures on the commit's header; each slot counts at most once."""
+def compute_signed_power(validator_set: ValidatorSet, commit: AnyCommit) -> int:
+    """Power behind valid signatures on the commit's header; each slot counts at most once.
+
+    An aggregate commit counts its signers' power when its one signature verifies under the sum
+    of their keys, and nothing otherwise (a key of small order is refused by verify_poseidon).
+    """
+    if isinstance(commit, AggregateCommit):
+        return _aggregate_signed_power(validator_set, commit)
     if len(commit.signatures) > validator_set.size:
         raise ModelError(f"{len(commit.signatures)} signatures for a set of {validator_set.size} slots")
     message = compute_signing_message(commit.header)
@@ -290,7 +313,23 @@ def compute_signed_power(validator_set: ValidatorSet, commit: Commit) -> int:
     )
 
 
-def is_final(validator_set: ValidatorSet, commit: Commit) -> bool:
+def _aggregate_signed_power(validator_set: ValidatorSet, commit: AggregateCommit) -> int:
+    if len(commit.signers) > validator_set.size:
+        raise ModelError(f"{len(commit.signers)} signer bits for a set of {validator_set.size} slots")
+    if any(commit.signers[len(validator_set.validators) :]):
+        return 0  # padding cannot sign
+    chosen = [v for v, s in zip(validator_set.validators, commit.signers, strict=False) if s]
+    aggregate = sum_points(v.public_key for v in chosen)
+    if not chosen or multiply_point(aggregate, 8) == IDENTITY:
+        return 0
+    try:
+        valid = verify_poseidon(aggregate, compute_signing_message(commit.header), commit.signature)
+    except (CurveError, SignatureError):
+        return 0
+    return sum(v.power for v in chosen) if valid else 0
+
+
+def is_final(validator_set: ValidatorSet, commit: AnyCommit) -> bool:
     if commit.header.validator_set_hash != compute_validator_set_hash(validator_set):
         return False
     return is_quorum(compute_signed_power(validator_set, commit), validator_set.total_power)

@@ -1,0 +1,248 @@
+"""Aggregate signatures: a two-round Schnorr multi-signature on Baby Jubjub (MuSig2-style) whose
+result is an ordinary EdDSA-Poseidon signature under the sum of the signers' keys
+(docs/PROTOCOL.md section 10), so circomlib's EdDSAPoseidonVerifier checks it once for any quorum.
+
+Keys are circomlib's (statesync.eddsa): A_i = BASE8 * a_i with a_i = s_i >> 3, s_i the pruned
+secret. The aggregate key is the plain sum X = sum A_i of the signing slots: the circuit adds the
+keys its bitmap selects, and no per-key coefficient (MuSig's a_i = H(L, X_i)) is affordable there.
+Rogue keys (A_evil = B - sum of the others) are kept out instead by a proof of possession per key,
+checked whenever a set is formed (validate_possession), as for BLS keys with proofs of possession.
+
+Round one: each signer draws two nonces k1, k2 (OS CSPRNG, never derived from the key or the
+message) and publishes R1 = BASE8 * k1, R2 = BASE8 * k2. Round two, for the aggregate R1, R2 of
+the participants:
+
+    b = Poseidon([BINDING_DOMAIN, X.x, X.y, R1.x, R1.y, R2.x, R2.y, m])    binding factor
+    R = R1 + b * R2
+    c = Poseidon([R.x, R.y, X.x, X.y, m])                                 circomlib's challenge
+    s_i = k1_i + b * k2_i + c * s_i_secret  (mod l)                         partial signature
+
+and S = sum s_i mod l. Since s_secret = 8 a, S * BASE8 = R + 8 c X: circomlib's equation for the
+signature (R, S) under key X. The aggregator checks each partial, s_i * BASE8 = R1_i + b R2_i +
+8 c A_i, so a signer who withholds or sends garbage is named (PartialSignatureError).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from .babyjub import BASE8, IDENTITY, SUBORDER, Point, add_points, check_point, is_in_subgroup, multiply_point
+from .eddsa import Signature, derive_public_key, derive_secret_scalar, sign_poseidon, verify_poseidon
+from .errors import ModelError, SignatureError
+from .field import to_field
+from .model import SigningPurpose, ValidatorSet
+from .poseidon import poseidon
+
+# Domain tags, as SigningPurpose's: short ASCII strings read as big-endian integers (< r).
+POSSESSION_DOMAIN: Final = int.from_bytes(b"zkstatesync/possession/v1", "big")
+BINDING_DOMAIN: Final = int.from_bytes(b"zkstatesync/musig-binding/v1", "big")
+
+
+class PossessionError(ModelError):
+    """A key's proof of possession is missing or does not verify: the set must not be formed."""
+
+
+class PartialSignatureError(SignatureError):
+    """A signer's partial signature is missing or wrong; `slot` names the signer."""
+
+    def __init__(self, message: str, slot: int) -> None:
+        self.slot = slot
+        super().__init__(message)
+
+
+class NonceReuseError(SignatureError):
+    """A secret nonce was offered a second time: it is consumed by the first partial signature."""
+
+
+# --- proofs of possession ----------------------------------------------------------------------
+
+
+def compute_possession_message(public_key: Point, chain_id: int, purpose: SigningPurpose) -> int:
+    """What a key signs to prove its owner holds it: bound to the key, the chain and the set's purpose."""
+    x, y = check_point(public_key, "public key")
+    return poseidon([POSSESSION_DOMAIN, to_field(chain_id, "chain id"), int(purpose), x, y])
+
+
+def prove_possession(private_key: bytes, chain_id: int, purpose: SigningPurpose) -> Signature:
+    """An EdDSA-Poseidon signature of the key's possession message (its challenge hashes the key too)."""
+    message = compute_possession_message(derive_public_key(private_key), chain_id, purpose)
+    return sign_poseidon(private_key, message)
+
+
+def verify_possession(public_key: Point, chain_id: int, purpose: SigningPurpose, proof: Signature) -> bool:
+    try:
+        return verify_poseidon(public_key, compute_possession_message(public_key, chain_id, purpose), proof)
+    except SignatureError:
+        return False
+
+
+def validate_possession(
+    validator_set: ValidatorSet,
+    proofs: Mapping[Point, Signature],
+    chain_id: int,
+    purpose: SigningPurpose,
+) -> None:
+    """Refuse a set for aggregate signing unless every key proves its possession.
+
+    Honest validators run this before signing a header that commits to a new set: a set is only
+    trusted once the current quorum signs it, so a rogue key never reaches the circuit's sum.
+    """
+    # Distinct keys in the prime-order subgroup are ValidatorSet's own invariants.
+    for slot, validator in enumerate(validator_set.validators):
+        key = validator.public_key
+        proof = proofs.get(key)
+        if proof is None:
+            raise PossessionError(f"slot {slot}: key {key} has no proof of possession")
+        if not verify_possession(key, chain_id, purpose, proof):
+            raise PossessionError(f"slot {slot}: key {key} has a proof of possession that does not verify")
+
+
+# --- round one: nonces ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NonceCommitment:
+    """A signer's round-one message: its two public nonces."""
+
+    r1: Point
+    r2: Point
+
+
+class SecretNonce:
+    """A signer's two secret nonces for one signing session, usable for one partial signature only.
+
+    Not a frozen value on purpose: signing consumes it (`take`), so the same nonces can never sign
+    two messages (which would reveal the key). It lives only in memory; a restarted signer draws
+    new ones, costing one retry of round one.
+    """
+
+    __slots__ = ("_k1", "_k2", "commitment")
+
+    def __init__(self, k1: int, k2: int) -> None:
+        self._k1: int | None = k1
+        self._k2: int | None = k2
+        self.commitment = NonceCommitment(multiply_point(BASE8, k1), multiply_point(BASE8, k2))
+
+    @property
+    def used(self) -> bool:
+        return self._k1 is None
+
+    def take(self) -> tuple[int, int]:
+        if self._k1 is None or self._k2 is None:
+            raise NonceReuseError("this nonce has already signed: draw a new one (round one again)")
+        k1, k2 = self._k1, self._k2
+        self._k1 = self._k2 = None
+        return k1, k2
+
+    def __repr__(self) -> str:
+        return f"SecretNonce({'used' if self.used else 'fresh'}, {self.commitment})"
+
+
+def generate_nonce() -> SecretNonce:
+    """Two fresh nonces in [1, l) from the OS CSPRNG: never derived deterministically."""
+    return SecretNonce(1 + secrets.randbelow(SUBORDER - 1), 1 + secrets.randbelow(SUBORDER - 1))
+
+
+# --- the session ---------------------------------------------------------------------------------
+
+
+def aggregate_keys(keys: Sequence[Point]) -> Point:
+    """X = the sum of the keys; refused when it is the identity or of small order (8 X = identity)."""
+    if not keys:
+        raise ModelError("an aggregate key needs at least one key")
+    total = IDENTITY
+    for key in keys:
+        if not is_in_subgroup(check_point(key, "public key")) or key == IDENTITY:
+            raise ModelError(f"key {key} is not in Baby Jubjub's prime-order subgroup")
+        total = add_points(total, key)
+    if multiply_point(total, 8) == IDENTITY:
+        raise ModelError("the aggregate key is the identity or of small order: it would verify anything")
+    return total
+
+
+@dataclass(frozen=True)
+class SigningSession:
+    """Everything round two needs, the same for every participant: computed by open_session."""
+
+    message: int
+    slots: tuple[int, ...]  # the participants' slots, ascending
+    keys: tuple[Point, ...]
+    commitments: tuple[NonceCommitment, ...]
+    aggregate_key: Point
+    binding: int
+    nonce: Point  # R = R1 + b R2
+    challenge: int  # c = Poseidon([R.x, R.y, X.x, X.y, m])
+
+
+def compute_binding_factor(aggregate_key: Point, r1: Point, r2: Point, message: int) -> int:
+    x, y = aggregate_key
+    return poseidon([BINDING_DOMAIN, x, y, r1[0], r1[1], r2[0], r2[1], message]) % SUBORDER
+
+
+def open_session(message: int, participants: Mapping[int, tuple[Point, NonceCommitment]]) -> SigningSession:
+    """The session of the given slots (slot -> (key, round-one commitment)) for one message."""
+    message = to_field(message, "message")
+    slots = tuple(sorted(participants))
+    if not slots:
+        raise ModelError("a signing session needs at least one participant")
+    keys = tuple(participants[s][0] for s in slots)
+    commitments = tuple(participants[s][1] for s in slots)
+    if len(set(keys)) != len(keys):
+        raise ModelError("a key takes part twice in one session")
+    aggregate = aggregate_keys(keys)
+    r1 = r2 = IDENTITY
+    for slot, commitment in zip(slots, commitments, strict=True):
+        if not isinstance(commitment, NonceCommitment):
+            raise PartialSignatureError(f"slot {slot} sent no nonce commitment", slot)
+        for point, name in ((commitment.r1, "R1"), (commitment.r2, "R2")):
+            if not is_in_subgroup(check_point(point, f"slot {slot}'s {name}")):
+                raise PartialSignatureError(f"slot {slot}'s {name} is not in the prime-order subgroup", slot)
+        r1, r2 = add_points(r1, commitment.r1), add_points(r2, commitment.r2)
+    binding = compute_binding_factor(aggregate, r1, r2, message)
+    nonce = add_points(r1, multiply_point(r2, binding))
+    challenge = poseidon([nonce[0], nonce[1], aggregate[0], aggregate[1], message])
+    return SigningSession(message, slots, keys, commitments, aggregate, binding, nonce, challenge)
+
+
+# --- round two: partial signatures ---------------------------------------------------------------
+
+
+def sign_partial(private_key: bytes, nonce: SecretNonce, session: SigningSession) -> int:
+    """This signer's s_i; consumes its nonce. Refuses a session that does not hold its key and nonce."""
+    public_key = derive_public_key(private_key)
+    if (public_key, nonce.commitment) not in zip(session.keys, session.commitments, strict=True):
+        raise SignatureError("this session does not list this signer's key with this nonce")
+    secret = derive_secret_scalar(private_key)
+    k1, k2 = nonce.take()
+    return (k1 + session.binding * k2 + session.challenge * secret) % SUBORDER
+
+
+def verify_partial(session: SigningSession, slot: int, partial: int) -> bool:
+    """s_i * BASE8 == R1_i + b R2_i + 8 c A_i for the participant in `slot`."""
+    if slot not in session.slots:
+        return False
+    if not isinstance(partial, int) or isinstance(partial, bool) or not 0 <= partial < SUBORDER:
+        return False
+    i = session.slots.index(slot)
+    commitment = session.commitments[i]
+    expected = add_points(commitment.r1, multiply_point(commitment.r2, session.binding))
+    expected = add_points(expected, multiply_point(session.keys[i], 8 * session.challenge % SUBORDER))
+    return multiply_point(BASE8, partial) == expected
+
+
+def aggregate_partials(session: SigningSession, partials: Mapping[int, int]) -> Signature:
+    """The aggregate signature (R, S) under session.aggregate_key; every partial checked first."""
+    total = 0
+    for slot in session.slots:
+        if slot not in partials:
+            raise PartialSignatureError(f"slot {slot} sent no partial signature", slot)
+        if not verify_partial(session, slot, partials[slot]):
+            raise PartialSignatureError(f"slot {slot}'s partial signature does not verify", slot)
+        total += partials[slot]
+    signature = Signature(r8=session.nonce, s=total % SUBORDER)
+    if not verify_poseidon(session.aggregate_key, session.message, signature):
+        raise SignatureError("the aggregate of verified partials does not verify: a bug, not a signer's fault")
+    return signature

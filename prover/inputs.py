@@ -14,8 +14,9 @@ from statesync.circuits import load_manifest
 from statesync.errors import ModelError
 from statesync.merkle import get_proof
 from statesync.model import (
+    AggregateCommit,
+    AnyCommit,
     Checkpoint,
-    Commit,
     Header,
     StateSyncEvent,
     ValidatorSet,
@@ -34,9 +35,20 @@ Inputs = dict[str, InputValue]
 _UNSIGNED_R8 = [0, 1]
 
 
-def _quorum_inputs(commit: Commit, validator_set: ValidatorSet) -> Inputs:
-    """The set and its signatures on commit's header, as one FinalChild step takes them."""
+def _quorum_inputs(commit: AnyCommit, validator_set: ValidatorSet) -> Inputs:
+    """The set and its signatures on commit's header, as one FinalChild step takes them: one per
+    slot for a Commit (quorum mode 0), the one aggregate for an AggregateCommit (mode 1)."""
     slots = validator_set.slots()
+    if isinstance(commit, AggregateCommit):
+        bits = list(commit.signers) + [False] * (len(slots) - len(commit.signers))
+        signature = commit.signature
+        return {
+            "validatorKeys": [[x, y] for (x, y), _ in slots],
+            "validatorPowers": [power for _, power in slots],
+            "signed": [int(b) for b in bits],
+            "sigR8": [[signature.r8[0], signature.r8[1]]],
+            "sigS": [signature.s],
+        }
     signatures = list(commit.signatures) + [None] * (len(slots) - len(commit.signatures))
     return {
         "validatorKeys": [[x, y] for (x, y), _ in slots],
@@ -61,7 +73,7 @@ def event_shape(preset: str) -> EventShape:
     return EventShape(depth=params["D"], batch_size=params["B"])
 
 
-def build_header_update_inputs(*, trusted: Header, commit: Commit, validator_set: ValidatorSet) -> Inputs:
+def build_header_update_inputs(*, trusted: Header, commit: AnyCommit, validator_set: ValidatorSet) -> Inputs:
     return {
         "trustedHeaderHash": compute_header_hash(trusted),
         "trustedHeader": list(trusted.fields()),
@@ -70,7 +82,7 @@ def build_header_update_inputs(*, trusted: Header, commit: Commit, validator_set
     }
 
 
-def build_checkpoint_update_inputs(*, trusted: Checkpoint, commit: Commit, validator_set: ValidatorSet) -> Inputs:
+def build_checkpoint_update_inputs(*, trusted: Checkpoint, commit: AnyCommit, validator_set: ValidatorSet) -> Inputs:
     """Inputs for CheckpointUpdate(V): commit.header is the child-chain checkpoint signed."""
     return {
         "trustedCheckpointHash": compute_checkpoint_hash(trusted),
@@ -81,7 +93,7 @@ def build_checkpoint_update_inputs(*, trusted: Checkpoint, commit: Commit, valid
 
 
 def build_header_chain_inputs(
-    *, trusted: Header, commits: Sequence[Commit], validator_sets: Sequence[ValidatorSet]
+    *, trusted: Header, commits: Sequence[AnyCommit], validator_sets: Sequence[ValidatorSet]
 ) -> Inputs:
     """Inputs for HeaderChain(V, N): commits[i] is signed by validator_sets[i], N = len(commits)."""
     if not commits or len(commits) != len(validator_sets):
@@ -130,7 +142,7 @@ def build_state_sync_inputs(
     *,
     shape: EventShape,
     trusted: Header,
-    commit: Commit,
+    commit: AnyCommit,
     validator_set: ValidatorSet,
     header_events: Sequence[StateSyncEvent],
     batch: Sequence[StateSyncEvent],

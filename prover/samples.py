@@ -15,9 +15,10 @@ from statesync.committee import Committee, generate_committee
 from statesync.exits import ExitEvent, compute_exit_root
 from statesync.merkle import MerkleTree
 from statesync.model import (
+    AnyCommit,
     Checkpoint,
-    Commit,
     Header,
+    Signed,
     StateSyncEvent,
     build_event_tree,
     compute_checkpoint_hash,
@@ -87,7 +88,15 @@ def build_sample_chain(preset: str) -> SampleChain:
     return SampleChain(committee, checkpoint, header, events, tree, batch)
 
 
-def build_sample_header_chain(preset: str) -> tuple[Header, tuple[Commit, ...], tuple[Committee, ...]]:
+def sign_sample(committee: Committee, item: Signed, preset: str) -> AnyCommit:
+    """Every validator's signature in the preset's quorum mode: one each (Q = 0) or one aggregate
+    (Q = 1; its nonces are fresh, so the signature differs between runs, the public signals not)."""
+    if load_manifest().preset(preset).get("Q", 0) == 1:
+        return committee.sign_aggregate(item)
+    return committee.sign(item)
+
+
+def build_sample_header_chain(preset: str) -> tuple[Header, tuple[AnyCommit, ...], tuple[Committee, ...]]:
     """N headers after the sample checkpoint, and who signed each; the first rotates to a second committee."""
     chain = build_sample_chain(preset)
     params = load_manifest().preset(preset)
@@ -105,7 +114,7 @@ def build_sample_header_chain(preset: str) -> tuple[Header, tuple[Commit, ...], 
             validator_set_hash=signer.set_hash,
             next_validator_set_hash=rotated.set_hash,
         )
-        commits.append(signer.sign(header))
+        commits.append(sign_sample(signer, header, preset))
         signers.append(signer)
         parent, signer = header, rotated
     return chain.checkpoint, tuple(commits), tuple(signers)
@@ -144,7 +153,9 @@ def build_sample_inputs(circuit: str, preset: str) -> Inputs:
     if circuit == "checkpoint_update":
         genesis, child_checkpoint, _, committee = build_sample_checkpoint(preset)
         return build_checkpoint_update_inputs(
-            trusted=genesis, commit=committee.sign(child_checkpoint), validator_set=committee.validator_set
+            trusted=genesis,
+            commit=sign_sample(committee, child_checkpoint, preset),
+            validator_set=committee.validator_set,
         )
     if circuit == "header_chain":
         checkpoint, commits, signers = build_sample_header_chain(preset)
@@ -152,7 +163,7 @@ def build_sample_inputs(circuit: str, preset: str) -> Inputs:
             trusted=checkpoint, commits=commits, validator_sets=[s.validator_set for s in signers]
         )
     chain = build_sample_chain(preset)
-    commit = chain.committee.sign(chain.header)
+    commit = sign_sample(chain.committee, chain.header, preset)
     batch = chain.events[: chain.batch_size]
     if circuit == "header_update":
         return build_header_update_inputs(

@@ -131,9 +131,14 @@ def load_manifest(path: Path | None = None) -> Manifest:
         raise ManifestError(f"cannot read the circuit manifest {path}: {exc}") from exc
     presets: dict[str, dict[str, int]] = {}
     for name, values in raw.get("presets", {}).items():
-        bad = {k: v for k, v in values.items() if not isinstance(v, int) or isinstance(v, bool) or v < 1}
+        # Q is the quorum mode (0 per-validator signatures, 1 aggregate); every other one is a size.
+        bad = {
+            k: v
+            for k, v in values.items()
+            if not isinstance(v, int) or isinstance(v, bool) or (v not in (0, 1) if k == "Q" else v < 1)
+        }
         if bad:
-            raise ManifestError(f"preset {name!r}: parameters must be positive integers, got {bad}")
+            raise ManifestError(f"preset {name!r}: sizes must be positive integers and Q 0 or 1, got {bad}")
         presets[name] = dict(values)
     circuits: dict[str, CircuitEntry] = {}
     for section, test_only in (("circuits", False), ("test_circuits", True)):

@@ -7,15 +7,21 @@ include "circomlib/circuits/comparators.circom";
 include "common.circom";
 include "validators.circom";
 
-// FinalUnder(V): a child item (header or checkpoint) may follow its parent and is final.
+// SIGNATURES(V, Q): how many signatures a quorum of V slots carries in quorum mode Q: one per slot
+// (Q = 0, QuorumCertificate) or one aggregate (Q = 1, AggregateQuorum; docs/PROTOCOL.md section 10).
+function SIGNATURES(V, Q) { return Q == 1 ? 1 : V; }
+
+// FinalUnder(V, Q): a child item (header or checkpoint) may follow its parent and is final.
 // Inputs (all private to the caller): parentChainId, parentNumber, parentNextSetHash of the
 //   parent (bound to the parent's hash by the caller); chainId, number, timestamp, setHash of
 //   the child (bound to its hash by the caller); message, the child's signing message under its
-//   purpose's domain; validatorKeys[V][2], validatorPowers[V], signed[V], sigR8[V][2], sigS[V].
+//   purpose's domain; validatorKeys[V][2], validatorPowers[V], signed[V], and the signatures
+//   sigR8[SIGNATURES(V, Q)][2], sigS[SIGNATURES(V, Q)] (Q: the quorum mode, 0 or 1).
 // No outputs.
 // Constrains: same chain, a higher uint64 number, a uint64 timestamp, the set the parent named
 // (the keys and powers hash to it), and more than 2/3 of its power signed `message`.
-template FinalUnder(V) {
+template FinalUnder(V, Q) {
+    assert(Q == 0 || Q == 1);
     signal input parentChainId;
     signal input parentNumber;
     signal input parentNextSetHash;
@@ -27,8 +33,8 @@ template FinalUnder(V) {
     signal input validatorKeys[V][2];
     signal input validatorPowers[V];
     signal input signed[V];
-    signal input sigR8[V][2];
-    signal input sigS[V];
+    signal input sigR8[SIGNATURES(V, Q)][2];
+    signal input sigS[SIGNATURES(V, Q)];
 
     chainId === parentChainId;
     setHash === parentNextSetHash;
@@ -42,5 +48,9 @@ template FinalUnder(V) {
     signal computedSetHash <== ValidatorSetHash(V)(validatorKeys, validatorPowers);
     computedSetHash === setHash;
     // The powers are checked inside (quorum reached); the verifier does not need them.
-    (_, _) <== QuorumCertificate(V)(message, validatorKeys, validatorPowers, signed, sigR8, sigS);
+    if (Q == 0) {
+        (_, _) <== QuorumCertificate(V)(message, validatorKeys, validatorPowers, signed, sigR8, sigS);
+    } else {
+        (_, _) <== AggregateQuorum(V)(message, validatorKeys, validatorPowers, signed, sigR8[0], sigS[0]);
+    }
 }

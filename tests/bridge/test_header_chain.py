@@ -18,17 +18,17 @@ from prover.setup import export_solidity_verifier
 from prover.witness import WitnessError
 from statesync.circuits import load_manifest
 from statesync.committee import Committee
-from statesync.model import Commit, Header, compute_header_hash
+from statesync.model import AnyCommit, Header, compute_header_hash
 from verifier.light_client import LightClientError, apply_header_proof, initial_state
 from verifier.signals import HeaderSignals, decode_header_signals
 
 pytestmark = pytest.mark.slow  # header_chain's keys at the test preset: about two minutes
 
 PRESET = "test"
-Sample = tuple[Header, tuple[Commit, ...], tuple[Committee, ...]]
+Sample = tuple[Header, tuple[AnyCommit, ...], tuple[Committee, ...]]
 
 
-def header_of(commit: Commit) -> Header:
+def header_of(commit: AnyCommit) -> Header:
     """The commit's rootchain header (a header chain holds no checkpoints)."""
     assert isinstance(commit.header, Header)
     return commit.header

@@ -8,6 +8,10 @@ python -m bench --only exits --chain anvil  # the exit direction's gas alone, wi
 python -m bench --only rails  # ZkStateReceiver's rails: freeze, recover, pause, execution after a pause (~1 min)
 python -m bench --only zkey --zkey-presets test default  # phase 2 at the default size too (~15 min)
 python -m bench --only network --network-events 100  # the devnet: latency, throughput, memory
+python -m bench --only prover --presets test  # the proving backends side by side, and the Dask farm
+python -m bench --only aggregate  # the aggregate quorum: constraints per validator, V = 1,024 (~15 min first)
+
+Beside results.json, bench/charts/ gets PNG charts (bench/charts.py) of every section that has results.
 
 Sections left out by --only keep their previous results in results.json.
 """
@@ -27,10 +31,33 @@ from rich.table import Table
 from bridge.chain.chains import CHAIN_KINDS, parse_chain_kind
 from statesync.storage import write_atomically
 
-from . import bench_crypto, bench_gas, bench_network, bench_pipeline, bench_ptau, bench_verifier, bench_zkey
+from . import (
+    bench_aggregate,
+    bench_crypto,
+    bench_gas,
+    bench_network,
+    bench_pipeline,
+    bench_prover,
+    bench_ptau,
+    bench_verifier,
+    bench_zkey,
+    charts,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
-SECTIONS = ("crypto", "verifier", "ptau", "zkey", "pipeline", "gas", "exits", "rails", "network")
+SECTIONS = (
+    "crypto",
+    "verifier",
+    "ptau",
+    "zkey",
+    "pipeline",
+    "prover",
+    "aggregate",
+    "gas",
+    "exits",
+    "rails",
+    "network",
+)
 
 
 def _flat_table(title: str, rows: dict[str, Any]) -> Table:
@@ -232,6 +259,78 @@ def _network_table(network: dict[str, Any]) -> Table:
     return table
 
 
+def _prover_tables(prover: dict[str, Any]) -> list[Table]:
+    backends = Table(
+        "circuit",
+        "constraints",
+        "snarkjs CLI s",
+        "warm snarkjs s",
+        "warm fast s",
+        "fast vs CLI",
+        "peak RSS MB (CLI / snarkjs / fast)",
+        title=f"prove seconds, witness excluded (median; the same key and witness; {prover['cpus']} cores)",
+    )
+    for row in prover["backends"]:
+        backends.add_row(
+            f"{row['circuit']} ({row['preset']})",
+            f"{row['constraints']:,}",
+            str(row["snarkjs_cli"]["seconds"]),
+            str(row["snarkjs"]["seconds"]),
+            str(row["fast"]["seconds"]),
+            f"{row['speedup_fast_vs_snarkjs_cli']}x",
+            f"{row['snarkjs_cli']['peak_rss_mb']} / {row['snarkjs']['peak_rss_mb']} / {row['fast']['peak_rss_mb']}",
+        )
+    goal = prover.get("goal")
+    if goal:
+        backends.caption = (
+            f"state_sync at the default preset: {goal['fast_s']} s, goal <= {goal['goal_s']} s "
+            f"{_verdict(goal['met'])}; peak memory no more than snarkjs's {_verdict(goal['memory_met'])}"
+        )
+    farm = prover["farm"]
+    farmed = Table("measure", "value", title=f"the Dask farm ({farm['circuit']}, {farm['preset']} preset)")
+    farmed.add_row(
+        f"{farm['proofs']} proofs on {farm['workers']} independent warm provers",
+        f"{farm['independent_s']} s ({farm['independent_per_minute']} a minute)",
+    )
+    farmed.add_row(
+        f"the same on a LocalCluster of {farm['workers']} workers",
+        f"{farm['farm_s']} s ({farm['farm_per_minute']} a minute)",
+    )
+    farmed.add_row(
+        "farm throughput / independent", f"{farm['farm_throughput_ratio']} (goal >= 0.9 {_verdict(farm['met'])})"
+    )
+    return [backends, farmed]
+
+
+def _aggregate_tables(aggregate: dict[str, Any]) -> list[Table]:
+    sizes = aggregate["constraints"]
+    table = Table("circuit", "preset", "V", "quorum mode", "constraints", "setup", title="quorum modes at --O2")
+    for row in sizes["rows"]:
+        mode = "aggregate" if row["Q"] == 1 else "per validator"
+        table.add_row(
+            row["circuit"], row["preset"], str(row["V"]), mode, f"{row['constraints']:,}", f"2^{row['power']}"
+        )
+    goals = aggregate["goals"]
+    table.caption = (
+        f"per validator (V=1024 - V=256) / 768: {sizes['per_validator']} "
+        f"(goal <= {goals['per_validator']} {_verdict(sizes['per_validator_met'])}); HeaderUpdate at V = 1,024 "
+        f"in 2^{sizes['header_update_1024_power']} ({_verdict(sizes['header_update_1024_power_met'])})"
+    )
+    prove, signing = aggregate["prove"], aggregate["signing"]
+    figures = Table("measure", "value", "goal", title="the aggregate mode's proof and signing")
+    figures.add_row(
+        f"StateSync at {prove['preset']} ({prove['constraints']:,} constraints, 2^{prove['power']}): prove",
+        f"{prove['prove_s']} s (witness {prove['witness_s']} s)",
+        f"<= {prove['goal_s']} s {_verdict(prove['met'])}",
+    )
+    figures.add_row(
+        f"two signing rounds, {signing['signers']} signers in one Python process (no HTTP)",
+        f"{signing['total_s']} s (round one {signing['round_one_s']} s)",
+        f"over HTTP <= {goals['signing_s']} s: not measured",
+    )
+    return [table, figures]
+
+
 def _verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
@@ -313,6 +412,16 @@ def main() -> None:
                 str(row["prove_peak_rss_mb"]),
             )
         console.print(table)
+    if "prover" in args.only:
+        console.print(f"[bold]prover[/] (backends side by side at {', '.join(args.presets)}; the Dask farm)")
+        results["prover"] = bench_prover.run(args.presets)
+        for table in _prover_tables(results["prover"]):
+            console.print(table)
+    if "aggregate" in args.only:
+        console.print("[bold]aggregate[/] (the aggregate quorum mode: sizes, V = 1,024 proof, signing)")
+        results["aggregate"] = bench_aggregate.run()
+        for table in _aggregate_tables(results["aggregate"]):
+            console.print(table)
     if "gas" in args.only:
         console.print(f"[bold]gas[/] (verifiers, header update and batches on {args.chain})")
         results["gas"] = bench_gas.run(parse_chain_kind(args.chain))
@@ -335,6 +444,8 @@ def main() -> None:
         console.print(_network_table(results["network"]))
     write_atomically(RESULTS, json.dumps(results, indent=2) + "\n")
     console.print(f"wrote {RESULTS}")
+    for chart in charts.write_charts(results):
+        console.print(f"wrote {chart}")
 
 
 if __name__ == "__main__":

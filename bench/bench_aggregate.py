@@ -26,7 +26,7 @@ from prover.setup import required_power
 from statesync.aggregate import aggregate_partials, generate_nonce, open_session, sign_partial
 from statesync.circuits import load_manifest
 from statesync.eddsa import verify_poseidon
-from statesync.model import compute_signing_message
+from statesync.model import SigningPurpose, compute_signing_message
 
 PRESETS: Final = ("aggregate64", "aggregate256", "aggregate1024")
 PROVE_PRESET: Final = "aggregate1024"
@@ -88,12 +88,14 @@ def _signing() -> dict[str, Any]:
     chain = build_sample_chain("aggregate64")
     committee, header = chain.committee, chain.header
     message = compute_signing_message(header)
-    keys = {i: committee.validator_set.validators[i].public_key for i in range(SIGNERS)}
+    trusted = committee.aggregate_set(header.chain_id, int(SigningPurpose.HEADER))
     started = time.perf_counter()
     nonces = {i: generate_nonce() for i in range(SIGNERS)}
+    commitments = {i: nonces[i].commitment for i in range(SIGNERS)}
     round_one = time.perf_counter()
-    session = open_session(message, {i: (keys[i], nonces[i].commitment) for i in range(SIGNERS)})
-    partials = {i: sign_partial(committee.private_keys[i], nonces[i], session) for i in range(SIGNERS)}
+    # Each signer recomputes the session (sign_partial does), as does the aggregator.
+    partials = {i: sign_partial(committee.private_keys[i], nonces[i], message, trusted, commitments) for i in nonces}
+    session = open_session(message, trusted, commitments)
     signature = aggregate_partials(session, partials)
     finished = time.perf_counter()
     if not verify_poseidon(session.aggregate_key, message, signature):

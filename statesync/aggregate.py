@@ -5,8 +5,11 @@ result is an ordinary EdDSA-Poseidon signature under the sum of the signers' key
 Keys are circomlib's (statesync.eddsa): A_i = BASE8 * a_i with a_i = s_i >> 3, s_i the pruned
 secret. The aggregate key is the plain sum X = sum A_i of the signing slots: the circuit adds the
 keys its bitmap selects, and no per-key coefficient (MuSig's a_i = H(L, X_i)) is affordable there.
-Rogue keys (A_evil = B - sum of the others) are kept out instead by a proof of possession per key,
-checked whenever a set is formed (validate_possession), as for BLS keys with proofs of possession.
+Rogue keys (A_evil = B - sum of the others) are kept out instead by a proof of possession per key
+(statesync.possession), checked whenever a set is formed for this mode (model.AggregateSet), as
+for BLS keys with proofs of possession. Sessions take their keys from that set, by slot, and every
+signer recomputes the session itself: nothing an aggregator sends but the nonce commitments enters
+a partial signature.
 
 Round one: each signer draws two nonces k1, k2 (OS CSPRNG, never derived from the key or the
 message) and publishes R1 = BASE8 * k1, R2 = BASE8 * k2. Round two, for the aggregate R1, R2 of
@@ -30,19 +33,14 @@ from dataclasses import dataclass
 from typing import Final
 
 from .babyjub import BASE8, IDENTITY, SUBORDER, Point, add_points, check_point, is_in_subgroup, multiply_point
-from .eddsa import Signature, derive_public_key, derive_secret_scalar, sign_poseidon, verify_poseidon
+from .eddsa import Signature, derive_public_key, derive_secret_scalar, verify_poseidon
 from .errors import ModelError, SignatureError
 from .field import to_field
-from .model import SigningPurpose, ValidatorSet
+from .model import AggregateSet
 from .poseidon import poseidon
 
-# Domain tags, as SigningPurpose's: short ASCII strings read as big-endian integers (< r).
-POSSESSION_DOMAIN: Final = int.from_bytes(b"zkstatesync/possession/v1", "big")
+# A domain tag, as SigningPurpose's: a short ASCII string read as a big-endian integer (< r).
 BINDING_DOMAIN: Final = int.from_bytes(b"zkstatesync/musig-binding/v1", "big")
-
-
-class PossessionError(ModelError):
-    """A key's proof of possession is missing or does not verify: the set must not be formed."""
 
 
 class PartialSignatureError(SignatureError):
@@ -55,49 +53,6 @@ class PartialSignatureError(SignatureError):
 
 class NonceReuseError(SignatureError):
     """A secret nonce was offered a second time: it is consumed by the first partial signature."""
-
-
-# --- proofs of possession ----------------------------------------------------------------------
-
-
-def compute_possession_message(public_key: Point, chain_id: int, purpose: SigningPurpose) -> int:
-    """What a key signs to prove its owner holds it: bound to the key, the chain and the set's purpose."""
-    x, y = check_point(public_key, "public key")
-    return poseidon([POSSESSION_DOMAIN, to_field(chain_id, "chain id"), int(purpose), x, y])
-
-
-def prove_possession(private_key: bytes, chain_id: int, purpose: SigningPurpose) -> Signature:
-    """An EdDSA-Poseidon signature of the key's possession message (its challenge hashes the key too)."""
-    message = compute_possession_message(derive_public_key(private_key), chain_id, purpose)
-    return sign_poseidon(private_key, message)
-
-
-def verify_possession(public_key: Point, chain_id: int, purpose: SigningPurpose, proof: Signature) -> bool:
-    try:
-        return verify_poseidon(public_key, compute_possession_message(public_key, chain_id, purpose), proof)
-    except SignatureError:
-        return False
-
-
-def validate_possession(
-    validator_set: ValidatorSet,
-    proofs: Mapping[Point, Signature],
-    chain_id: int,
-    purpose: SigningPurpose,
-) -> None:
-    """Refuse a set for aggregate signing unless every key proves its possession.
-
-    Honest validators run this before signing a header that commits to a new set: a set is only
-    trusted once the current quorum signs it, so a rogue key never reaches the circuit's sum.
-    """
-    # Distinct keys in the prime-order subgroup are ValidatorSet's own invariants.
-    for slot, validator in enumerate(validator_set.validators):
-        key = validator.public_key
-        proof = proofs.get(key)
-        if proof is None:
-            raise PossessionError(f"slot {slot}: key {key} has no proof of possession")
-        if not verify_possession(key, chain_id, purpose, proof):
-            raise PossessionError(f"slot {slot}: key {key} has a proof of possession that does not verify")
 
 
 # --- round one: nonces ---------------------------------------------------------------------------
@@ -139,6 +94,17 @@ class SecretNonce:
 
     def __repr__(self) -> str:
         return f"SecretNonce({'used' if self.used else 'fresh'}, {self.commitment})"
+
+    # A copy (or a pickle, a Dask transfer) would be a second nonce with the same secrets: two
+    # partial signatures with one (k1, k2) on different challenges reveal the key.
+    def __copy__(self) -> SecretNonce:
+        raise NonceReuseError("a secret nonce cannot be copied")
+
+    def __deepcopy__(self, memo: object) -> SecretNonce:
+        raise NonceReuseError("a secret nonce cannot be copied")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise NonceReuseError("a secret nonce cannot be pickled or sent anywhere")
 
 
 def generate_nonce() -> SecretNonce:
@@ -182,19 +148,25 @@ def compute_binding_factor(aggregate_key: Point, r1: Point, r2: Point, message: 
     return poseidon([BINDING_DOMAIN, x, y, r1[0], r1[1], r2[0], r2[1], message]) % SUBORDER
 
 
-def open_session(message: int, participants: Mapping[int, tuple[Point, NonceCommitment]]) -> SigningSession:
-    """The session of the given slots (slot -> (key, round-one commitment)) for one message."""
+def open_session(
+    message: int, aggregate_set: AggregateSet, commitments: Mapping[int, NonceCommitment]
+) -> SigningSession:
+    """The session of the given slots (slot -> round-one commitment) of a set trusted for this mode.
+
+    Keys come from the set by slot, never from whoever sends the commitments.
+    """
     message = to_field(message, "message")
-    slots = tuple(sorted(participants))
+    validators = aggregate_set.validator_set.validators
+    slots = tuple(sorted(commitments))
     if not slots:
         raise ModelError("a signing session needs at least one participant")
-    keys = tuple(participants[s][0] for s in slots)
-    commitments = tuple(participants[s][1] for s in slots)
-    if len(set(keys)) != len(keys):
-        raise ModelError("a key takes part twice in one session")
+    if slots[0] < 0 or slots[-1] >= len(validators):
+        raise ModelError(f"the set has validators in slots 0 to {len(validators) - 1}, got {list(slots)}")
+    keys = tuple(validators[s].public_key for s in slots)
     aggregate = aggregate_keys(keys)
     r1 = r2 = IDENTITY
-    for slot, commitment in zip(slots, commitments, strict=True):
+    for slot in slots:
+        commitment = commitments[slot]
         if not isinstance(commitment, NonceCommitment):
             raise PartialSignatureError(f"slot {slot} sent no nonce commitment", slot)
         for point, name in ((commitment.r1, "R1"), (commitment.r2, "R2")):
@@ -204,14 +176,24 @@ def open_session(message: int, participants: Mapping[int, tuple[Point, NonceComm
     binding = compute_binding_factor(aggregate, r1, r2, message)
     nonce = add_points(r1, multiply_point(r2, binding))
     challenge = poseidon([nonce[0], nonce[1], aggregate[0], aggregate[1], message])
-    return SigningSession(message, slots, keys, commitments, aggregate, binding, nonce, challenge)
+    ordered = tuple(commitments[s] for s in slots)
+    return SigningSession(message, slots, keys, ordered, aggregate, binding, nonce, challenge)
 
 
 # --- round two: partial signatures ---------------------------------------------------------------
 
 
-def sign_partial(private_key: bytes, nonce: SecretNonce, session: SigningSession) -> int:
-    """This signer's s_i; consumes its nonce. Refuses a session that does not hold its key and nonce."""
+def sign_partial(
+    private_key: bytes,
+    nonce: SecretNonce,
+    message: int,
+    aggregate_set: AggregateSet,
+    commitments: Mapping[int, NonceCommitment],
+) -> int:
+    """This signer's s_i on `message` (the one it checked), for the participants' commitments; consumes
+    its nonce. The session is recomputed here from the set and the commitments, so an aggregator
+    cannot choose the binding factor or the challenge. Refused unless it lists this key with this nonce."""
+    session = open_session(message, aggregate_set, commitments)
     public_key = derive_public_key(private_key)
     if (public_key, nonce.commitment) not in zip(session.keys, session.commitments, strict=True):
         raise SignatureError("this session does not list this signer's key with this nonce")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .aggregate import aggregate_partials, generate_nonce, open_session, sign_partial
 from .model import (
     AggregateCommit,
+    AggregateSet,
     Commit,
     Signed,
     ValidatorSet,
@@ -21,7 +22,9 @@ from .model import (
     compute_validator_set_hash,
     derive_validator_set,
     sign_header,
+    signing_purpose_of,
 )
+from .possession import prove_possession
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,20 @@ class Committee:
         chosen = set(range(len(self.private_keys)) if signers is None else signers)
         return sign_header(header, [k if i in chosen else None for i, k in enumerate(self.private_keys)])
 
+    def aggregate_set(self, chain_id: int, purpose: int) -> AggregateSet:
+        """This committee's set with every key's proof of possession, for the aggregate mode."""
+        proofs = tuple(prove_possession(k, chain_id, purpose) for k in self.private_keys)
+        return AggregateSet(self.validator_set, chain_id, purpose, proofs)
+
     def sign_aggregate(self, header: Signed, signers: Iterable[int] | None = None) -> AggregateCommit:
         """The two rounds of the aggregate signature (statesync.aggregate), run in this process."""
         chosen = sorted(set(range(len(self.private_keys)) if signers is None else signers))
-        keys = {i: self.validator_set.validators[i].public_key for i in chosen}
+        trusted = self.aggregate_set(header.chain_id, int(signing_purpose_of(header)))
+        message = compute_signing_message(header)
         nonces = {i: generate_nonce() for i in chosen}
-        session = open_session(compute_signing_message(header), {i: (keys[i], nonces[i].commitment) for i in chosen})
-        partials = {i: sign_partial(self.private_keys[i], nonces[i], session) for i in chosen}
+        commitments = {i: nonces[i].commitment for i in chosen}
+        partials = {i: sign_partial(self.private_keys[i], nonces[i], message, trusted, commitments) for i in chosen}
+        session = open_session(message, trusted, commitments)
         bitmap = tuple(i in chosen for i in range(self.validator_set.size))
         return AggregateCommit(header, bitmap, aggregate_partials(session, partials))
 

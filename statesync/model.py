@@ -20,6 +20,7 @@ from .errors import CurveError, ModelError, SignatureError
 from .field import R, to_field
 from .merkle import MerkleTree, build_tree
 from .poseidon import poseidon
+from .possession import PossessionError, verify_possession
 
 MAX_POWER: Final = 2**64 - 1
 MAX_UINT64: Final = 2**64 - 1
@@ -81,6 +82,36 @@ class ValidatorSet:
     def slots(self) -> list[tuple[Point, int]]:
         padding = [(PADDING_KEY, 0)] * (self.size - len(self.validators))
         return [(v.public_key, v.power) for v in self.validators] + padding
+
+
+@dataclass(frozen=True)
+class AggregateSet:
+    """A set trusted for the aggregate quorum mode (docs/PROTOCOL.md section 10): its keys are
+    added plainly, so each one's proof of possession, for this chain and purpose, is checked here.
+    `proofs` holds one per validator, in slot order. Only under such a set does an
+    AggregateCommit count (compute_signed_power)."""
+
+    validator_set: ValidatorSet
+    chain_id: int
+    purpose: int  # a SigningPurpose
+    proofs: tuple[Signature | None, ...]
+
+    def __post_init__(self) -> None:
+        validators = self.validator_set.validators
+        if len(self.proofs) != len(validators):
+            raise PossessionError(f"{len(self.proofs)} proofs of possession for {len(validators)} validators")
+        for slot, (validator, proof) in enumerate(zip(validators, self.proofs, strict=True)):
+            if proof is None:
+                raise PossessionError(f"slot {slot}: key {validator.public_key} has no proof of possession")
+            if not verify_possession(validator.public_key, self.chain_id, self.purpose, proof):
+                raise PossessionError(f"slot {slot}: key {validator.public_key}'s proof of possession does not verify")
+
+
+AnySet = ValidatorSet | AggregateSet
+
+
+def plain_set(validator_set: AnySet) -> ValidatorSet:
+    return validator_set.validator_set if isinstance(validator_set, AggregateSet) else validator_set
 
 
 def compute_validator_set_hash(validator_set: ValidatorSet) -> int:
@@ -295,14 +326,17 @@ def sign_header(header: Signed, private_keys: Sequence[bytes | None]) -> Commit:
     return Commit(header, tuple(None if k is None else sign_poseidon(k, message) for k in private_keys))
 
 
-def compute_signed_power(validator_set: ValidatorSet, commit: AnyCommit) -> int:
+def compute_signed_power(validator_set: AnySet, commit: AnyCommit) -> int:
     """Power behind valid signatures on the commit's header; each slot counts at most once.
 
     An aggregate commit counts its signers' power when its one signature verifies under the sum
     of their keys, and nothing otherwise (a key of small order is refused by verify_poseidon).
     """
     if isinstance(commit, AggregateCommit):
+        if not isinstance(validator_set, AggregateSet):
+            raise ModelError("an aggregate commit counts only under a set whose keys proved possession (AggregateSet)")
         return _aggregate_signed_power(validator_set, commit)
+    validator_set = plain_set(validator_set)
     if len(commit.signatures) > validator_set.size:
         raise ModelError(f"{len(commit.signatures)} signatures for a set of {validator_set.size} slots")
     message = compute_signing_message(commit.header)
@@ -313,8 +347,12 @@ def compute_signed_power(validator_set: ValidatorSet, commit: AnyCommit) -> int:
     )
 
 
-def _aggregate_signed_power(validator_set: ValidatorSet, commit: AggregateCommit) -> int:
-    if len(commit.signers) > validator_set.size:
+def _aggregate_signed_power(aggregate_set: AggregateSet, commit: AggregateCommit) -> int:
+    header = commit.header
+    if (aggregate_set.chain_id, aggregate_set.purpose) != (header.chain_id, int(signing_purpose_of(header))):
+        raise ModelError("the set's proofs of possession are for another chain or purpose than this commit's")
+    validator_set = aggregate_set.validator_set
+    if len(commit.signers) != validator_set.size:
         raise ModelError(f"{len(commit.signers)} signer bits for a set of {validator_set.size} slots")
     if any(commit.signers[len(validator_set.validators) :]):
         return 0  # padding cannot sign
@@ -329,10 +367,10 @@ def _aggregate_signed_power(validator_set: ValidatorSet, commit: AggregateCommit
     return sum(v.power for v in chosen) if valid else 0
 
 
-def is_final(validator_set: ValidatorSet, commit: AnyCommit) -> bool:
-    if commit.header.validator_set_hash != compute_validator_set_hash(validator_set):
+def is_final(validator_set: AnySet, commit: AnyCommit) -> bool:
+    if commit.header.validator_set_hash != compute_validator_set_hash(plain_set(validator_set)):
         return False
-    return is_quorum(compute_signed_power(validator_set, commit), validator_set.total_power)
+    return is_quorum(compute_signed_power(validator_set, commit), plain_set(validator_set).total_power)
 
 
 def validate_header_link(trusted: Signed, header: Signed) -> None:
@@ -434,7 +472,7 @@ def derive_validator_set(private_keys: Iterable[bytes], powers: Iterable[int], s
     return ValidatorSet(validators, size)
 
 
-def validate_header_update(*, trusted: Signed, commit: Commit, validator_set: ValidatorSet) -> None:
+def validate_header_update(*, trusted: Signed, commit: AnyCommit, validator_set: AnySet) -> None:
     """Raise ModelError unless the commit is a header the light client would accept."""
     validate_header_link(trusted, commit.header)
     if not is_final(validator_set, commit):

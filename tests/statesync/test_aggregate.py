@@ -11,41 +11,48 @@ import hashlib
 import random
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from statesync.aggregate import (
     NonceReuseError,
     PartialSignatureError,
-    PossessionError,
     SigningSession,
     aggregate_keys,
     aggregate_partials,
     generate_nonce,
     open_session,
-    prove_possession,
     sign_partial,
-    validate_possession,
     verify_partial,
-    verify_possession,
 )
 from statesync.babyjub import BASE8, IDENTITY, SUBORDER, add_points, multiply_point, negate_point
+from statesync.committee import Committee
 from statesync.eddsa import Signature, derive_public_key, verify_poseidon
 from statesync.errors import ModelError, SignatureError
 from statesync.field import R
-from statesync.model import SigningPurpose, Validator, ValidatorSet
+from statesync.model import AggregateSet, SigningPurpose, Validator, ValidatorSet, derive_validator_set
+from statesync.possession import PossessionError, prove_possession, verify_possession
 from tests.statesync.conftest import Requests, circomlibjs_answers, encode_point
 
 CHAIN_ID = 31337
 KEYS = tuple(hashlib.sha256(b"aggregate test" + bytes([i])).digest() for i in range(9))
 PUBLIC = tuple(derive_public_key(k) for k in KEYS)
+HEADER = int(SigningPurpose.HEADER)
+TRUSTED = Committee(KEYS, derive_validator_set(KEYS, range(1, len(KEYS) + 1), 12)).aggregate_set(CHAIN_ID, HEADER)
 
 
 def sign_together(message: int, slots: list[int]) -> tuple[SigningSession, Signature]:
     nonces = {s: generate_nonce() for s in slots}
-    session = open_session(message, {s: (PUBLIC[s], nonces[s].commitment) for s in slots})
-    partials = {s: sign_partial(KEYS[s], nonces[s], session) for s in slots}
+    commitments = {s: nonces[s].commitment for s in slots}
+    partials = {s: sign_partial(KEYS[s], nonces[s], message, TRUSTED, commitments) for s in slots}
+    session = open_session(message, TRUSTED, commitments)
     return session, aggregate_partials(session, partials)
+
+
+def round_one(slots: list[int]) -> tuple[dict[int, Any], dict[int, Any]]:
+    nonces = {s: generate_nonce() for s in slots}
+    return nonces, {s: n.commitment for s, n in nonces.items()}
 
 
 @dataclass(frozen=True)
@@ -106,9 +113,9 @@ def test_an_identity_or_small_order_aggregate_is_refused() -> None:
 
 def test_a_bad_or_withheld_partial_names_its_signer() -> None:
     slots = [0, 2, 5]
-    nonces = {s: generate_nonce() for s in slots}
-    session = open_session(7, {s: (PUBLIC[s], nonces[s].commitment) for s in slots})
-    partials = {s: sign_partial(KEYS[s], nonces[s], session) for s in slots}
+    nonces, commitments = round_one(slots)
+    session = open_session(7, TRUSTED, commitments)
+    partials = {s: sign_partial(KEYS[s], nonces[s], 7, TRUSTED, commitments) for s in slots}
     assert all(verify_partial(session, s, partials[s]) for s in slots)
     for garbage in ((partials[2] + 1) % SUBORDER, partials[0], SUBORDER + partials[2], -1):
         with pytest.raises(PartialSignatureError, match="slot 2's partial") as refused:
@@ -121,20 +128,46 @@ def test_a_bad_or_withheld_partial_names_its_signer() -> None:
     assert verify_poseidon(session.aggregate_key, 7, aggregate_partials(session, partials))
 
 
-def test_a_nonce_signs_once_and_fresh_nonces_differ() -> None:
-    nonce = generate_nonce()
-    session = open_session(9, {0: (PUBLIC[0], nonce.commitment)})
-    sign_partial(KEYS[0], nonce, session)
+def test_a_nonce_signs_once_cannot_be_copied_and_fresh_nonces_differ() -> None:
+    import copy
+    import pickle
+
+    nonces, commitments = round_one([0])
+    nonce = nonces[0]
+    for clone in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(NonceReuseError):
+            clone(nonce)
+    sign_partial(KEYS[0], nonce, 9, TRUSTED, commitments)
     assert nonce.used
     with pytest.raises(NonceReuseError):
-        sign_partial(KEYS[0], nonce, session)
-    commitments = {generate_nonce().commitment for _ in range(16)}
-    assert len(commitments) == 16  # from the OS CSPRNG, never derived from key or message
-    again = generate_nonce()
-    other = open_session(9, {1: (PUBLIC[1], again.commitment)})
+        sign_partial(KEYS[0], nonce, 9, TRUSTED, commitments)
+    assert len({generate_nonce().commitment for _ in range(16)}) == 16  # OS CSPRNG, never derived
+    again, theirs = round_one([1])
     with pytest.raises(SignatureError, match="does not list this signer"):
-        sign_partial(KEYS[0], again, other)
-    assert not again.used  # a refused request does not burn the nonce
+        sign_partial(KEYS[0], generate_nonce(), 9, TRUSTED, theirs)
+    assert not again[1].used  # a refused request burns no nonce
+
+
+def test_the_signer_recomputes_the_session_so_an_aggregator_cannot_pick_the_challenge() -> None:
+    # A malicious aggregator used to hand signers a session whose challenge was another message's:
+    # the honest partials then summed to a signature on that other message.
+    slots = [0, 1, 2]
+    nonces, commitments = round_one(slots)
+    partials = {s: sign_partial(KEYS[s], nonces[s], 111, TRUSTED, commitments) for s in slots}
+    for other in (666, 112):
+        session = open_session(other, TRUSTED, commitments)
+        with pytest.raises(PartialSignatureError):
+            aggregate_partials(session, partials)
+    signature = aggregate_partials(open_session(111, TRUSTED, commitments), partials)
+    assert not verify_poseidon(aggregate_keys([PUBLIC[s] for s in slots]), 666, signature)
+
+
+def test_session_keys_come_from_the_trusted_set_by_slot() -> None:
+    nonces, commitments = round_one([0, 1])
+    session = open_session(5, TRUSTED, commitments)
+    assert session.keys == (PUBLIC[0], PUBLIC[1])
+    with pytest.raises(ModelError, match="slots 0 to 8"):
+        open_session(5, TRUSTED, {**commitments, 9: nonces[0].commitment})
 
 
 def test_two_sessions_of_one_signer_and_message_give_different_signatures() -> None:
@@ -144,10 +177,9 @@ def test_two_sessions_of_one_signer_and_message_give_different_signatures() -> N
 
 
 def test_a_participant_s_nonce_off_the_subgroup_is_refused_and_named() -> None:
-    nonce = generate_nonce()
-    bad = dataclasses.replace(nonce.commitment, r2=(0, R - 1))
+    bad = dataclasses.replace(generate_nonce().commitment, r2=(0, R - 1))
     with pytest.raises(PartialSignatureError, match="slot 4's R2") as refused:
-        open_session(1, {0: (PUBLIC[0], generate_nonce().commitment), 4: (PUBLIC[4], bad)})
+        open_session(1, TRUSTED, {0: generate_nonce().commitment, 4: bad})
     assert refused.value.slot == 4
 
 
@@ -155,22 +187,21 @@ def make_set(count: int) -> ValidatorSet:
     return ValidatorSet(tuple(Validator(PUBLIC[i], i + 1) for i in range(count)), 8)
 
 
-def test_a_set_is_formed_only_with_each_keys_proof_of_possession() -> None:
+def test_a_set_is_trusted_for_aggregation_only_with_each_keys_proof_of_possession() -> None:
     validators = make_set(4)
-    proofs = {PUBLIC[i]: prove_possession(KEYS[i], CHAIN_ID, SigningPurpose.HEADER) for i in range(4)}
-    validate_possession(validators, proofs, CHAIN_ID, SigningPurpose.HEADER)
+    proofs = tuple(prove_possession(KEYS[i], CHAIN_ID, HEADER) for i in range(4))
+    AggregateSet(validators, CHAIN_ID, HEADER, proofs)
     with pytest.raises(PossessionError, match="slot 2: .* has no proof"):
-        validate_possession(
-            validators, {k: v for k, v in proofs.items() if k != PUBLIC[2]}, CHAIN_ID, SigningPurpose.HEADER
-        )
-    swapped = {**proofs, PUBLIC[1]: proofs[PUBLIC[0]]}
+        AggregateSet(validators, CHAIN_ID, HEADER, (*proofs[:2], None, proofs[3]))
+    with pytest.raises(PossessionError, match="3 proofs of possession for 4 validators"):
+        AggregateSet(validators, CHAIN_ID, HEADER, proofs[:3])
     with pytest.raises(PossessionError, match="slot 1: .* does not verify"):
-        validate_possession(validators, swapped, CHAIN_ID, SigningPurpose.HEADER)
+        AggregateSet(validators, CHAIN_ID, HEADER, (proofs[0], proofs[0], *proofs[2:]))
     # Bound to the chain and to the set's purpose: a proof made for another does not count.
     with pytest.raises(PossessionError):
-        validate_possession(validators, proofs, CHAIN_ID + 1, SigningPurpose.HEADER)
+        AggregateSet(validators, CHAIN_ID + 1, HEADER, proofs)
     with pytest.raises(PossessionError):
-        validate_possession(validators, proofs, CHAIN_ID, SigningPurpose.CHECKPOINT)
+        AggregateSet(validators, CHAIN_ID, int(SigningPurpose.CHECKPOINT), proofs)
     with pytest.raises(ModelError, match="appears twice"):  # a set of distinct keys only
         ValidatorSet((*validators.validators, Validator(PUBLIC[0], 9)), 8)
 
@@ -193,19 +224,16 @@ def test_a_rogue_key_would_forge_the_sum_and_has_no_proof_of_possession() -> Non
     # The attacker cannot sign A_evil's possession message (it knows no discrete log of A_evil),
     # and a proof made with the key it does know is for another key.
     fake = Signature(r8=r8, s=forged.s)
-    assert not verify_possession(rogue, CHAIN_ID, SigningPurpose.HEADER, fake)
+    assert not verify_possession(rogue, CHAIN_ID, HEADER, fake)
     validators = ValidatorSet((Validator(honest, 1), Validator(rogue, 1)), 4)
-    proofs = {honest: prove_possession(KEYS[0], CHAIN_ID, SigningPurpose.HEADER), rogue: fake}
     with pytest.raises(PossessionError, match="slot 1"):
-        validate_possession(validators, proofs, CHAIN_ID, SigningPurpose.HEADER)
+        AggregateSet(validators, CHAIN_ID, HEADER, (prove_possession(KEYS[0], CHAIN_ID, HEADER), fake))
 
 
 def test_the_model_counts_an_aggregate_commits_signers_only_when_it_verifies() -> None:
-    from statesync.committee import Committee
-    from statesync.model import AggregateCommit, Header, compute_signed_power, derive_validator_set, is_final
+    from statesync.model import AggregateCommit, Header, compute_signed_power, is_final
 
-    validators = derive_validator_set(list(KEYS[:4]), [40, 30, 20, 10], 6)
-    committee = Committee(KEYS[:4], validators)
+    committee = Committee(KEYS[:4], derive_validator_set(KEYS[:4], [40, 30, 20, 10], 6))
     header = Header(
         chain_id=1,
         number=1,
@@ -215,12 +243,19 @@ def test_the_model_counts_an_aggregate_commits_signers_only_when_it_verifies() -
         validator_set_hash=committee.set_hash,
         next_validator_set_hash=committee.set_hash,
     )
+    trusted = committee.aggregate_set(1, HEADER)
     commit = committee.sign_aggregate(header, {0, 1})
     assert commit.signers == (True, True, False, False, False, False)
-    assert compute_signed_power(validators, commit) == 70 and is_final(validators, commit)
+    assert compute_signed_power(trusted, commit) == 70 and is_final(trusted, commit)
+    with pytest.raises(ModelError, match="proved possession"):
+        is_final(committee.validator_set, commit)  # a plain set never counts an aggregate
+    with pytest.raises(ModelError, match="another chain or purpose"):
+        is_final(committee.aggregate_set(2, HEADER), commit)
     relabelled = AggregateCommit(header, (True, False, True, False, False, False), commit.signature)
-    assert compute_signed_power(validators, relabelled) == 0  # the bitmap is not who signed
+    assert compute_signed_power(trusted, relabelled) == 0  # the bitmap is not who signed
     padding = AggregateCommit(header, (True, True, False, False, True, False), commit.signature)
-    assert compute_signed_power(validators, padding) == 0  # padding cannot sign
+    assert compute_signed_power(trusted, padding) == 0  # padding cannot sign
+    with pytest.raises(ModelError, match="4 signer bits for a set of 6 slots"):
+        compute_signed_power(trusted, AggregateCommit(header, (True, True, False, False), commit.signature))
     below = committee.sign_aggregate(header, {0, 2})
-    assert compute_signed_power(validators, below) == 60 and not is_final(validators, below)
+    assert compute_signed_power(trusted, below) == 60 and not is_final(trusted, below)

@@ -419,6 +419,13 @@ def _parse_circuits(table: Mapping[str, Any], source: str) -> CircuitsConfig:
     missing = [k for k in ("V", "D", "B") if k not in values]
     if missing:
         raise ConfigError(f"{source}: [circuits] preset {preset!r} does not set {', '.join(missing)}")
+    if values.get("Q", 0) != 0:
+        # The circuits and the signing protocol exist (docs/PROTOCOL.md section 10); the services'
+        # two signing rounds do not yet, so such a network could never make a proof.
+        raise ConfigError(
+            f"{source}: [circuits] preset {preset!r} is in the aggregate quorum mode (Q = 1), which validator "
+            "nodes and the relayer do not run yet; choose a preset with Q = 0"
+        )
     return CircuitsConfig(preset, validator_slots=values["V"], depth=values["D"], batch_size=values["B"])
 
 

@@ -7,7 +7,8 @@ backends  per (circuit, preset): `snarkjs groth16 prove` as a user runs it (its 
           prove seconds exclude it.
 farm      FARM_PROOFS proofs of one key through ProofFarm(workers=N), one prover thread a worker,
           against the same proofs on N independent warm provers (one thread each, fed by N Python
-          threads): wall seconds and proofs a minute, both after every prover has loaded its key.
+          threads), in FARM_ROUNDS alternating rounds after every prover has loaded its key:
+          wall seconds and proofs a minute.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from statesync.circuits import load_manifest
 
 PROOFS: Final = 3
 CLI_RUNS: Final = 3
-FARM_PROOFS: Final = 8
+FARM_PROOFS: Final = 4  # a round, on each side
+FARM_ROUNDS: Final = 2
 FARM_WORKERS: Final = 2
 GOAL_SECONDS: Final = 3.0  # issue 17: a warm state_sync proof at the default preset
 # What each preset's row covers: every product circuit at the test preset; at the default one the
@@ -102,61 +104,65 @@ def bench_backends(circuit: str, preset: str) -> dict[str, Any]:
     return row
 
 
-def _independent(prover: Prover, inputs: CircuitInputs, workers: int, proofs: int, scratch: Path) -> float:
-    provers = [WarmProver.for_keys(prover.circuit, prover.keys, threads=1) for _ in range(workers)]
+def _run_independent(provers: Sequence[WarmProver], inputs: CircuitInputs, proofs: int, scratch: Path) -> float:
     failures: list[BaseException] = []
-    try:
-        for i, warm in enumerate(provers):
-            (scratch / f"warm-{i}").mkdir()
-            warm.prove_into(inputs, scratch / f"warm-{i}")  # loaded and warm, as the farm's workers
 
-        def run(i: int) -> None:
-            try:
-                for _ in range(i, proofs, workers):
-                    provers[i].prove_into(inputs, scratch / f"warm-{i}")
-            except BaseException as exc:  # noqa: BLE001 - re-raised below in the bench's thread
-                failures.append(exc)
+    def run(i: int) -> None:
+        try:
+            for _ in range(i, proofs, len(provers)):
+                provers[i].prove_into(inputs, scratch / f"warm-{i}")
+        except BaseException as exc:  # noqa: BLE001 - re-raised below in the bench's thread
+            failures.append(exc)
 
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        seconds = time.perf_counter() - started
-    finally:
-        for warm in provers:
-            warm.close()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(provers))]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     if failures:
         raise failures[0]
-    return seconds
+    return time.perf_counter() - started
 
 
-def _farmed(prover: Prover, inputs: CircuitInputs, workers: int, proofs: int, scratch: Path) -> float:
-    with ProofFarm(workers=workers, prover_threads=1) as farm:
-        # Two rounds first, so that every worker has loaded the key (Dask hands queued tasks to idle workers).
-        farm.prove_all(prover, [(inputs, scratch / f"farm-warm-{i}") for i in range(2 * workers)])
-        started = time.perf_counter()
-        farm.prove_all(prover, [(inputs, scratch / f"farm-{i}") for i in range(proofs)])
-        return time.perf_counter() - started
-
-
-def bench_farm(circuit: str, preset: str, workers: int = FARM_WORKERS, proofs: int = FARM_PROOFS) -> dict[str, Any]:
+def bench_farm(
+    circuit: str, preset: str, workers: int = FARM_WORKERS, proofs: int = FARM_PROOFS, rounds: int = FARM_ROUNDS
+) -> dict[str, Any]:
+    """Independent provers and the farm, both warm, in alternating rounds: this machine's speed drifts
+    by tens of percent over minutes, which one run of each, one after the other, would measure."""
     prover = load_prover(circuit, preset)
     inputs = build_sample_inputs(circuit, preset)
+    alone = farmed = 0.0
     with tempfile.TemporaryDirectory(prefix="zkss-bench-") as scratch:
-        alone = _independent(prover, inputs, workers, proofs, Path(scratch))
-        farmed = _farmed(prover, inputs, workers, proofs, Path(scratch))
-    ratio = (proofs / farmed) / (proofs / alone)
+        directory = Path(scratch)
+        provers = [WarmProver.for_keys(prover.circuit, prover.keys, threads=1) for _ in range(workers)]
+        try:
+            with ProofFarm(workers=workers, prover_threads=1) as farm:
+                for i, warm in enumerate(provers):
+                    (directory / f"warm-{i}").mkdir()
+                    warm.prove_into(inputs, directory / f"warm-{i}")  # loaded and warm, as the workers will be
+                # Two rounds first, so that every worker has loaded the key (Dask hands queued tasks to idle workers).
+                farm.prove_all(prover, [(inputs, directory / f"farm-warm-{i}") for i in range(2 * workers)])
+                for r in range(rounds):
+                    alone += _run_independent(provers, inputs, proofs, directory)
+                    started = time.perf_counter()
+                    farm.prove_all(prover, [(inputs, directory / f"farm-{r}-{i}") for i in range(proofs)])
+                    farmed += time.perf_counter() - started
+        finally:
+            for warm in provers:
+                warm.close()
+    total = proofs * rounds
+    ratio = alone / farmed
     return {
         "circuit": circuit,
         "preset": preset,
         "workers": workers,
-        "proofs": proofs,
+        "proofs": total,
+        "rounds": rounds,
         "independent_s": round(alone, 2),
         "farm_s": round(farmed, 2),
-        "independent_per_minute": round(60 * proofs / alone, 1),
-        "farm_per_minute": round(60 * proofs / farmed, 1),
+        "independent_per_minute": round(60 * total / alone, 1),
+        "farm_per_minute": round(60 * total / farmed, 1),
         "farm_throughput_ratio": round(ratio, 3),
         "goal_ratio": 0.9,
         "met": ratio >= 0.9,

@@ -32,9 +32,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from .babyjub import BASE8, IDENTITY, SUBORDER, Point, add_points, check_point, is_in_subgroup, multiply_point
+from .babyjub import (
+    BASE8,
+    IDENTITY,
+    SUBORDER,
+    Point,
+    add_points,
+    check_point,
+    is_in_subgroup,
+    multiply_point,
+    sum_points,
+)
 from .eddsa import Signature, derive_public_key, derive_secret_scalar, verify_poseidon
-from .errors import ModelError, SignatureError
+from .errors import CurveError, ModelError, SignatureError
 from .field import to_field
 from .model import AggregateSet
 from .poseidon import poseidon
@@ -163,15 +173,23 @@ def open_session(
     if slots[0] < 0 or slots[-1] >= len(validators):
         raise ModelError(f"the set has validators in slots 0 to {len(validators) - 1}, got {list(slots)}")
     keys = tuple(validators[s].public_key for s in slots)
-    aggregate = aggregate_keys(keys)
+    # The set's keys are subgroup points already (Validator): every signer runs this for every
+    # session, so a subgroup check per key (a full scalar multiplication) is not repeated here.
+    aggregate = sum_points(keys)
+    if multiply_point(aggregate, 8) == IDENTITY:
+        raise ModelError("the aggregate key is the identity or of small order: it would verify anything")
     r1 = r2 = IDENTITY
     for slot in slots:
         commitment = commitments[slot]
         if not isinstance(commitment, NonceCommitment):
             raise PartialSignatureError(f"slot {slot} sent no nonce commitment", slot)
+        # On the curve is enough here: a commitment with a torsion part cannot satisfy its signer's
+        # partial check (s_i BASE8 is a subgroup point), so aggregate_partials names that signer.
         for point, name in ((commitment.r1, "R1"), (commitment.r2, "R2")):
-            if not is_in_subgroup(check_point(point, f"slot {slot}'s {name}")):
-                raise PartialSignatureError(f"slot {slot}'s {name} is not in the prime-order subgroup", slot)
+            try:
+                check_point(point, f"slot {slot}'s {name}")
+            except CurveError as exc:
+                raise PartialSignatureError(str(exc), slot) from exc
         r1, r2 = add_points(r1, commitment.r1), add_points(r2, commitment.r2)
     binding = compute_binding_factor(aggregate, r1, r2, message)
     nonce = add_points(r1, multiply_point(r2, binding))

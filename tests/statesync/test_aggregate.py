@@ -176,11 +176,18 @@ def test_two_sessions_of_one_signer_and_message_give_different_signatures() -> N
     assert first != second
 
 
-def test_a_participant_s_nonce_off_the_subgroup_is_refused_and_named() -> None:
-    bad = dataclasses.replace(generate_nonce().commitment, r2=(0, R - 1))
-    with pytest.raises(PartialSignatureError, match="slot 4's R2") as refused:
-        open_session(1, TRUSTED, {0: generate_nonce().commitment, 4: bad})
+def test_a_participant_s_nonce_off_the_subgroup_or_the_curve_names_it() -> None:
+    nonces, commitments = round_one([0, 4])
+    torsion = {**commitments, 4: dataclasses.replace(commitments[4], r2=(0, R - 1))}  # order 2
+    partials = {0: sign_partial(KEYS[0], nonces[0], 1, TRUSTED, torsion)}
+    partials[4] = sign_partial(KEYS[4], nonces[4], 1, TRUSTED, commitments)  # what it signed for its real R2
+    with pytest.raises(PartialSignatureError, match="slot 4's partial") as refused:
+        aggregate_partials(open_session(1, TRUSTED, torsion), partials)
     assert refused.value.slot == 4
+    off_curve = {**commitments, 4: dataclasses.replace(commitments[4], r1=(1, 2))}
+    with pytest.raises(PartialSignatureError, match="slot 4's R1") as off:
+        open_session(1, TRUSTED, off_curve)
+    assert off.value.slot == 4
 
 
 def make_set(count: int) -> ValidatorSet:

@@ -18,6 +18,6 @@ def test_demo_syncs_state_and_refuses_every_attack(chain: str) -> None:
     # The header is known, so the relay goes to executeStateSync, whose batch must start at the next id.
     assert "UnexpectedId" in attacks["replaying an executed StateSync proof"]
     assert "InvalidProof" in attacks["a proof with a tampered public input (headerHash + 1)"]
-    assert "QuorumCertificate" in attacks["proving that header anyway (the circuit's quorum check)"]
+    assert "QuorumRule" in attacks["proving that header anyway (the circuit's quorum check)"]
     assert "FinalUnder" in attacks["a header from the old validator set after rotation"]  # the link step
     assert len(attacks) == 5

@@ -32,7 +32,7 @@ def test_the_network_demo_recovers_from_every_fault_and_refuses_every_attack(tmp
     assert "processed already" in refused["an exit replayed (zkstatesync exit)"]
     assert "AlreadyProcessed" in refused["an exit replayed (sent raw)"]
     assert "not final" in refused["a checkpoint signed by 3 of 10 (the checkpoint rules)"]
-    assert "QuorumCertificate" in refused["proving it anyway (the circuit's quorum)"]
+    assert "QuorumRule" in refused["proving it anyway (the circuit's quorum)"]
     assert "FinalUnder" in refused["a checkpoint by the old set after a rotation (the circuit)"]
     # Equivocation: the forged header was accepted first and frozen before its deposit ran.
     freeze = report.equivocation

@@ -197,7 +197,7 @@ def test_only_benign_hints_are_free(circuit: CircuitTester, chain: Chain) -> Non
     # ForceEqualIfEnabled's inverse hints are free when an honest signature makes their inputs
     # equal; IsZero's inverse is free when its input is zero, as for the new set's padding slot 3.
     padding = re.compile(
-        r"^links\[1\]\..*QuorumCertificate_\w+\.(IsZero_\w+\[3\]|verifiers\[3\]\.(isZero|mulAny\.zeropoint))\.inv$"
+        r"^links\[1\]\..*QuorumCertificate_\w+\.(SlotRules_\w+\[3\]\.IsZero_\w+|verifiers\[3\]\.(isZero|mulAny\.zeropoint))\.inv$"
     )
     benign = [n for n in loose if n.endswith((".eqCheckX.isz.inv", ".eqCheckY.isz.inv")) or padding.match(n)]
     assert loose and benign == loose, sorted(set(loose) - set(benign))

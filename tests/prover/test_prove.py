@@ -75,7 +75,7 @@ def test_unsatisfiable_inputs_name_the_failing_template(prover: Prover, tmp_path
         header_events=chain.events,
         batch=chain.events[: chain.batch_size],
     )
-    with pytest.raises(WitnessError, match="QuorumCertificate, line"):
+    with pytest.raises(WitnessError, match="QuorumRule, line"):
         prover.prove(inputs, tmp_path / "proof")
     assert not (tmp_path / "proof").exists()
 

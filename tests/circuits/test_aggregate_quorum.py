@@ -228,6 +228,7 @@ def test_only_benign_hints_are_free(circuit: CircuitTester, scenario: Scenario) 
     assert loose and all(name.endswith((".eqCheckX.isz.inv", ".eqCheckY.isz.inv")) for name in loose), loose
 
 
+@pytest.mark.slow  # three more compiles; HeaderUpdate above runs the same AggregateQuorum step
 @pytest.mark.parametrize("name", ["state_sync", "header_chain", "checkpoint_update"])
 def test_the_other_quorum_circuits_take_the_aggregate_and_refuse_a_tampered_one(name: str) -> None:
     tester = aggregate_tester(name)

@@ -27,7 +27,7 @@ from prover.farm import ProofFarm
 from prover.prove import Prover, load_prover
 from prover.samples import build_sample_inputs
 from prover.toolchain import node_modules
-from prover.warm import BACKENDS, WarmProver
+from prover.warm import BACKENDS, Backend, WarmProver
 from prover.witness import CircuitInputs, compute_witness
 from statesync.circuits import load_manifest
 
@@ -63,10 +63,10 @@ def _snarkjs_cli(prover: Prover, inputs: CircuitInputs, scratch: Path) -> dict[s
     }
 
 
-def _warm(prover: Prover, inputs: CircuitInputs, backend: str, scratch: Path) -> dict[str, Any]:
+def _warm(prover: Prover, inputs: CircuitInputs, backend: Backend, scratch: Path) -> dict[str, Any]:
     out = scratch / backend
     out.mkdir()
-    with WarmProver.for_keys(prover.circuit, prover.keys, backend=backend) as warm:  # type: ignore[arg-type]
+    with WarmProver.for_keys(prover.circuit, prover.keys, backend=backend) as warm:
         started = time.perf_counter()
         warm.start()
         load_s = time.perf_counter() - started

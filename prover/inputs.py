@@ -39,20 +39,22 @@ def _quorum_inputs(commit: AnyCommit, validator_set: ValidatorSet) -> Inputs:
     """The set and its signatures on commit's header, as one FinalChild step takes them: one per
     slot for a Commit (quorum mode 0), the one aggregate for an AggregateCommit (mode 1)."""
     slots = validator_set.slots()
+    set_inputs: Inputs = {
+        "validatorKeys": [[x, y] for (x, y), _ in slots],
+        "validatorPowers": [power for _, power in slots],
+    }
     if isinstance(commit, AggregateCommit):
         bits = list(commit.signers) + [False] * (len(slots) - len(commit.signers))
         signature = commit.signature
         return {
-            "validatorKeys": [[x, y] for (x, y), _ in slots],
-            "validatorPowers": [power for _, power in slots],
+            **set_inputs,
             "signed": [int(b) for b in bits],
             "sigR8": [[signature.r8[0], signature.r8[1]]],
             "sigS": [signature.s],
         }
     signatures = list(commit.signatures) + [None] * (len(slots) - len(commit.signatures))
     return {
-        "validatorKeys": [[x, y] for (x, y), _ in slots],
-        "validatorPowers": [power for _, power in slots],
+        **set_inputs,
         "signed": [0 if s is None else 1 for s in signatures],
         "sigR8": [_UNSIGNED_R8 if s is None else [s.r8[0], s.r8[1]] for s in signatures],
         "sigS": [0 if s is None else s.s for s in signatures],

@@ -129,11 +129,14 @@ def aggregate_keys(keys: Sequence[Point]) -> Point:
     """X = the sum of the keys; refused when it is the identity or of small order (8 X = identity)."""
     if not keys:
         raise ModelError("an aggregate key needs at least one key")
-    total = IDENTITY
     for key in keys:
         if not is_in_subgroup(check_point(key, "public key")) or key == IDENTITY:
             raise ModelError(f"key {key} is not in Baby Jubjub's prime-order subgroup")
-        total = add_points(total, key)
+    return _sum_of_subgroup_keys(keys)
+
+
+def _sum_of_subgroup_keys(keys: Sequence[Point]) -> Point:
+    total = sum_points(keys)
     if multiply_point(total, 8) == IDENTITY:
         raise ModelError("the aggregate key is the identity or of small order: it would verify anything")
     return total
@@ -175,9 +178,7 @@ def open_session(
     keys = tuple(validators[s].public_key for s in slots)
     # The set's keys are subgroup points already (Validator): every signer runs this for every
     # session, so a subgroup check per key (a full scalar multiplication) is not repeated here.
-    aggregate = sum_points(keys)
-    if multiply_point(aggregate, 8) == IDENTITY:
-        raise ModelError("the aggregate key is the identity or of small order: it would verify anything")
+    aggregate = _sum_of_subgroup_keys(keys)
     r1 = r2 = IDENTITY
     for slot in slots:
         commitment = commitments[slot]

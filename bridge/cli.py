@@ -559,6 +559,19 @@ def validator_keygen(
     keygen_command(keystore, password_env, DEFAULT_WORK_FACTOR)
 
 
+@app.command("validator-prove-possession")
+def validator_prove_possession(
+    keystore: Path = typer.Option(..., "--keystore", help="the validator's keystore"),
+    password_env: str = typer.Option(..., "--password-env", help="the environment variable holding the password"),
+    chain_id: int = typer.Option(..., "--chain-id", help="the rootchain's chain id (headers)"),
+    child_chain_id: int | None = typer.Option(None, "--child-chain-id", help="the child chain's (checkpoints)"),
+) -> None:
+    """Print a key's proofs of possession, which the aggregate quorum mode's [[validators]] carry."""
+    from .validator.cli import prove_possession_command
+
+    prove_possession_command(keystore, password_env, chain_id, child_chain_id)
+
+
 @app.command("validator-export-slashing")
 def validator_export(
     config: Path = typer.Option(..., "--config", help="the validator's TOML"),

@@ -57,6 +57,9 @@
     url = "http://127.0.0.1:9101"
     power = 1
     public_key = ["x", "y"]         # Baby Jubjub, decimal strings
+    # possession = { r8 = ["x", "y"], s = "..." }             # the aggregate mode (a preset with Q = 1):
+    # checkpoint_possession = { r8 = ["x", "y"], s = "..." }  # the key's proofs of possession for
+    #   [rootchain]'s headers and [child]'s checkpoints (`zkstatesync validator prove-possession`)
 
 A validator process reads a `[validator]` section, from the network file itself or from a small
 file of its own that names the network file (`network = "network.toml"`, relative to it):
@@ -92,9 +95,19 @@ from eth_utils.address import is_checksum_address, to_checksum_address
 
 from statesync.babyjub import Point
 from statesync.circuits import ManifestError, load_manifest
+from statesync.eddsa import Signature
 from statesync.errors import ZkStateSyncError
 from statesync.field import R
-from statesync.model import Checkpoint, Header, Validator, ValidatorSet, compute_validator_set_hash
+from statesync.model import (
+    AggregateSet,
+    AnySet,
+    Checkpoint,
+    Header,
+    SigningPurpose,
+    Validator,
+    ValidatorSet,
+    compute_validator_set_hash,
+)
 from statesync.proposal import ProposalRules, checkpoint_rules
 from statesync.storage import write_atomically
 
@@ -153,6 +166,11 @@ class CircuitsConfig:
     validator_slots: int  # V
     depth: int  # D
     batch_size: int  # B
+    quorum_mode: int = 0  # Q: 0 a signature per validator, 1 one aggregate signature (PROTOCOL.md section 10)
+
+    @property
+    def aggregate(self) -> bool:
+        return self.quorum_mode == 1
 
 
 @dataclass(frozen=True)
@@ -161,6 +179,10 @@ class ValidatorEntry:
     url: str
     power: int
     public_key: Point
+    # The aggregate mode's proofs of possession (statesync.possession): for the rootchain's headers,
+    # and for the child chain's checkpoints.
+    possession: Signature | None = None
+    checkpoint_possession: Signature | None = None
 
 
 @dataclass(frozen=True)
@@ -261,6 +283,33 @@ def compute_configured_set_hash(config: NetworkConfig) -> int:
     return compute_validator_set_hash(build_validator_set(config))
 
 
+def circuits_config(preset: str) -> CircuitsConfig:
+    """A preset's parameters from the manifest (ManifestError for an unknown preset)."""
+    values = load_manifest().preset(preset)
+    return CircuitsConfig(
+        preset,
+        validator_slots=values["V"],
+        depth=values["D"],
+        batch_size=values["B"],
+        quorum_mode=values.get("Q", 0),
+    )
+
+
+def build_signing_set(config: NetworkConfig, purpose: SigningPurpose) -> AnySet:
+    """The set the circuits and the model take for `purpose`: the plain set, or in the aggregate mode
+    the set with its keys' proofs of possession for that purpose's chain (checked: PossessionError)."""
+    validator_set = build_validator_set(config)
+    if not config.circuits.aggregate:
+        return validator_set
+    if purpose is SigningPurpose.HEADER:
+        chain_id, proofs = config.rootchain.chain_id, tuple(v.possession for v in config.validators)
+    else:
+        if config.child is None:
+            raise ConfigError("the network has no [child] chain, so no checkpoints")
+        chain_id, proofs = config.child.chain_id, tuple(v.checkpoint_possession for v in config.validators)
+    return AggregateSet(validator_set, chain_id, int(purpose), proofs)
+
+
 def build_proposal_rules(config: NetworkConfig) -> ProposalRules:
     root, depth = config.rootchain, config.circuits.depth
     max_events = root.max_events if root.max_events is not None else 2**depth
@@ -343,7 +392,39 @@ def parse_network_config(document: Mapping[str, Any], *, source: str = "the conf
         build_validator_set(config)
     except ZkStateSyncError as exc:
         raise ConfigError(f"{source}: [[validators]] do not form a validator set: {exc}") from exc
+    if circuits.aggregate:
+        _check_possession(config, source)
     return config
+
+
+def build_aggregate_sets(config: NetworkConfig) -> dict[SigningPurpose, AggregateSet]:
+    """The aggregate mode's sets by purpose (the checkpoints' when there is a [child]), their proofs checked."""
+    purposes = [SigningPurpose.HEADER] + ([SigningPurpose.CHECKPOINT] if config.child is not None else [])
+    sets: dict[SigningPurpose, AggregateSet] = {}
+    for purpose in purposes:
+        signing_set = build_signing_set(config, purpose)
+        if not isinstance(signing_set, AggregateSet):
+            raise ConfigError(f"preset {config.circuits.preset!r} is not in the aggregate quorum mode")
+        sets[purpose] = signing_set
+    return sets
+
+
+def _check_possession(config: NetworkConfig, source: str) -> None:
+    """The aggregate mode adds keys plainly: a set without every key's proof is never formed (a rogue key)."""
+    purposes = [("possession", SigningPurpose.HEADER)]
+    if config.child is not None:
+        purposes.append(("checkpoint_possession", SigningPurpose.CHECKPOINT))
+    for key, purpose in purposes:
+        for entry in config.validators:
+            if getattr(entry, key) is None:
+                raise ConfigError(
+                    f"{source}: preset {config.circuits.preset!r} is in the aggregate quorum mode (Q = 1): "
+                    f"validator {entry.name!r} needs {key} (`zkstatesync validator prove-possession`)"
+                )
+        try:
+            build_signing_set(config, purpose)
+        except ZkStateSyncError as exc:
+            raise ConfigError(f"{source}: [[validators]] {key}: {exc}") from exc
 
 
 def load_validator_config(path: Path) -> ValidatorConfig:
@@ -419,14 +500,7 @@ def _parse_circuits(table: Mapping[str, Any], source: str) -> CircuitsConfig:
     missing = [k for k in ("V", "D", "B") if k not in values]
     if missing:
         raise ConfigError(f"{source}: [circuits] preset {preset!r} does not set {', '.join(missing)}")
-    if values.get("Q", 0) != 0:
-        # The circuits and the signing protocol exist (docs/PROTOCOL.md section 10); the services'
-        # two signing rounds do not yet, so such a network could never make a proof.
-        raise ConfigError(
-            f"{source}: [circuits] preset {preset!r} is in the aggregate quorum mode (Q = 1), which validator "
-            "nodes and the relayer do not run yet; choose a preset with Q = 0"
-        )
-    return CircuitsConfig(preset, validator_slots=values["V"], depth=values["D"], batch_size=values["B"])
+    return circuits_config(preset)
 
 
 def _parse_rootchain(table: Mapping[str, Any], circuits: CircuitsConfig, source: str) -> RootchainConfig:
@@ -584,7 +658,9 @@ def _parse_validators(value: object, circuits: CircuitsConfig, source: str) -> t
         where = f"[[validators]] #{index} "
         if not isinstance(item, dict):
             raise ConfigError(f"{source}: {where}must be a table")
-        _reject_unknown(item, {"name", "url", "power", "public_key"}, where.strip(), source)
+        _reject_unknown(
+            item, {"name", "url", "power", "public_key", "possession", "checkpoint_possession"}, where.strip(), source
+        )
         name = _string(_required(item, "name", where.strip(), source), f"{where}name", source)
         if not _NAME.fullmatch(name):
             raise ConfigError(
@@ -603,7 +679,11 @@ def _parse_validators(value: object, circuits: CircuitsConfig, source: str) -> t
         except ZkStateSyncError as exc:
             raise ConfigError(f"{source}: {where}({name!r}): {exc}") from exc
         url = _url(_required(item, "url", where.strip(), source), f"{where}url", source)
-        entries.append(ValidatorEntry(name=name, url=url, power=power, public_key=public_key))
+        possession = {
+            key: None if key not in item else _signature(item[key], f"{where}{key}", source)
+            for key in ("possession", "checkpoint_possession")
+        }
+        entries.append(ValidatorEntry(name=name, url=url, power=power, public_key=public_key, **possession))
     for attribute in ("name", "url", "public_key"):
         seen = [getattr(e, attribute) for e in entries]
         duplicates = sorted({str(v) for v in seen if seen.count(v) > 1})
@@ -613,6 +693,24 @@ def _parse_validators(value: object, circuits: CircuitsConfig, source: str) -> t
 
 
 # --- typed values ------------------------------------------------------------------------------
+
+
+def _signature(value: object, name: str, source: str) -> Signature:
+    """An EdDSA signature as { r8 = ["x", "y"], s = "..." } (decimal strings)."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {name} must be a table {{ r8 = [x, y], s = ... }}")
+    _reject_unknown(value, {"r8", "s"}, name, source)
+    r8 = _required(value, "r8", name, source)
+    if not isinstance(r8, list) or len(r8) != 2:
+        raise ConfigError(f"{source}: {name} r8 must be [x, y]")
+    return Signature(
+        r8=(_int(r8[0], f"{name} r8 x", source, 0, R - 1), _int(r8[1], f"{name} r8 y", source, 0, R - 1)),
+        s=_int(_required(value, "s", name, source), f"{name} s", source, 0, 2**256 - 1),
+    )
+
+
+def encode_signature_toml(signature: Signature) -> dict[str, Any]:
+    return {"r8": [str(signature.r8[0]), str(signature.r8[1])], "s": str(signature.s)}
 
 
 def _table(document: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:
@@ -771,16 +869,22 @@ def render_network_config(config: NetworkConfig) -> str:
             "guardian": rails.guardian,
             **{name: _toml_int(getattr(rails, name)) for name in (*_RAIL_PERIODS, *_RAIL_AMOUNTS)},
         }
-    document["validators"] = [
-        {
-            "name": v.name,
-            "url": v.url,
-            "power": _toml_int(v.power),
-            "public_key": [str(v.public_key[0]), str(v.public_key[1])],
-        }
-        for v in config.validators
-    ]
+    document["validators"] = [_render_validator(v) for v in config.validators]
     return tomli_w.dumps(document)
+
+
+def _render_validator(entry: ValidatorEntry) -> dict[str, Any]:
+    rendered: dict[str, Any] = {
+        "name": entry.name,
+        "url": entry.url,
+        "power": _toml_int(entry.power),
+        "public_key": [str(entry.public_key[0]), str(entry.public_key[1])],
+    }
+    for key in ("possession", "checkpoint_possession"):
+        proof = getattr(entry, key)
+        if proof is not None:
+            rendered[key] = encode_signature_toml(proof)
+    return rendered
 
 
 def save_network_config(path: Path, config: NetworkConfig) -> None:

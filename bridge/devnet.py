@@ -36,7 +36,6 @@ from web3.types import Wei
 
 from prover.prove import load_prover
 from prover.setup import export_solidity_verifier
-from statesync.circuits import load_manifest
 from statesync.errors import ZkStateSyncError
 from statesync.storage import write_atomically
 
@@ -45,10 +44,10 @@ from .chain.deploy import Deployed, Receipt, call, transact
 from .chain.stack import DEPLOYED_CIRCUITS
 from .config import (
     ChildConfig,
-    CircuitsConfig,
     ConfigError,
     RailsConfig,
     RootchainConfig,
+    circuits_config,
     read_toml,
     save_network_config,
 )
@@ -309,10 +308,7 @@ def _open_locked(options: DevnetOptions, sources: dict[str, Path], progress: Cal
         run_anvil(extra_args=["--block-time", str(options.block_time)]) as root,
         run_anvil(extra_args=["--chain-id", str(CHILD_CHAIN_ID), "--block-time", str(options.block_time)]) as child,
     ):
-        values = load_manifest().preset(options.preset)
-        circuits = CircuitsConfig(
-            options.preset, validator_slots=values["V"], depth=values["D"], batch_size=values["B"]
-        )
+        circuits = circuits_config(options.preset)
         network = make_local_network(
             directory,
             rootchain=RootchainConfig(

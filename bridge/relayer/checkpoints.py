@@ -29,7 +29,7 @@ from typing import Any, Final
 
 from prover.inputs import build_checkpoint_update_inputs
 from statesync.errors import ZkStateSyncError
-from statesync.model import Checkpoint, ValidatorSet, compute_checkpoint_hash
+from statesync.model import AnyCommit, Checkpoint, ValidatorSet, compute_checkpoint_hash
 from statesync.proposal import ProposalRules, RootBlock, derive_checkpoint, exit_events, select_range_end
 from verifier.checkpoint_client import CheckpointClientState, validate_checkpoint_proof
 from verifier.light_client import LightClientError
@@ -41,6 +41,7 @@ from ..chain.stack import CHECKPOINT_GAS, encode_proof_argument
 from ..db import DurableSqlite
 from ..receiver import AcceptedCheckpoint, CheckpointManager
 from ..rootchain import RootchainReader
+from .aggregating import AggregateCollector
 from .proving import ProofRunner, is_published
 from .signing import SignatureCollector, build_commit
 from .store import (
@@ -215,6 +216,7 @@ class CheckpointRelay:
         manager_abi: Abi,
         manager_from_block: int,
         collector: SignatureCollector,
+        aggregator: AggregateCollector | None,
         prover: ProofRunner,
         sender: TransactionSender,
         journal: CheckpointJournal,
@@ -229,6 +231,7 @@ class CheckpointRelay:
         self.manager_abi = manager_abi
         self.manager_from_block = manager_from_block
         self.collector = collector
+        self.aggregator = aggregator
         self.prover = prover
         self.sender = sender
         self.journal = journal
@@ -290,14 +293,12 @@ class CheckpointRelay:
                 f"checkpoint {trusted.number} names another validator set than the configured one: a rotation "
                 "this relayer was not configured for (no quorum of the configured set can follow it)"
             )
-        signed = self.collector.collect(checkpoint, trusted, {}, lambda _endpoint, _signature: None)
-        commit = build_commit(checkpoint, signed.signatures, self.validator_set.size)
+        commit, signers = self.sign(checkpoint, trusted)
         trusted_hash, checkpoint_hash = compute_checkpoint_hash(trusted), compute_checkpoint_hash(checkpoint)
-        names = {endpoint.slot: endpoint.name for endpoint in self.collector.endpoints}
         self.journal.record_signed(
             checkpoint.number,
             checkpoint_hash,
-            {slot: names[slot] for slot in signed.signatures},
+            signers,
             rotation=checkpoint.next_validator_set_hash != checkpoint.validator_set_hash,
         )
         out_dir = self.proofs_dir / f"checkpoint-{checkpoint.number}-{checkpoint_hash:064x}-{trusted_hash:064x}"[:200]
@@ -333,10 +334,20 @@ class CheckpointRelay:
                     "exits": exits,
                     "tx": "0x" + receipt.tx_hash.hex(),
                     "gas_used": receipt.gas_used,
-                    "signers": sorted(signed.signatures),
+                    "signers": sorted(signers),
                 }
             },
         )
+
+    def sign(self, checkpoint: Checkpoint, trusted: Checkpoint) -> tuple[AnyCommit, dict[int, str]]:
+        """A quorum's signatures on the checkpoint, in the network's quorum mode, and the signers by slot."""
+        if self.aggregator is not None:
+            signed = self.aggregator.collect(checkpoint, trusted)
+            return signed.commit, dict(signed.signers)
+        collected = self.collector.collect(checkpoint, trusted, {}, lambda _endpoint, _signature: None)
+        names = {endpoint.slot: endpoint.name for endpoint in self.collector.endpoints}
+        commit = build_commit(checkpoint, collected.signatures, self.validator_set.size)
+        return commit, {slot: names[slot] for slot in collected.signatures}
 
     def prune_proofs(self, trusted_number: int) -> None:
         """Proofs of checkpoints at or below the trusted one are done with: disk use stays bounded."""

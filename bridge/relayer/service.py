@@ -46,7 +46,7 @@ from prover.inputs import (
 from prover.witness import CircuitInputs
 from statesync.eddsa import Signature
 from statesync.errors import ZkStateSyncError
-from statesync.model import Commit, Header, StateSyncEvent, compute_header_hash
+from statesync.model import AggregateCommit, AnyCommit, Header, StateSyncEvent, compute_header_hash
 from statesync.proposal import state_sync_events
 from verifier.light_client import (
     DAY,
@@ -64,6 +64,7 @@ from ..chain.solc import compile_directory
 from ..chain.stack import encode_proof_argument, event_argument
 from ..config import (
     ConfigError,
+    build_aggregate_sets,
     build_checkpoint_rules,
     build_proposal_rules,
     build_validator_set,
@@ -73,6 +74,7 @@ from ..proving import CheckedProof, ProofCheckError
 from ..receiver import CheckpointManager, read_uint_getter
 from ..rootchain import L2_STATE_SYNCED, RootchainReader
 from ..rpc import FailoverRpc, RpcError
+from .aggregating import AggregateCollector
 from .chain import ChainObserver, NetworkFacts, Receiver
 from .checkpoints import JOURNAL_NAME, CheckpointJournal, CheckpointRelay
 from .metrics import RelayerMetrics
@@ -227,6 +229,19 @@ class Relayer:
             attempts=node.sign_attempts,
             stopping=stopping,
         )
+        # The aggregate quorum mode (a preset with Q = 1): two rounds, one signature (aggregating.py).
+        self.aggregator = (
+            AggregateCollector(
+                self.endpoints,
+                build_aggregate_sets(network),
+                request_timeout=node.sign_timeout,
+                deadline=node.sign_deadline,
+                attempts=node.sign_attempts,
+                stopping=stopping,
+            )
+            if network.circuits.aggregate
+            else None
+        )
         self.prover = ProofRunner(
             self.preset,
             keys=node.keys,
@@ -290,6 +305,7 @@ class Relayer:
             manager_abi=abi,
             manager_from_block=node.checkpoints_from_block,
             collector=self.collector,
+            aggregator=self.aggregator,
             prover=self.prover,
             sender=TransactionSender(
                 root_rpc,
@@ -550,7 +566,10 @@ class Relayer:
         self.check_with_light_client(view, proven, header, batch)
         self.submit_header(view, proven, header, batch)
 
-    def sign(self, header: Header, parent: Header) -> Commit:
+    def sign(self, header: Header, parent: Header) -> AnyCommit:
+        """A quorum's signatures on `header`: the ones stored are reused, new ones are stored as they come."""
+        if self.aggregator is not None:
+            return self._sign_aggregate(header, parent)
         header_hash = compute_header_hash(header)
 
         def keep(endpoint: ValidatorEndpoint, signature: Signature) -> None:
@@ -579,6 +598,43 @@ class Relayer:
             },
         )
         return build_commit(header, signed.signatures, len(self.endpoints))
+
+    def _sign_aggregate(self, header: Header, parent: Header) -> AggregateCommit:
+        header_hash = compute_header_hash(header)
+        slots = self.validator_set.size
+        stored = self.store.aggregate(header_hash)
+        if stored is not None:
+            signers, signature = stored
+            return AggregateCommit(header, tuple(slot in signers for slot in range(slots)), signature)
+        aggregator = self.aggregator
+        if aggregator is None:  # pragma: no cover - sign() chose this path
+            raise RelayerError("this network signs one signature per validator")
+        try:
+            signed = aggregator.collect(header, parent)
+        except SigningError as exc:
+            for name in exc.refusals:
+                self.metrics.signatures.labels(validator=name, outcome="refused").inc()
+            if exc.final:
+                self.store.set_proposal_status(header_hash, ProposalStatus.ABANDONED, str(exc))
+            raise
+        self.store.save_aggregate(header_hash, signed.signers, signed.commit.signature)
+        for name in signed.signers.values():
+            self.metrics.signatures.labels(validator=name, outcome="signed").inc()
+        for name in signed.refusals:
+            self.metrics.signatures.labels(validator=name, outcome="refused").inc()
+        self.store.set_proposal_status(header_hash, ProposalStatus.SIGNED)
+        log.info(
+            "relay.signed",
+            extra={
+                "fields": {
+                    "number": header.number,
+                    "signers": sorted(signed.signers.values()),
+                    "refusals": dict(signed.refusals),
+                    "sessions": signed.sessions,
+                }
+            },
+        )
+        return signed.commit
 
     # --- evidence -----------------------------------------------------------------------------
 

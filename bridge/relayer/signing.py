@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 from statesync.babyjub import Point
 from statesync.eddsa import Signature, verify_poseidon
@@ -36,6 +36,7 @@ RETRY_BACKOFF: Final = 0.5
 MAX_RETRY_BACKOFF: Final = 4.0
 
 log = logging.getLogger("zkstatesync.relayer.signing")
+T = TypeVar("T")
 
 
 class SigningError(ZkStateSyncError):
@@ -180,30 +181,61 @@ class SignatureCollector:
     def _ask(
         self, endpoint: ValidatorEndpoint, proposal: Signed, parent: Signed, round_over: threading.Event
     ) -> Answer:
-        client = ValidatorClient(endpoint.url, timeout=self.request_timeout)
-        last = ""
-        for attempt in range(self.attempts):
-            if attempt:
-                pause = min(RETRY_BACKOFF * 2 ** (attempt - 1), MAX_RETRY_BACKOFF)
-                if round_over.wait(pause) or self.stopping.is_set():
-                    break
-            try:
-                signature = verify_answer(endpoint, proposal, client.sign(proposal, parent))
-            except ValidatorRefused as exc:
-                last = f"{exc.code}: {exc.message[:200]}"
-                if exc.code not in RETRYABLE_CODES:
-                    log.warning("sign.refused", extra={"fields": {"validator": endpoint.name, "refusal": last}})
-                    return Answer(endpoint, None, last, final=True)
-                continue
-            except ValidatorUnreachable as exc:
-                last = f"unreachable: {str(exc)[:200]}"
-                continue
-            except BadSignature as exc:
-                log.error("sign.bad_signature", extra={"fields": {"validator": endpoint.name, "reason": str(exc)}})
-                return Answer(endpoint, None, f"bad signature: {exc}", final=True)
-            except Exception as exc:  # one validator's unforeseen answer must not end the round for the others
-                log.exception("sign.failed", extra={"fields": {"validator": endpoint.name}})
-                return Answer(endpoint, None, f"error: {type(exc).__name__}: {exc}", final=False)
-            return Answer(endpoint, signature, "", final=False)
-        log.warning("sign.no_signature", extra={"fields": {"validator": endpoint.name, "last": last}})
-        return Answer(endpoint, None, last or "not asked", final=False)
+        asked = ask_validator(
+            endpoint,
+            lambda client: verify_answer(endpoint, proposal, client.sign(proposal, parent)),
+            timeout=self.request_timeout,
+            attempts=self.attempts,
+            round_over=round_over,
+            stopping=self.stopping,
+        )
+        return Answer(endpoint, asked.value, asked.refusal, asked.final)
+
+
+@dataclass(frozen=True)
+class Asked(Generic[T]):
+    """One validator's outcome for one request, after its retries."""
+
+    value: T | None
+    refusal: str  # "" when answered; else the code and message
+    final: bool  # a refusal that asking again will not change
+
+
+def ask_validator(
+    endpoint: ValidatorEndpoint,
+    request: Callable[[ValidatorClient], T],
+    *,
+    timeout: float,
+    attempts: int,
+    round_over: threading.Event,
+    stopping: threading.Event,
+) -> Asked[T]:
+    """`request` (which checks the answer, raising BadSignature) until it answers, a refusal is final,
+    `attempts` are spent or the round is over; a retryable refusal or no answer is asked again."""
+    client = ValidatorClient(endpoint.url, timeout=timeout)
+    last = ""
+    for attempt in range(attempts):
+        if attempt:
+            pause = min(RETRY_BACKOFF * 2 ** (attempt - 1), MAX_RETRY_BACKOFF)
+            if round_over.wait(pause) or stopping.is_set():
+                break
+        try:
+            value = request(client)
+        except ValidatorRefused as exc:
+            last = f"{exc.code}: {exc.message[:200]}"
+            if exc.code not in RETRYABLE_CODES:
+                log.warning("sign.refused", extra={"fields": {"validator": endpoint.name, "refusal": last}})
+                return Asked(None, last, final=True)
+            continue
+        except ValidatorUnreachable as exc:
+            last = f"unreachable: {str(exc)[:200]}"
+            continue
+        except BadSignature as exc:
+            log.error("sign.bad_signature", extra={"fields": {"validator": endpoint.name, "reason": str(exc)}})
+            return Asked(None, f"bad signature: {exc}", final=True)
+        except Exception as exc:  # one validator's unforeseen answer must not end the round for the others
+            log.exception("sign.failed", extra={"fields": {"validator": endpoint.name}})
+            return Asked(None, f"error: {type(exc).__name__}: {exc}", final=False)
+        return Asked(value, "", final=False)
+    log.warning("sign.no_signature", extra={"fields": {"validator": endpoint.name, "last": last}})
+    return Asked(None, last or "not asked", final=False)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -89,6 +89,14 @@ CREATE TABLE IF NOT EXISTS signatures (
     s TEXT NOT NULL,
     received_at REAL NOT NULL,
     PRIMARY KEY (proposal_hash, slot)
+);
+CREATE TABLE IF NOT EXISTS aggregates (
+    proposal_hash TEXT PRIMARY KEY,
+    signers TEXT NOT NULL,
+    r8x TEXT NOT NULL,
+    r8y TEXT NOT NULL,
+    s TEXT NOT NULL,
+    received_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS batches (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -392,6 +400,25 @@ class RelayerStore(DurableSqlite):
             ).fetchall()
         return {int(slot): Signature((int(x), int(y)), int(s)) for slot, x, y, s in rows}
 
+    def save_aggregate(self, header_hash: int, signers: Mapping[int, str], signature: Signature) -> None:
+        """The aggregate mode's one signature on a proposal, and who signed it (slot -> name)."""
+        listed = json.dumps([[slot, signers[slot]] for slot in sorted(signers)])
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO aggregates VALUES (?, ?, ?, ?, ?, ?)",
+                (str(header_hash), listed, str(signature.r8[0]), str(signature.r8[1]), str(signature.s), time.time()),
+            )
+
+    def aggregate(self, header_hash: int) -> tuple[dict[int, str], Signature] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT signers, r8x, r8y, s FROM aggregates WHERE proposal_hash = ?", (str(header_hash),)
+            ).fetchone()
+        if row is None:
+            return None
+        signers = {int(slot): str(name) for slot, name in json.loads(row[0])}
+        return signers, Signature((int(row[1]), int(row[2])), int(row[3]))
+
     # --- batches ---------------------------------------------------------------------------------
 
     def start_batch(self, key: BatchKey, proof_dir: Path) -> BatchRecord:
@@ -498,6 +525,14 @@ class RelayerStore(DurableSqlite):
             ):
                 if proposal_hash in signers:
                     signers[proposal_hash].append((int(slot), str(name), float(at)))
+            for proposal_hash, listed, at in db.execute(
+                "SELECT proposal_hash, signers, received_at FROM aggregates WHERE proposal_hash IN "
+                "(SELECT hash FROM proposals ORDER BY number DESC, created_at DESC LIMIT ?)",
+                (limit,),
+            ):
+                if proposal_hash in signers:
+                    named = json.loads(listed)
+                    signers[proposal_hash].extend((int(slot), str(name), float(at)) for slot, name in named)
             batches = db.execute(
                 f"SELECT {_BATCH_COLUMNS}, created_at, updated_at FROM batches ORDER BY id DESC LIMIT ?", (limit,)
             ).fetchall()

@@ -38,6 +38,8 @@ class RefusalCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     BUSY = "busy"
+    WRONG_QUORUM_MODE = "wrong_quorum_mode"
+    UNKNOWN_SESSION = "unknown_session"  # round two of a session this process does not hold (410)
     # A proposal this validator will not sign (422; 409 for a conflict with a signed header).
     WRONG_CHAIN = "wrong_chain"
     INVALID_RANGE = "invalid_range"
@@ -63,6 +65,8 @@ HTTP_STATUS: dict[RefusalCode, int] = {
     RefusalCode.NOT_FOUND: 404,
     RefusalCode.METHOD_NOT_ALLOWED: 405,
     RefusalCode.ALREADY_SIGNED_OTHER: 409,
+    RefusalCode.WRONG_QUORUM_MODE: 409,
+    RefusalCode.UNKNOWN_SESSION: 410,
     RefusalCode.BODY_TOO_LARGE: 413,
     RefusalCode.UNSUPPORTED_MEDIA_TYPE: 415,
     RefusalCode.BUSY: 429,

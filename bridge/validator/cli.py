@@ -2,7 +2,7 @@
 
 `validator_command` is `zkstatesync validator --config FILE`; the others manage a validator's
 key and slashing-protection data. `python -m bridge.validator` runs them all as one small app
-(`run`, `keygen`, `export-slashing`, `import-slashing`).
+(`run`, `keygen`, `prove-possession`, `export-slashing`, `import-slashing`).
 """
 
 from __future__ import annotations
@@ -17,15 +17,19 @@ from pathlib import Path
 import typer
 
 from statesync.eddsa import derive_public_key
+from statesync.model import SigningPurpose
+from statesync.possession import prove_possession
 from statesync.storage import write_atomically
 
 from ..config import (
     ConfigError,
     NetworkConfig,
     ValidatorConfig,
+    build_aggregate_sets,
     build_checkpoint_rules,
     build_proposal_rules,
     compute_configured_set_hash,
+    encode_signature_toml,
     load_validator_config,
 )
 from ..keystore import DEFAULT_WORK_FACTOR, generate_keystore, load_keystore, read_keystore_public_key
@@ -86,6 +90,7 @@ def build_service(config: ValidatorConfig, private_key: bytes, db: SlashingDB) -
         receiver=receiver,
         metrics=metrics,
         checkpoints=build_checkpoint_duty(network, root_rpc, on_error),
+        aggregate_sets=build_aggregate_sets(network) if network.circuits.aggregate else None,
     )
     holder.append(service)
     return service
@@ -190,6 +195,33 @@ def keygen_command(
     print(json.dumps({"keystore": str(keystore), "public_key": [str(public_key[0]), str(public_key[1])]}))
 
 
+@_reporting
+def prove_possession_command(
+    keystore: Path = typer.Option(..., "--keystore", help="the validator's keystore"),
+    password_env: str = typer.Option(..., "--password-env", help="the environment variable holding the password"),
+    chain_id: int = typer.Option(..., "--chain-id", help="the rootchain's chain id (headers)"),
+    child_chain_id: int | None = typer.Option(None, "--child-chain-id", help="the child chain's (checkpoints)"),
+) -> None:
+    """Print the key's proofs of possession, the [[validators]] entry's `possession` (and
+    `checkpoint_possession`) for a preset in the aggregate quorum mode (docs/PROTOCOL.md section 10)."""
+    password = os.environ.get(password_env)
+    if not password:
+        raise ConfigError(f"${password_env} is not set (or empty)")
+    for name, value in (("--chain-id", chain_id), ("--child-chain-id", child_chain_id)):
+        if value is not None and not 0 <= value < 2**64:
+            raise ConfigError(f"{name} must be in [0, 2^64), got {value}")
+    private_key = load_keystore(keystore, password)
+    public_key = derive_public_key(private_key)
+    document = {
+        "public_key": [str(public_key[0]), str(public_key[1])],
+        "possession": encode_signature_toml(prove_possession(private_key, chain_id, SigningPurpose.HEADER)),
+    }
+    if child_chain_id is not None:
+        proof = prove_possession(private_key, child_chain_id, SigningPurpose.CHECKPOINT)
+        document["checkpoint_possession"] = encode_signature_toml(proof)
+    print(json.dumps(document))
+
+
 def _open_db(config_path: Path) -> tuple[ValidatorConfig, SlashingDB]:
     config = load_validator_config(config_path)
     entry = config.network.validator(config.node.name)
@@ -241,5 +273,6 @@ app = typer.Typer(
 )
 app.command("run")(validator_command)
 app.command("keygen")(keygen_command)
+app.command("prove-possession")(prove_possession_command)
 app.command("export-slashing")(export_slashing_command)
 app.command("import-slashing")(import_slashing_command)

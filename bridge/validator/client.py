@@ -12,7 +12,18 @@ from urllib.parse import urlsplit
 from statesync.errors import ZkStateSyncError
 from statesync.model import Checkpoint, Signed
 
-from .wire import MalformedRequest, SignResponse, encode_sign_request, parse_json_strictly, parse_sign_response
+from .wire import (
+    MalformedRequest,
+    NonceResponse,
+    PartialRequest,
+    SignResponse,
+    encode_partial_request,
+    encode_sign_request,
+    parse_json_strictly,
+    parse_nonce_response,
+    parse_partial_response,
+    parse_sign_response,
+)
 
 DEFAULT_TIMEOUT: Final = 60.0
 
@@ -86,6 +97,27 @@ class ValidatorClient:
                 return parse_sign_response(answer.body)
             except MalformedRequest as exc:
                 raise ValidatorUnreachable(f"{self.url}{path} answered 200 with {exc}") from exc
+        raise decode_refusal(answer)
+
+    def nonces(self, proposal: Signed, parent: Signed) -> NonceResponse:
+        """Round one of the aggregate mode: the validator's nonce commitment for `proposal`."""
+        path = "/nonces-checkpoint" if isinstance(proposal, Checkpoint) else "/nonces"
+        answer = self.post_json(path, encode_sign_request(proposal, parent))
+        if answer.status == 200:
+            try:
+                return parse_nonce_response(answer.body)
+            except MalformedRequest as exc:
+                raise ValidatorUnreachable(f"{self.url}{path} answered 200 with {exc}") from exc
+        raise decode_refusal(answer)
+
+    def partial(self, request: PartialRequest) -> int:
+        """Round two: the validator's partial signature in its session, for these participants."""
+        answer = self.post_json("/partial", encode_partial_request(request))
+        if answer.status == 200:
+            try:
+                return parse_partial_response(answer.body)
+            except MalformedRequest as exc:
+                raise ValidatorUnreachable(f"{self.url}/partial answered 200 with {exc}") from exc
         raise decode_refusal(answer)
 
 

@@ -19,7 +19,9 @@ from typing import Final
 import tomli_w
 
 from statesync.babyjub import Point
-from statesync.eddsa import derive_public_key
+from statesync.eddsa import Signature, derive_public_key
+from statesync.model import SigningPurpose
+from statesync.possession import prove_possession
 from statesync.proposal import RootBlock
 from statesync.storage import write_atomically
 
@@ -62,6 +64,16 @@ class LocalNetwork:
     validators: tuple[LocalValidator, ...]
 
 
+def _possession(key: bytes, rootchain: RootchainConfig, child: ChildConfig | None) -> dict[str, Signature | None]:
+    """A key's proofs of possession for the aggregate mode, as each validator makes its own."""
+    return {
+        "possession": prove_possession(key, rootchain.chain_id, SigningPurpose.HEADER),
+        "checkpoint_possession": None
+        if child is None
+        else prove_possession(key, child.chain_id, SigningPurpose.CHECKPOINT),
+    }
+
+
 def make_local_network(
     directory: Path,
     *,
@@ -88,7 +100,9 @@ def make_local_network(
         raise ValueError(f"{len(names)} names for {len(powers)} validators")
     urls = [f"http://127.0.0.1:{find_free_port()}" for _ in powers]
     entries = tuple(
-        ValidatorEntry(name=n, url=u, power=p, public_key=derive_public_key(k))
+        ValidatorEntry(name=n, url=u, power=p, public_key=derive_public_key(k), **_possession(k, rootchain, child))
+        if circuits.aggregate
+        else ValidatorEntry(name=n, url=u, power=p, public_key=derive_public_key(k))
         for n, u, p, k in zip(names, urls, powers, keys, strict=True)
     )
     config = NetworkConfig(rootchain=rootchain, circuits=circuits, validators=entries, child=child)

@@ -1,4 +1,5 @@
-"""The validator's HTTP API (aiohttp): GET /status, POST /sign, GET /metrics.
+"""The validator's HTTP API (aiohttp): GET /status, POST /sign, GET /metrics; in the aggregate
+quorum mode POST /nonces and POST /partial, its two signing rounds (docs/PROTOCOL.md section 10).
 
 Every answer is JSON except /metrics (Prometheus text). A refusal is a 4xx (or 503 when the
 validator's own nodes cannot answer) with {"error": {"code": ..., "message": ...}}, whatever
@@ -22,9 +23,19 @@ from aiohttp import web
 
 from .checks import RefusalCode, SigningRefused, http_status
 from .service import ValidatorService
-from .wire import MAX_BODY_BYTES, MalformedRequest, encode_error, encode_sign_response, parse_sign_request
+from .wire import (
+    MAX_BODY_BYTES,
+    MAX_ROUND_TWO_BYTES,
+    MalformedRequest,
+    encode_error,
+    encode_nonce_response,
+    encode_partial_response,
+    encode_sign_response,
+    parse_partial_request,
+    parse_sign_request,
+)
 
-DRAIN_LIMIT: Final = 1024 * 1024
+DRAIN_LIMIT: Final = 2 * MAX_ROUND_TWO_BYTES
 BODY_TIMEOUT: Final = 10.0
 MAX_IN_FLIGHT: Final = 8  # sign requests being checked at once; more are refused with 429
 SIGN_THREADS: Final = 4
@@ -78,10 +89,10 @@ async def answer_everything(request: web.Request, handler: Handler) -> web.Strea
     return response
 
 
-async def read_body(request: web.Request) -> bytes:
-    """The body, at most MAX_BODY_BYTES; SigningRefused(body_too_large) beyond, after draining what is reasonable."""
+async def read_body(request: web.Request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """The body, at most `max_bytes`; SigningRefused(body_too_large) beyond, after draining what is reasonable."""
     if request.content_length is not None and request.content_length > DRAIN_LIMIT:
-        raise SigningRefused(RefusalCode.BODY_TOO_LARGE, f"the body may have at most {MAX_BODY_BYTES} bytes")
+        raise SigningRefused(RefusalCode.BODY_TOO_LARGE, f"the body may have at most {max_bytes} bytes")
     chunks: list[bytes] = []
     size = 0
     async with asyncio.timeout(BODY_TIMEOUT):
@@ -90,10 +101,10 @@ async def read_body(request: web.Request) -> bytes:
             if not chunk:
                 break
             size += len(chunk)
-            if size <= MAX_BODY_BYTES:
+            if size <= max_bytes:
                 chunks.append(chunk)
-    if size > MAX_BODY_BYTES:
-        raise SigningRefused(RefusalCode.BODY_TOO_LARGE, f"the body may have at most {MAX_BODY_BYTES} bytes")
+    if size > max_bytes:
+        raise SigningRefused(RefusalCode.BODY_TOO_LARGE, f"the body may have at most {max_bytes} bytes")
     return b"".join(chunks)
 
 
@@ -111,35 +122,51 @@ async def handle_metrics(request: web.Request) -> web.Response:
 
 
 CHECKPOINT_PATH: Final = "/sign-checkpoint"
+NONCES_PATH: Final = "/nonces"
+CHECKPOINT_NONCES_PATH: Final = "/nonces-checkpoint"
+PARTIAL_PATH: Final = "/partial"
+_CHECKPOINT_PATHS: Final = frozenset({CHECKPOINT_PATH, CHECKPOINT_NONCES_PATH})
 
 
 class SignHandler:
+    """Every signing path: a signature, round one's nonce or round two's partial signature."""
+
     def __init__(self) -> None:
         self.in_flight = 0
 
     async def __call__(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":
             raise SigningRefused(RefusalCode.UNSUPPORTED_MEDIA_TYPE, "the body must be application/json")
+        round_two = request.path == PARTIAL_PATH
         try:
-            body = await read_body(request)
+            body = await read_body(request, MAX_ROUND_TWO_BYTES if round_two else MAX_BODY_BYTES)
         except TimeoutError as exc:
             raise SigningRefused(
                 RefusalCode.MALFORMED_REQUEST, f"the body did not arrive within {BODY_TIMEOUT} s"
             ) from exc
+        service = request.app[SERVICE]
         try:
-            sign_request = parse_sign_request(body, checkpoint=request.path == CHECKPOINT_PATH)
+            if round_two:
+                partial_request = parse_partial_request(body, service.slot_count())
+            else:
+                sign_request = parse_sign_request(body, checkpoint=request.path in _CHECKPOINT_PATHS)
         except MalformedRequest as exc:
             raise SigningRefused(RefusalCode.MALFORMED_REQUEST, str(exc)) from exc
         if self.in_flight >= MAX_IN_FLIGHT:
             raise SigningRefused(RefusalCode.BUSY, f"{MAX_IN_FLIGHT} requests are being checked; ask again")
         self.in_flight += 1
         try:
-            service = request.app[SERVICE]
-            loop = asyncio.get_running_loop()
-            response = await loop.run_in_executor(request.app[EXECUTOR], service.sign, sign_request)
+            loop, executor = asyncio.get_running_loop(), request.app[EXECUTOR]
+            if round_two:
+                partial = await loop.run_in_executor(executor, service.sign_round_two, partial_request)
+                return web.json_response(encode_partial_response(partial))
+            if request.path in (NONCES_PATH, CHECKPOINT_NONCES_PATH):
+                nonce = await loop.run_in_executor(executor, service.commit_nonce, sign_request)
+                return web.json_response(encode_nonce_response(nonce))
+            response = await loop.run_in_executor(executor, service.sign, sign_request)
+            return web.json_response(encode_sign_response(response))
         finally:
             self.in_flight -= 1
-        return web.json_response(encode_sign_response(response))
 
 
 def build_app(service: ValidatorService, executor: ThreadPoolExecutor) -> web.Application:
@@ -151,8 +178,8 @@ def build_app(service: ValidatorService, executor: ThreadPoolExecutor) -> web.Ap
     app.router.add_get("/metrics", handle_metrics)
     # One handler for both paths: the bound on requests in flight is the validator's, not a path's.
     sign = SignHandler()
-    app.router.add_post("/sign", sign)
-    app.router.add_post(CHECKPOINT_PATH, sign)
+    for path in ("/sign", CHECKPOINT_PATH, NONCES_PATH, CHECKPOINT_NONCES_PATH, PARTIAL_PATH):
+        app.router.add_post(path, sign)
     return app
 
 

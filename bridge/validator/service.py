@@ -11,23 +11,28 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from statesync.aggregate import sign_partial
 from statesync.babyjub import Point
 from statesync.eddsa import sign_poseidon, verify_poseidon
-from statesync.errors import ZkStateSyncError
+from statesync.errors import ModelError, SignatureError, ZkStateSyncError
 from statesync.exits import compute_exit_root
 from statesync.model import (
+    AggregateSet,
     Checkpoint,
     Header,
     Signed,
+    SigningPurpose,
     StateSyncEvent,
     build_event_tree,
     compute_header_hash,
     compute_signed_hash,
     compute_signing_message,
+    compute_validator_set_hash,
+    signing_purpose_of,
 )
 from statesync.proposal import ProposalRules
 
@@ -45,8 +50,9 @@ from .checks import (
     is_parent_accepted,
 )
 from .metrics import ValidatorMetrics
+from .nonces import NonceBook, UnknownSession
 from .slashing import AlreadySignedOther, NotLastSigned, SignedHeader, SlashingDB
-from .wire import SignRequest, SignResponse
+from .wire import NonceResponse, PartialRequest, SignRequest, SignResponse
 
 RECENT_ERRORS: Final = 10
 SELF_TEST_MESSAGE: Final = 1
@@ -80,6 +86,15 @@ class _Duty:
     trusted: Callable[[], int]
 
 
+@dataclass(frozen=True)
+class _Approved:
+    """A proposal that passed every check and is recorded in the slashing database."""
+
+    proposal: Signed
+    header_hash: int
+    signing_message: int
+
+
 class ValidatorService:
     def __init__(
         self,
@@ -94,8 +109,13 @@ class ValidatorService:
         receiver: ReceiverReader | None,
         metrics: ValidatorMetrics,
         checkpoints: CheckpointDuty | None = None,
+        aggregate_sets: Mapping[SigningPurpose, AggregateSet] | None = None,
     ) -> None:
         self.identity = identity
+        # The aggregate quorum mode (docs/PROTOCOL.md section 10): the sets, with their keys' proofs
+        # of possession, that sessions take their keys from; None: one signature per validator.
+        self.aggregate_sets = None if aggregate_sets is None else dict(aggregate_sets)
+        self.nonces = NonceBook()
         self.context = CheckContext(chain_id=chain_id, rules=rules, next_set=next_set)
         self.genesis = genesis
         self.genesis_hash = compute_header_hash(genesis)
@@ -236,18 +256,102 @@ class ValidatorService:
 
     def sign(self, request: SignRequest) -> SignResponse:
         """A signature on the proposal if every check passes (recorded first); SigningRefused otherwise."""
+        self._require_mode(aggregate=False)
+        approved = self._approve_guarded(request)
+        signature = sign_poseidon(self.identity.private_key, approved.signing_message)
+        return SignResponse(
+            signature=signature, signing_message=approved.signing_message, header_hash=approved.header_hash
+        )
+
+    def commit_nonce(self, request: SignRequest) -> NonceResponse:
+        """Round one of the aggregate mode: the checks and the record of `sign`, then a fresh nonce
+        kept in memory for round two (each call draws another; a repeat of a recorded proposal too)."""
+        self._require_mode(aggregate=True)
+        approved = self._approve_guarded(request)
+        session, commitment = self.nonces.open(approved.proposal, approved.signing_message, approved.header_hash)
+        return NonceResponse(session, commitment, approved.signing_message, approved.header_hash)
+
+    def sign_round_two(self, request: PartialRequest) -> int:
+        """Round two: this validator's partial signature in the session round one opened, whose
+        proposal it checked and recorded; the session's nonce is spent whatever the outcome."""
+        self._require_mode(aggregate=True)
         try:
-            response = self._sign(request)
+            session = self.nonces.take(request.session)
+        except UnknownSession as exc:
+            raise SigningRefused(RefusalCode.UNKNOWN_SESSION, str(exc)) from exc
+        proposal = session.proposal
+        aggregate_set = self._aggregate_set(proposal)
+        recorded = self.db.lookup(proposal.chain_id, proposal.number)
+        if recorded is None or recorded.header_hash != session.header_hash:
+            raise SigningRefused(RefusalCode.INTERNAL_ERROR, "the session's proposal is not the one recorded")
+        keys = [v.public_key for v in aggregate_set.validator_set.validators]
+        slot = keys.index(self.identity.public_key) if self.identity.public_key in keys else None
+        if slot is None:
+            raise SigningRefused(RefusalCode.INTERNAL_ERROR, "this validator's key is not in the configured set")
+        if request.commitments.get(slot) != session.nonce.commitment:
+            raise SigningRefused(
+                RefusalCode.MALFORMED_REQUEST, f"the commitments do not list this validator's nonce at slot {slot}"
+            )
+        try:
+            partial = sign_partial(
+                self.identity.private_key, session.nonce, session.signing_message, aggregate_set, request.commitments
+            )
+        except (ModelError, SignatureError) as exc:
+            raise SigningRefused(RefusalCode.MALFORMED_REQUEST, f"no signing session: {exc}") from exc
+        with self._lock:
+            self._signatures += 1
+        self.metrics.signatures.inc()
+        log.info(
+            "sign.partial",
+            extra={
+                "fields": {
+                    "kind": type(proposal).__name__.lower(),
+                    "number": proposal.number,
+                    "header_hash": str(session.header_hash),
+                    "participants": len(request.commitments),
+                }
+            },
+        )
+        return partial
+
+    def slot_count(self) -> int:
+        """The signing set's slots V (round two's commitments are by slot)."""
+        sets = self.aggregate_sets or {}
+        return max((s.validator_set.size for s in sets.values()), default=1)
+
+    def _require_mode(self, *, aggregate: bool) -> None:
+        if (self.aggregate_sets is not None) != aggregate:
+            mine = "one aggregate signature (POST /nonces, /partial)" if self.aggregate_sets else "a signature each"
+            raise SigningRefused(
+                RefusalCode.WRONG_QUORUM_MODE, f"this network's preset signs in the other quorum mode: {mine}"
+            )
+
+    def _aggregate_set(self, proposal: Signed) -> AggregateSet:
+        sets = self.aggregate_sets or {}
+        aggregate_set = sets.get(signing_purpose_of(proposal))
+        if aggregate_set is None:
+            raise SigningRefused(RefusalCode.WRONG_CHAIN, "this validator has no set for this kind of proposal")
+        if compute_validator_set_hash(aggregate_set.validator_set) != proposal.validator_set_hash:
+            raise SigningRefused(
+                RefusalCode.VALIDATOR_SET_MISMATCH, "the proposal is signed by another set than the configured one"
+            )
+        return aggregate_set
+
+    def _approve_guarded(self, request: SignRequest) -> _Approved:
+        """_approve, with a node's failure as the refusal that says "ask again later"."""
+        try:
+            approved = self._approve(request)
         except (RpcUnavailable, RpcAnswerError) as exc:
             self._note_error("sign", str(exc))
             raise SigningRefused(RefusalCode.RPC_UNAVAILABLE, str(exc)) from exc
         except RootchainInconsistent as exc:
             self._note_error("sign", str(exc))
             raise SigningRefused(RefusalCode.ROOTCHAIN_INCONSISTENT, str(exc)) from exc
-        with self._lock:
-            self._signatures += 1
-        self.metrics.signatures.inc()
-        return response
+        if self.aggregate_sets is None:  # round two counts the aggregate mode's signatures
+            with self._lock:
+                self._signatures += 1
+            self.metrics.signatures.inc()
+        return approved
 
     def _duty(self, proposal: Signed) -> _Duty:
         """What signing `proposal` rests on: a header's rootchain and receiver, or a checkpoint's child chain."""
@@ -261,7 +365,7 @@ class ValidatorService:
         genesis_hash = compute_signed_hash(duty.genesis)
         return _Duty(duty.context, genesis_hash, duty.source, duty.trusted or (lambda: genesis_hash))
 
-    def _sign(self, request: SignRequest) -> SignResponse:
+    def _approve(self, request: SignRequest) -> _Approved:
         proposal, parent = request.proposal, request.parent
         duty = self._duty(proposal)
         check_request(request, duty.context)
@@ -306,7 +410,6 @@ class ValidatorService:
             raise SigningRefused(RefusalCode.UNKNOWN_PARENT, f"another header was signed meanwhile: {exc}") from exc
         if new and isinstance(proposal, Header):
             self.metrics.last_signed_number.set(max(proposal.number, last.number if last else 0))
-        signature = sign_poseidon(self.identity.private_key, signing_message)
         log.info(
             "sign.signed",
             extra={
@@ -318,7 +421,7 @@ class ValidatorService:
                 }
             },
         )
-        return SignResponse(signature=signature, signing_message=signing_message, header_hash=header_hash)
+        return _Approved(proposal, header_hash, signing_message)
 
     def _trusted_hash(self) -> int:
         return self._watch_receiver()
@@ -329,16 +432,16 @@ class ValidatorService:
         root = 0 if compute_header_hash(parent) == self.genesis_hash else parent.event_root  # the genesis: root 0
         return self.receiver.is_accepted(compute_header_hash(parent), parent.number, root)
 
-    def _repeat(self, proposal: Signed, header_hash: int, existing: SignedHeader) -> SignResponse:
+    def _repeat(self, proposal: Signed, header_hash: int, existing: SignedHeader) -> _Approved:
         if existing.header_hash != header_hash:
             raise self._conflict(existing)
         signing_message = compute_signing_message(proposal)
         if signing_message != existing.signing_message:
             raise SigningRefused(RefusalCode.INTERNAL_ERROR, "the recorded signing message is not this header's")
-        # Deterministic EdDSA: the same signature as the first time, nothing new revealed.
-        signature = sign_poseidon(self.identity.private_key, signing_message)
+        # Deterministic EdDSA gives the same signature as the first time, nothing new revealed; the
+        # aggregate mode draws a fresh nonce, as a session on one message with new nonces reveals nothing.
         log.info("sign.repeated", extra={"fields": {"number": proposal.number, "header_hash": str(header_hash)}})
-        return SignResponse(signature=signature, signing_message=signing_message, header_hash=header_hash)
+        return _Approved(proposal, header_hash, signing_message)
 
     @staticmethod
     def _conflict(existing: SignedHeader) -> SigningRefused:

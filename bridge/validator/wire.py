@@ -16,12 +16,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
+from statesync.aggregate import NonceCommitment
+from statesync.babyjub import SUBORDER, Point
 from statesync.eddsa import Signature
 from statesync.errors import ZkStateSyncError
 from statesync.field import R
 from statesync.model import Checkpoint, Header, Signed
 
 MAX_BODY_BYTES: Final = 64 * 1024
+# Round two lists every participant's two nonce points (about 330 bytes each): room for 2,048 slots.
+MAX_ROUND_TWO_BYTES: Final = 1024 * 1024
 UINT64_FIELDS: Final = ("chain_id", "number", "timestamp")
 ELEMENT_FIELDS: Final = ("parent_hash", "event_root", "validator_set_hash", "next_validator_set_hash")
 HEADER_KEYS: Final = frozenset({*UINT64_FIELDS, *ELEMENT_FIELDS, "block_hash"})
@@ -30,6 +34,7 @@ CHECKPOINT_KEYS: Final = frozenset({*UINT64_FIELDS, *CHECKPOINT_ELEMENT_FIELDS, 
 SIGN_REQUEST_KEYS: Final = frozenset({"proposal", "parent"})
 _DECIMAL: Final = re.compile(r"0|[1-9][0-9]{0,77}")  # 78 digits reach past 2^256: anything longer is refused unread
 _BLOCK_HASH: Final = re.compile(r"0x[0-9a-f]{64}")
+_SESSION: Final = re.compile(r"[0-9a-f]{32}")
 
 
 class MalformedRequest(ZkStateSyncError, ValueError):
@@ -47,6 +52,25 @@ class SignResponse:
     signature: Signature
     signing_message: int
     header_hash: int
+
+
+@dataclass(frozen=True)
+class NonceResponse:
+    """Round one of the aggregate mode (POST /nonces): this validator's nonce commitment for the
+    proposal it checked and recorded, under a session id that round two names."""
+
+    session: str
+    commitment: NonceCommitment
+    signing_message: int
+    header_hash: int
+
+
+@dataclass(frozen=True)
+class PartialRequest:
+    """Round two (POST /partial): the session, and every participant's commitment by slot."""
+
+    session: str
+    commitments: Mapping[int, NonceCommitment]
 
 
 # --- JSON -------------------------------------------------------------------------------------
@@ -203,6 +227,82 @@ def parse_sign_response(body: bytes) -> SignResponse:
         signing_message=parse_decimal(document["signing_message"], "answer.signing_message", R),
         header_hash=parse_decimal(document["header_hash"], "answer.header_hash", R),
     )
+
+
+# --- the aggregate mode's two rounds -------------------------------------------------------------
+
+
+def _point(value: object, where: str) -> Point:
+    if not isinstance(value, list) or len(value) != 2:
+        raise MalformedRequest(f"{where} must be [x, y]")
+    return (parse_decimal(value[0], f"{where}.x", R), parse_decimal(value[1], f"{where}.y", R))
+
+
+def _encode_point(point: Point) -> list[str]:
+    return [str(point[0]), str(point[1])]
+
+
+def parse_session(value: object, where: str) -> str:
+    if not isinstance(value, str) or not _SESSION.fullmatch(value):
+        raise MalformedRequest(f"{where} must be 32 lowercase hex digits")
+    return value
+
+
+def encode_nonce_response(response: NonceResponse) -> dict[str, Any]:
+    return {
+        "session": response.session,
+        "r1": _encode_point(response.commitment.r1),
+        "r2": _encode_point(response.commitment.r2),
+        "signing_message": str(response.signing_message),
+        "header_hash": str(response.header_hash),
+    }
+
+
+def parse_nonce_response(body: bytes) -> NonceResponse:
+    """A 200 answer of POST /nonces (for the relayer); MalformedRequest if it is not one."""
+    keys = frozenset({"session", "r1", "r2", "signing_message", "header_hash"})
+    document = _object(parse_json_strictly(body), keys, "answer")
+    return NonceResponse(
+        session=parse_session(document["session"], "answer.session"),
+        commitment=NonceCommitment(_point(document["r1"], "answer.r1"), _point(document["r2"], "answer.r2")),
+        signing_message=parse_decimal(document["signing_message"], "answer.signing_message", R),
+        header_hash=parse_decimal(document["header_hash"], "answer.header_hash", R),
+    )
+
+
+def encode_partial_request(request: PartialRequest) -> bytes:
+    commitments = {
+        str(slot): [*_encode_point(c.r1), *_encode_point(c.r2)] for slot, c in sorted(request.commitments.items())
+    }
+    return json.dumps({"session": request.session, "commitments": commitments}).encode()
+
+
+def parse_partial_request(body: bytes, slots: int) -> PartialRequest:
+    """A POST /partial body: {"session": hex, "commitments": {"slot": [R1.x, R1.y, R2.x, R2.y], ...}}."""
+    document = _object(
+        parse_json_strictly(body, MAX_ROUND_TWO_BYTES), frozenset({"session", "commitments"}), "the request"
+    )
+    listed = document["commitments"]
+    if not isinstance(listed, dict) or not listed:
+        raise MalformedRequest("commitments must be a non-empty object of slot -> [R1.x, R1.y, R2.x, R2.y]")
+    commitments: dict[int, NonceCommitment] = {}
+    for key, value in listed.items():
+        slot = parse_decimal(key, "commitments slot", slots)
+        where = f"commitments[{slot}]"
+        if not isinstance(value, list) or len(value) != 4:
+            raise MalformedRequest(f"{where} must be [R1.x, R1.y, R2.x, R2.y]")
+        coordinates = [parse_decimal(v, where, R) for v in value]
+        commitments[slot] = NonceCommitment((coordinates[0], coordinates[1]), (coordinates[2], coordinates[3]))
+    return PartialRequest(parse_session(document["session"], "session"), commitments)
+
+
+def encode_partial_response(partial: int) -> dict[str, str]:
+    return {"partial": str(partial)}
+
+
+def parse_partial_response(body: bytes) -> int:
+    document = _object(parse_json_strictly(body), frozenset({"partial"}), "answer")
+    return parse_decimal(document["partial"], "answer.partial", SUBORDER)
 
 
 def encode_error(code: str, message: str) -> dict[str, Any]:

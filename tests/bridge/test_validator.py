@@ -135,7 +135,7 @@ def test_saving_keeps_other_programs_sections(tmp_path: Path) -> None:
         (lambda d: d["rootchain"].update(rpc=["ftp://x"]), r"\[rootchain\] rpc\[0\] must be an http"),
         (lambda d: d["rootchain"].update(state_sender="0x12"), r"state_sender must be a 0x-hex address"),
         (lambda d: d["circuits"].update(preset="nope"), r"\[circuits\] preset: unknown preset 'nope'"),
-        (lambda d: d["circuits"].update(preset="aggregate_test"), r"aggregate quorum mode \(Q = 1\).*do not run yet"),
+        (lambda d: d["circuits"].update(preset="aggregate_test"), r"aggregate quorum mode \(Q = 1\).*needs possession"),
         (lambda d: d.pop("circuits"), r"missing \[circuits\] section"),
         (lambda d: d["validators"][0].update(public_key=["1", "2"]), r"#0 \('alice'\).*not on Baby Jubjub"),
         (lambda d: d["validators"][0].update(power=0), r"#0 power must be in \[1,"),

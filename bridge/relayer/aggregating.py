@@ -5,11 +5,12 @@ Round one asks every validator at once for a nonce commitment (POST /nonces): ea
 proposal and records it exactly as it would before signing. The round waits for every answer, or
 for ROUND_ONE_GRACE once the answers hold a quorum, so a slow validator costs little and a quick
 one is not left out. Round two sends the participants' commitments to each participant (POST
-/partial), once: a session's nonce signs only once. Each partial signature is checked against the
-signer's key and nonces (statesync.aggregate.verify_partial), so a validator that withholds or
-sends garbage is named. A session that loses any participant cannot be finished (its nonce and
-challenge cover them all): the next session leaves out who failed, when the rest still hold a
-quorum, so a validator that restarted between the rounds costs one retry.
+/partial), once: a session's nonce signs only once. The aggregate is checked, and when it fails
+each partial against its signer's key and nonces (statesync.aggregate.aggregate_partials), so a
+validator that withholds or sends garbage is named and left out for the proposal. A session that
+loses any participant cannot be finished (its nonce and challenge cover them all): the next
+session leaves out who failed, when the rest still hold a quorum, so a validator that restarted
+between the rounds costs one retry.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Final
 
-from statesync.aggregate import NonceCommitment, SigningSession, aggregate_partials, open_session, verify_partial
+from statesync.aggregate import NonceCommitment, PartialSignatureError, aggregate_partials, open_session
 from statesync.model import (
     AggregateCommit,
     AggregateSet,
@@ -49,6 +50,8 @@ class AggregateRound:
     signers: Mapping[int, str]  # slot -> validator name
     refusals: Mapping[str, str]  # validator name -> why it is not among the signers
     sessions: int  # sessions opened: 1 unless a participant failed round two
+    round_one_s: float  # the last session's rounds, wall time
+    round_two_s: float
 
 
 def verify_nonce_answer(endpoint: ValidatorEndpoint, proposal: Signed, answer: NonceResponse) -> NonceResponse:
@@ -97,7 +100,9 @@ class AggregateCollector:
             if self.stopping.is_set() or time.monotonic() >= ends_at:
                 break
             asked = [e for e in self.endpoints if e.slot not in final and e.slot not in left_out]
+            began = time.monotonic()
             nonces = self._round_one(asked, proposal, parent, ends_at, refusals, final)
+            round_one_s = time.monotonic() - began
             if not self._quorum(nonces):
                 break
             if self.on_round_one is not None:
@@ -105,14 +110,26 @@ class AggregateCollector:
             session = open_session(
                 compute_signing_message(proposal), aggregate_set, {slot: n.commitment for slot, n in nonces.items()}
             )
-            partials, failed = self._round_two(nonces, session, ends_at, refusals, final)
+            began = time.monotonic()
+            partials, failed = self._round_two(nonces, ends_at, refusals)
             if not failed:
-                signature = aggregate_partials(session, partials)
+                try:
+                    signature = aggregate_partials(session, partials)
+                except PartialSignatureError as exc:
+                    # Named only when the aggregate fails: that signer is out for this proposal.
+                    bad = next(e for e in self.endpoints if e.slot == exc.slot)
+                    log.error("sign.bad_partial", extra={"fields": {"validator": bad.name}})
+                    refusals[bad.name] = f"bad partial signature: {exc}"
+                    final.add(exc.slot)
+                    failed = {exc.slot}
+            if not failed:
                 bitmap = tuple(slot in nonces for slot in range(aggregate_set.validator_set.size))
                 names = {e.slot: e.name for e in self.endpoints if e.slot in nonces}
                 for name in names.values():
                     refusals.pop(name, None)
-                return AggregateRound(AggregateCommit(proposal, bitmap, signature), names, refusals, session_number)
+                commit = AggregateCommit(proposal, bitmap, signature)
+                round_two_s = time.monotonic() - began
+                return AggregateRound(commit, names, refusals, session_number, round_one_s, round_two_s)
             log.warning(
                 "sign.session_lost",
                 extra={"fields": {"number": proposal.number, "session": session_number, "failed": sorted(failed)}},
@@ -180,14 +197,9 @@ class AggregateCollector:
         return nonces
 
     def _round_two(
-        self,
-        nonces: Mapping[int, NonceResponse],
-        session: SigningSession,
-        ends_at: float,
-        refusals: dict[str, str],
-        final: set[int],
+        self, nonces: Mapping[int, NonceResponse], ends_at: float, refusals: dict[str, str]
     ) -> tuple[dict[int, int], set[int]]:
-        """Each participant's checked partial signature, and the slots that gave none."""
+        """Each participant's partial signature (checked in aggregate_partials), and the slots that gave none."""
         commitments: dict[int, NonceCommitment] = {slot: n.commitment for slot, n in nonces.items()}
         participants = [e for e in self.endpoints if e.slot in nonces]
         partials: dict[int, int] = {}
@@ -195,20 +207,18 @@ class AggregateCollector:
         pool = ThreadPoolExecutor(max_workers=len(participants), thread_name_prefix="relayer-partial")
         try:
             futures = {
-                pool.submit(self._partial, e, PartialRequest(nonces[e.slot].session, commitments), session): e
+                pool.submit(self._partial, e, PartialRequest(nonces[e.slot].session, commitments)): e
                 for e in participants
             }
             done, pending = wait(futures, timeout=max(ends_at - time.monotonic(), 0))
             for future in done:
                 endpoint = futures[future]
-                partial, reason, is_final = future.result()
+                partial, reason = future.result()
                 if partial is not None:
                     partials[endpoint.slot] = partial
                     continue
                 failed.add(endpoint.slot)
                 refusals[endpoint.name] = reason
-                if is_final:
-                    final.add(endpoint.slot)
             for future in pending:
                 failed.add(futures[future].slot)
                 refusals[futures[future].name] = "no partial signature within the round"
@@ -216,21 +226,15 @@ class AggregateCollector:
             pool.shutdown(wait=False, cancel_futures=True)
         return partials, failed
 
-    def _partial(
-        self, endpoint: ValidatorEndpoint, request: PartialRequest, session: SigningSession
-    ) -> tuple[int | None, str, bool]:
-        """(partial, "", False) if it verifies; else (None, why, whether it is final). Asked once: the
-        session's nonce is spent by the first answer, so a second ask could only be refused."""
+    def _partial(self, endpoint: ValidatorEndpoint, request: PartialRequest) -> tuple[int | None, str]:
+        """(partial, "") or (None, why). Asked once: the session's nonce is spent by the first answer,
+        so a second ask could only be refused."""
         try:
-            partial = ValidatorClient(endpoint.url, timeout=self.request_timeout).partial(request)
+            return ValidatorClient(endpoint.url, timeout=self.request_timeout).partial(request), ""
         except ValidatorRefused as exc:  # unknown_session: the validator restarted since round one
-            return None, f"round two: {exc.code}: {exc.message[:200]}", False
+            return None, f"round two: {exc.code}: {exc.message[:200]}"
         except ValidatorUnreachable as exc:
-            return None, f"round two: unreachable: {str(exc)[:200]}", False
-        if not verify_partial(session, endpoint.slot, partial):
-            log.error("sign.bad_partial", extra={"fields": {"validator": endpoint.name}})
-            return None, "bad partial signature: it does not verify under its key and nonces", True
-        return partial, "", False
+            return None, f"round two: unreachable: {str(exc)[:200]}"
 
     def _fail(self, proposal: Signed, refusals: Mapping[str, str], final: set[int]) -> SigningError:
         final_power = sum(e.power for e in self.endpoints if e.slot in final)

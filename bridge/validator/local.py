@@ -85,6 +85,7 @@ def make_local_network(
     child: ChildConfig | None = None,
     seed: bytes | None = None,
     work_factor: int = DEFAULT_WORK_FACTOR,
+    poll_interval: float = 0.5,
 ) -> LocalNetwork:
     """Keys (sha256(seed, i) with a seed, for reproducible tests; else random), keystores and configs.
 
@@ -123,7 +124,7 @@ def make_local_network(
             "keystore": keystore.name,
             "password_env": password_env,
             "data_dir": name,
-            "poll_interval": 0.5,
+            "poll_interval": poll_interval,
         }
         config_path = directory / f"{name}.toml"
         write_atomically(config_path, tomli_w.dumps({"validator": node}))

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from statesync.aggregate import sign_partial
-from statesync.babyjub import Point
+from statesync.aggregate import compute_binding_factor, sign_partial
+from statesync.babyjub import BASE8, Point
 from statesync.eddsa import sign_poseidon, verify_poseidon
 from statesync.errors import ModelError, SignatureError, ZkStateSyncError
 from statesync.exits import compute_exit_root
@@ -154,6 +154,8 @@ class ValidatorService:
         if self.checkpoints is not None:
             compute_signing_message(self.checkpoints.genesis)
             compute_exit_root(())
+        if self.aggregate_sets is not None:  # round two's binding factor: another width
+            compute_binding_factor(BASE8, BASE8, BASE8, SELF_TEST_MESSAGE)
 
     # --- observations -------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -57,9 +58,11 @@ def is_alive(pid: int) -> bool:
     return True
 
 
-def test_the_devnet_relays_every_deposit_once_and_ctrl_c_stops_all_its_processes(tmp_path: Path) -> None:
+# The aggregate quorum mode's run adds the setups of its four circuits (a few minutes): make test-all.
+@pytest.mark.parametrize("preset", ["test", pytest.param("aggregate_test", marks=pytest.mark.slow)])
+def test_the_devnet_relays_every_deposit_once_and_ctrl_c_stops_all_its_processes(tmp_path: Path, preset: str) -> None:
     directory = tmp_path / "devnet"
-    argv = cli("devnet", "--dir", str(directory), "--deposits", str(DEPOSITS), "--interval", "0.2")
+    argv = cli("devnet", "--dir", str(directory), "--preset", preset, "--deposits", str(DEPOSITS), "--interval", "0.2")
     devnet = subprocess.Popen(
         [*argv, "--confirmations", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -104,6 +107,15 @@ def test_the_devnet_relays_every_deposit_once_and_ctrl_c_stops_all_its_processes
             for log in synced
         ]
         assert minted == deposited and len(minted) == DEPOSITS
+        # The quorum mode the preset names is the one that signed: one aggregate per header, or signatures.
+        store = sqlite3.connect(f"file:{directory / 'relayer' / 'relayer.sqlite'}?mode=ro", uri=True)
+        try:
+            aggregates, signatures = (
+                store.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("aggregates", "signatures")
+            )
+        finally:
+            store.close()
+        assert (aggregates > 0, signatures > 0) == ((True, False) if preset == "aggregate_test" else (False, True))
 
         pids = [state["relayer"]["pid"], *(v["pid"] for v in state["validators"].values())]
         assert all(isinstance(p, int) and is_alive(p) for p in pids)

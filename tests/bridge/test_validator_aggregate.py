@@ -5,11 +5,13 @@ builds requests from the honest header after the genesis and checks what the pro
 the partial signatures of one session sum to an EdDSA-Poseidon signature that the model counts
 under the set with its proofs of possession; a session signs once; a validator restarted between
 the rounds answers unknown_session and the relayer's collector finishes in a second session
-without it. The config tests need no process.
+without it; a validator whose partial is wrong is named and left out. The config tests need no
+process.
 """
 
 from __future__ import annotations
 
+import http.server
 import json
 import signal
 import threading
@@ -42,12 +44,13 @@ from bridge.keystore import write_keystore
 from bridge.relayer.aggregating import AggregateCollector
 from bridge.relayer.signing import SigningError, ValidatorEndpoint
 from bridge.validator.cli import app as validator_app
-from bridge.validator.client import ValidatorRefused
+from bridge.validator.client import ValidatorClient, ValidatorRefused
 from bridge.validator.local import LocalNetwork, make_local_network
 from bridge.validator.process import ValidatorProcess, spawn_validator, stop_validator, wait_until_ready
 from bridge.validator.slashing import DB_NAME, SlashingDB
 from bridge.validator.wire import NonceResponse, PartialRequest
 from statesync.aggregate import aggregate_partials, open_session, verify_partial
+from statesync.babyjub import SUBORDER
 from statesync.eddsa import verify_poseidon
 from statesync.model import (
     AggregateCommit,
@@ -366,3 +369,62 @@ def test_without_a_quorum_of_nonces_the_collector_fails_and_says_who(scene: Scen
         collector.collect(scene.honest, scene.genesis)
     names = [v.name for v in scene.network.validators]
     assert {names[2], names[3]} <= set(failed.value.refusals) and not failed.value.final
+
+
+class LyingValidator:
+    """A validator that answers round one truthfully (a real one's answer, forwarded) and round two
+    with a partial signature off by one: the adversary the collector must name."""
+
+    def __init__(self, honest_url: str) -> None:
+        self.honest = ValidatorClient(honest_url, timeout=10.0)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        honest = self.honest
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                answer = honest.post_json(self.path, body)
+                payload = answer.body
+                if self.path == "/partial" and answer.status == 200:
+                    partial = int(json.loads(answer.body)["partial"])
+                    payload = json.dumps({"partial": str((partial + 1) % SUBORDER)}).encode()
+                self.send_response(answer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        return Handler
+
+    def __enter__(self) -> LyingValidator:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_validator_whose_partial_is_wrong_is_named_and_left_out(scene: Scene) -> None:
+    with LyingValidator(scene.network.validators[3].url) as liar:
+        endpoints = [replace(e, url=liar.url) if e.slot == 3 else e for e in scene.endpoints()]
+        signed = AggregateCollector(
+            endpoints,
+            build_aggregate_sets(scene.network.config),
+            request_timeout=10.0,
+            deadline=60.0,
+            attempts=3,
+            stopping=threading.Event(),
+            grace=5.0,
+        ).collect(scene.honest, scene.genesis)
+    liar_name = scene.network.validators[3].name
+    assert signed.sessions == 2 and set(signed.signers) == {0, 1, 2}, signed
+    assert "bad partial signature" in signed.refusals[liar_name] and "slot 3" in signed.refusals[liar_name]
+    assert compute_signed_power(scene.aggregate_set, signed.commit) == 3

@@ -115,6 +115,11 @@ class ValidatorService:
         # The aggregate quorum mode (docs/PROTOCOL.md section 10): the sets, with their keys' proofs
         # of possession, that sessions take their keys from; None: one signature per validator.
         self.aggregate_sets = None if aggregate_sets is None else dict(aggregate_sets)
+        # Hashed once: a set hash is a Poseidon sponge over 3V elements (tens of ms at V = 64).
+        self._aggregate_set_hashes = {
+            purpose: compute_validator_set_hash(aggregate_set.validator_set)
+            for purpose, aggregate_set in (aggregate_sets or {}).items()
+        }
         self.nonces = NonceBook()
         self.context = CheckContext(chain_id=chain_id, rules=rules, next_set=next_set)
         self.genesis = genesis
@@ -330,10 +335,11 @@ class ValidatorService:
 
     def _aggregate_set(self, proposal: Signed) -> AggregateSet:
         sets = self.aggregate_sets or {}
-        aggregate_set = sets.get(signing_purpose_of(proposal))
+        purpose = signing_purpose_of(proposal)
+        aggregate_set = sets.get(purpose)
         if aggregate_set is None:
             raise SigningRefused(RefusalCode.WRONG_CHAIN, "this validator has no set for this kind of proposal")
-        if compute_validator_set_hash(aggregate_set.validator_set) != proposal.validator_set_hash:
+        if self._aggregate_set_hashes[purpose] != proposal.validator_set_hash:
             raise SigningRefused(
                 RefusalCode.VALIDATOR_SET_MISMATCH, "the proposal is signed by another set than the configured one"
             )

@@ -59,7 +59,7 @@
     public_key = ["x", "y"]         # Baby Jubjub, decimal strings
     # possession = { r8 = ["x", "y"], s = "..." }             # the aggregate mode (a preset with Q = 1):
     # checkpoint_possession = { r8 = ["x", "y"], s = "..." }  # the key's proofs of possession for
-    #   [rootchain]'s headers and [child]'s checkpoints (`zkstatesync validator prove-possession`)
+    #   [rootchain]'s headers and [child]'s checkpoints (`zkstatesync validator-prove-possession`)
 
 A validator process reads a `[validator]` section, from the network file itself or from a small
 file of its own that names the network file (`network = "network.toml"`, relative to it):
@@ -419,7 +419,7 @@ def _check_possession(config: NetworkConfig, source: str) -> None:
             if getattr(entry, key) is None:
                 raise ConfigError(
                     f"{source}: preset {config.circuits.preset!r} is in the aggregate quorum mode (Q = 1): "
-                    f"validator {entry.name!r} needs {key} (`zkstatesync validator prove-possession`)"
+                    f"validator {entry.name!r} needs {key} (`zkstatesync validator-prove-possession`)"
                 )
         try:
             build_signing_set(config, purpose)

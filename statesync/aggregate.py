@@ -29,6 +29,7 @@ only when the aggregate fails to verify, one check instead of one per signer.
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -85,9 +86,10 @@ class SecretNonce:
     new ones, costing one retry of round one.
     """
 
-    __slots__ = ("_k1", "_k2", "commitment")
+    __slots__ = ("_k1", "_k2", "_lock", "commitment")
 
     def __init__(self, k1: int, k2: int) -> None:
+        self._lock = threading.Lock()
         self._k1: int | None = k1
         self._k2: int | None = k2
         self.commitment = NonceCommitment(multiply_point(BASE8, k1), multiply_point(BASE8, k2))
@@ -97,10 +99,11 @@ class SecretNonce:
         return self._k1 is None
 
     def take(self) -> tuple[int, int]:
-        if self._k1 is None or self._k2 is None:
+        with self._lock:  # claimed once even if two threads hold this object
+            k1, k2 = self._k1, self._k2
+            self._k1 = self._k2 = None
+        if k1 is None or k2 is None:
             raise NonceReuseError("this nonce has already signed: draw a new one (round one again)")
-        k1, k2 = self._k1, self._k2
-        self._k1 = self._k2 = None
         return k1, k2
 
     def __repr__(self) -> str:

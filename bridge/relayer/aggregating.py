@@ -23,7 +23,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Final
 
-from statesync.aggregate import NonceCommitment, PartialSignatureError, aggregate_partials, open_session
+from statesync.aggregate import (
+    NonceCommitment,
+    PartialSignatureError,
+    aggregate_partials,
+    open_session,
+    verify_partial,
+)
+from statesync.babyjub import is_on_curve
 from statesync.model import (
     AggregateCommit,
     AggregateSet,
@@ -60,6 +67,9 @@ def verify_nonce_answer(endpoint: ValidatorEndpoint, proposal: Signed, answer: N
         raise BadSignature(f"{endpoint.name} committed to another header ({answer.header_hash})")
     if answer.signing_message != compute_signing_message(proposal):
         raise BadSignature(f"{endpoint.name} names another signing message")
+    for point, name in ((answer.commitment.r1, "R1"), (answer.commitment.r2, "R2")):
+        if not is_on_curve(point):
+            raise BadSignature(f"{endpoint.name}'s {name} is not on Baby Jubjub")
     return answer
 
 
@@ -95,10 +105,11 @@ class AggregateCollector:
         ends_at = time.monotonic() + self.deadline
         refusals: dict[str, str] = {}
         final: set[int] = set()  # slots whose refusal will not change for this proposal
-        left_out: set[int] = set()  # failed the last session's round two
-        for session_number in range(1, self.attempts + 1):
-            if self.stopping.is_set() or time.monotonic() >= ends_at:
-                break
+        left_out: set[int] = set()  # failed a session's round two: out while the others hold a quorum
+        stalled = 0  # sessions lost without anyone new left out: at most `attempts`
+        session_number = 0
+        while not self.stopping.is_set() and time.monotonic() < ends_at and stalled < self.attempts:
+            session_number += 1
             asked = [e for e in self.endpoints if e.slot not in final and e.slot not in left_out]
             began = time.monotonic()
             nonces = self._round_one(asked, proposal, parent, ends_at, refusals, final)
@@ -107,21 +118,25 @@ class AggregateCollector:
                 break
             if self.on_round_one is not None:
                 self.on_round_one(nonces)
-            session = open_session(
-                compute_signing_message(proposal), aggregate_set, {slot: n.commitment for slot, n in nonces.items()}
-            )
+            message = compute_signing_message(proposal)
+            try:
+                session = open_session(message, aggregate_set, {slot: n.commitment for slot, n in nonces.items()})
+            except PartialSignatureError as exc:  # verify_nonce_answer checks the points first: a guard
+                self._name(exc.slot, f"bad nonce commitment: {exc}", refusals, final)
+                stalled += 1
+                continue
             began = time.monotonic()
-            partials, failed = self._round_two(nonces, ends_at, refusals)
+            # Round two gets a request's time even when round one used up the deadline: the nonces are spent.
+            partials, failed = self._round_two(nonces, max(ends_at, began + self.request_timeout), refusals)
             if not failed:
                 try:
                     signature = aggregate_partials(session, partials)
                 except PartialSignatureError as exc:
-                    # Named only when the aggregate fails: that signer is out for this proposal.
-                    bad = next(e for e in self.endpoints if e.slot == exc.slot)
-                    log.error("sign.bad_partial", extra={"fields": {"validator": bad.name}})
-                    refusals[bad.name] = f"bad partial signature: {exc}"
-                    final.add(exc.slot)
-                    failed = {exc.slot}
+                    # The aggregate failed: every wrong partial is named, and out for this proposal.
+                    failed = {slot for slot in session.slots if not verify_partial(session, slot, partials[slot])}
+                    for slot in failed or {exc.slot}:
+                        self._name(slot, f"bad partial signature: slot {slot}'s does not verify", refusals, final)
+                    failed = failed or {exc.slot}
             if not failed:
                 bitmap = tuple(slot in nonces for slot in range(aggregate_set.validator_set.size))
                 names = {e.slot: e.name for e in self.endpoints if e.slot in nonces}
@@ -134,11 +149,22 @@ class AggregateCollector:
                 "sign.session_lost",
                 extra={"fields": {"number": proposal.number, "session": session_number, "failed": sorted(failed)}},
             )
-            # Without those who failed if the rest still hold a quorum: a restarted validator is back for
-            # the session after, a broken one does not stall every session.
-            remaining = {e.slot: e for e in self.endpoints if e.slot not in final and e.slot not in failed}
-            left_out = set(failed) if self._quorum(remaining) else set()
+            # Those who failed stay out (cumulatively) while the others still hold a quorum: a restarted
+            # validator costs one session, and withholders taking turns cannot stall every session.
+            remaining = {e.slot: e for e in self.endpoints if e.slot not in final | left_out | failed}
+            if self._quorum(remaining):
+                stalled += 0 if failed - left_out - final else 1
+                left_out |= failed
+            else:
+                left_out = set()
+                stalled += 1
         raise self._fail(proposal, refusals, final)
+
+    def _name(self, slot: int, reason: str, refusals: dict[str, str], final: set[int]) -> None:
+        endpoint = next(e for e in self.endpoints if e.slot == slot)
+        log.error("sign.bad_answer", extra={"fields": {"validator": endpoint.name, "reason": reason}})
+        refusals[endpoint.name] = reason
+        final.add(slot)
 
     def _quorum(self, slots: Mapping[int, object]) -> bool:
         return is_quorum(sum(e.power for e in self.endpoints if e.slot in slots), self.total)

@@ -145,6 +145,8 @@ class SignHandler:
                 RefusalCode.MALFORMED_REQUEST, f"the body did not arrive within {BODY_TIMEOUT} s"
             ) from exc
         service = request.app[SERVICE]
+        if round_two:  # before parsing: the other mode's slots would make a wrong 400
+            service.require_mode(aggregate=True)
         try:
             if round_two:
                 partial_request = parse_partial_request(body, service.slot_count())

@@ -274,6 +274,7 @@ class ValidatorService:
         """Round one of the aggregate mode: the checks and the record of `sign`, then a fresh nonce
         kept in memory for round two (each call draws another; a repeat of a recorded proposal too)."""
         self._require_mode(aggregate=True)
+        self._aggregate_set(request.proposal)  # a set it could not sign under is refused before the record
         approved = self._approve_guarded(request)
         session, commitment = self.nonces.open(approved.proposal, approved.signing_message, approved.header_hash)
         return NonceResponse(session, commitment, approved.signing_message, approved.header_hash)
@@ -325,6 +326,10 @@ class ValidatorService:
         """The signing set's slots V (round two's commitments are by slot)."""
         sets = self.aggregate_sets or {}
         return max((s.validator_set.size for s in sets.values()), default=1)
+
+    def require_mode(self, *, aggregate: bool) -> None:
+        """SigningRefused(wrong_quorum_mode) unless this network signs in the given mode."""
+        self._require_mode(aggregate=aggregate)
 
     def _require_mode(self, *, aggregate: bool) -> None:
         if (self.aggregate_sets is not None) != aggregate:

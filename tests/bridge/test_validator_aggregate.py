@@ -372,26 +372,29 @@ def test_without_a_quorum_of_nonces_the_collector_fails_and_says_who(scene: Scen
 
 
 class LyingValidator:
-    """A validator that answers round one truthfully (a real one's answer, forwarded) and round two
-    with a partial signature off by one: the adversary the collector must name."""
+    """A real validator's answers, forwarded, with one lie: round two's partial off by one, or
+    (`lie="nonce"`) round one's R1 off the curve: the adversaries the collector must name."""
 
-    def __init__(self, honest_url: str) -> None:
+    def __init__(self, honest_url: str, lie: str = "partial") -> None:
         self.honest = ValidatorClient(honest_url, timeout=10.0)
+        self.lie = lie
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
-        honest = self.honest
+        honest, lie = self.honest, self.lie
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 answer = honest.post_json(self.path, body)
                 payload = answer.body
-                if self.path == "/partial" and answer.status == 200:
+                if self.path == "/partial" and answer.status == 200 and lie == "partial":
                     partial = int(json.loads(answer.body)["partial"])
                     payload = json.dumps({"partial": str((partial + 1) % SUBORDER)}).encode()
+                if self.path == "/nonces" and answer.status == 200 and lie == "nonce":
+                    payload = json.dumps({**json.loads(answer.body), "r1": ["1", "2"]}).encode()
                 self.send_response(answer.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -428,3 +431,20 @@ def test_a_validator_whose_partial_is_wrong_is_named_and_left_out(scene: Scene) 
     assert signed.sessions == 2 and set(signed.signers) == {0, 1, 2}, signed
     assert "bad partial signature" in signed.refusals[liar_name] and "slot 3" in signed.refusals[liar_name]
     assert compute_signed_power(scene.aggregate_set, signed.commit) == 3
+
+
+def test_a_validator_whose_nonce_is_off_the_curve_is_named_in_round_one(scene: Scene) -> None:
+    with LyingValidator(scene.network.validators[3].url, lie="nonce") as liar:
+        endpoints = [replace(e, url=liar.url) if e.slot == 3 else e for e in scene.endpoints()]
+        signed = AggregateCollector(
+            endpoints,
+            build_aggregate_sets(scene.network.config),
+            request_timeout=10.0,
+            deadline=60.0,
+            attempts=3,
+            stopping=threading.Event(),
+            grace=5.0,
+        ).collect(scene.honest, scene.genesis)
+    liar_name = scene.network.validators[3].name
+    assert signed.sessions == 1 and set(signed.signers) == {0, 1, 2}, signed
+    assert "R1 is not on Baby Jubjub" in signed.refusals[liar_name], signed.refusals

@@ -4,6 +4,7 @@ trusted for it only when each key proves its owner holds it (model.AggregateSet 
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
 from .babyjub import Point, check_point
@@ -35,6 +36,13 @@ def prove_possession(private_key: bytes, chain_id: int, purpose: int) -> Signatu
 def verify_possession(public_key: Point, chain_id: int, purpose: int, proof: object) -> bool:
     if not isinstance(proof, Signature):
         return False
+    return _verify_possession(public_key, chain_id, purpose, proof)
+
+
+# A pure function of hashable values, asked for the same set by every process that reads a network
+# file (once when it is parsed, again when the services form their sets): V verifications each time.
+@functools.lru_cache(maxsize=8192)
+def _verify_possession(public_key: Point, chain_id: int, purpose: int, proof: Signature) -> bool:
     try:
         return verify_poseidon(public_key, compute_possession_message(public_key, chain_id, purpose), proof)
     except SignatureError:

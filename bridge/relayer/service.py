@@ -28,7 +28,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -579,13 +579,9 @@ class Relayer:
         try:
             signed = self.collector.collect(header, parent, self.store.signatures(header_hash), keep)
         except SigningError as exc:
-            for name in exc.refusals:
-                self.metrics.signatures.labels(validator=name, outcome="refused").inc()
-            if exc.final:
-                self.store.set_proposal_status(header_hash, ProposalStatus.ABANDONED, str(exc))
+            self._signing_failed(header_hash, exc)
             raise
-        for name in signed.refusals:
-            self.metrics.signatures.labels(validator=name, outcome="refused").inc()
+        self._count_refused(signed.refusals)
         self.store.set_proposal_status(header_hash, ProposalStatus.SIGNED)
         log.info(
             "relay.signed",
@@ -612,16 +608,12 @@ class Relayer:
         try:
             signed = aggregator.collect(header, parent)
         except SigningError as exc:
-            for name in exc.refusals:
-                self.metrics.signatures.labels(validator=name, outcome="refused").inc()
-            if exc.final:
-                self.store.set_proposal_status(header_hash, ProposalStatus.ABANDONED, str(exc))
+            self._signing_failed(header_hash, exc)
             raise
         self.store.save_aggregate(header_hash, signed.signers, signed.commit.signature)
         for name in signed.signers.values():
             self.metrics.signatures.labels(validator=name, outcome="signed").inc()
-        for name in signed.refusals:
-            self.metrics.signatures.labels(validator=name, outcome="refused").inc()
+        self._count_refused(signed.refusals)
         self.store.set_proposal_status(header_hash, ProposalStatus.SIGNED)
         log.info(
             "relay.signed",
@@ -635,6 +627,16 @@ class Relayer:
             },
         )
         return signed.commit
+
+    def _count_refused(self, refusals: Mapping[str, str]) -> None:
+        for name in refusals:
+            self.metrics.signatures.labels(validator=name, outcome="refused").inc()
+
+    def _signing_failed(self, header_hash: int, exc: SigningError) -> None:
+        """Both quorum modes' failed collection: refusals counted, a proposal no quorum can sign abandoned."""
+        self._count_refused(exc.refusals)
+        if exc.final:
+            self.store.set_proposal_status(header_hash, ProposalStatus.ABANDONED, str(exc))
 
     # --- evidence -----------------------------------------------------------------------------
 

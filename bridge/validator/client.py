@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 from statesync.errors import ZkStateSyncError
@@ -26,6 +26,7 @@ from .wire import (
 )
 
 DEFAULT_TIMEOUT: Final = 60.0
+T = TypeVar("T")
 
 
 class ValidatorRefused(ZkStateSyncError):
@@ -91,34 +92,26 @@ class ValidatorClient:
     def sign(self, proposal: Signed, parent: Signed) -> SignResponse:
         """The validator's signature on `proposal` (a header or a checkpoint); ValidatorRefused otherwise."""
         path = "/sign-checkpoint" if isinstance(proposal, Checkpoint) else "/sign"
-        answer = self.post_json(path, encode_sign_request(proposal, parent))
-        if answer.status == 200:
-            try:
-                return parse_sign_response(answer.body)
-            except MalformedRequest as exc:
-                raise ValidatorUnreachable(f"{self.url}{path} answered 200 with {exc}") from exc
-        raise decode_refusal(answer)
+        return self._exchange(path, encode_sign_request(proposal, parent), parse_sign_response)
 
     def nonces(self, proposal: Signed, parent: Signed) -> NonceResponse:
         """Round one of the aggregate mode: the validator's nonce commitment for `proposal`."""
         path = "/nonces-checkpoint" if isinstance(proposal, Checkpoint) else "/nonces"
-        answer = self.post_json(path, encode_sign_request(proposal, parent))
-        if answer.status == 200:
-            try:
-                return parse_nonce_response(answer.body)
-            except MalformedRequest as exc:
-                raise ValidatorUnreachable(f"{self.url}{path} answered 200 with {exc}") from exc
-        raise decode_refusal(answer)
+        return self._exchange(path, encode_sign_request(proposal, parent), parse_nonce_response)
 
     def partial(self, request: PartialRequest) -> int:
         """Round two: the validator's partial signature in its session, for these participants."""
-        answer = self.post_json("/partial", encode_partial_request(request))
-        if answer.status == 200:
-            try:
-                return parse_partial_response(answer.body)
-            except MalformedRequest as exc:
-                raise ValidatorUnreachable(f"{self.url}/partial answered 200 with {exc}") from exc
-        raise decode_refusal(answer)
+        return self._exchange("/partial", encode_partial_request(request), parse_partial_response)
+
+    def _exchange(self, path: str, body: bytes, parse: Callable[[bytes], T]) -> T:
+        """POST `body`; a 200 parsed by `parse` (else ValidatorUnreachable), any other status the refusal."""
+        answer = self.post_json(path, body)
+        if answer.status != 200:
+            raise decode_refusal(answer)
+        try:
+            return parse(answer.body)
+        except MalformedRequest as exc:
+            raise ValidatorUnreachable(f"{self.url}{path} answered 200 with {exc}") from exc
 
 
 def decode_refusal(answer: HttpAnswer) -> ValidatorRefused | ValidatorUnreachable:

@@ -263,7 +263,7 @@ class ValidatorService:
 
     def sign(self, request: SignRequest) -> SignResponse:
         """A signature on the proposal if every check passes (recorded first); SigningRefused otherwise."""
-        self._require_mode(aggregate=False)
+        self.require_mode(aggregate=False)
         approved = self._approve_guarded(request)
         signature = sign_poseidon(self.identity.private_key, approved.signing_message)
         return SignResponse(
@@ -273,7 +273,7 @@ class ValidatorService:
     def commit_nonce(self, request: SignRequest) -> NonceResponse:
         """Round one of the aggregate mode: the checks and the record of `sign`, then a fresh nonce
         kept in memory for round two (each call draws another; a repeat of a recorded proposal too)."""
-        self._require_mode(aggregate=True)
+        self.require_mode(aggregate=True)
         self._aggregate_set(request.proposal)  # a set it could not sign under is refused before the record
         approved = self._approve_guarded(request)
         session, commitment = self.nonces.open(approved.proposal, approved.signing_message, approved.header_hash)
@@ -282,7 +282,7 @@ class ValidatorService:
     def sign_round_two(self, request: PartialRequest) -> int:
         """Round two: this validator's partial signature in the session round one opened, whose
         proposal it checked and recorded; the session's nonce is spent whatever the outcome."""
-        self._require_mode(aggregate=True)
+        self.require_mode(aggregate=True)
         try:
             session = self.nonces.take(request.session)
         except UnknownSession as exc:
@@ -329,9 +329,6 @@ class ValidatorService:
 
     def require_mode(self, *, aggregate: bool) -> None:
         """SigningRefused(wrong_quorum_mode) unless this network signs in the given mode."""
-        self._require_mode(aggregate=aggregate)
-
-    def _require_mode(self, *, aggregate: bool) -> None:
         if (self.aggregate_sets is not None) != aggregate:
             mine = "one aggregate signature (POST /nonces, /partial)" if self.aggregate_sets else "a signature each"
             raise SigningRefused(

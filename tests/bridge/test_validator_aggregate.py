@@ -16,7 +16,7 @@ import json
 import signal
 import threading
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,16 @@ class Scene:
 
     def round_one(self, slots: range | list[int] = range(4)) -> dict[int, NonceResponse]:
         return {slot: self.processes[slot].client.nonces(self.honest, self.genesis) for slot in slots}
+
+    def collector(self, endpoints: Sequence[ValidatorEndpoint] | None = None, **options: Any) -> AggregateCollector:
+        """The relayer's collector for this network (options: AggregateCollector's, over these defaults)."""
+        settings: dict[str, Any] = {"request_timeout": 10.0, "deadline": 60.0, "attempts": 3, **options}
+        return AggregateCollector(
+            self.endpoints() if endpoints is None else endpoints,
+            build_aggregate_sets(self.network.config),
+            stopping=threading.Event(),
+            **settings,
+        )
 
     def restart(self, slot: int) -> None:
         """kill -9 and start again: the process loses its sessions, not its slashing record."""
@@ -319,16 +329,7 @@ def test_a_restart_between_the_rounds_costs_the_collector_one_session(scene: Sce
             restarted.append(nonces)
             scene.restart(0)
 
-    collector = AggregateCollector(
-        scene.endpoints(),
-        build_aggregate_sets(scene.network.config),
-        request_timeout=10.0,
-        deadline=60.0,
-        attempts=3,
-        stopping=threading.Event(),
-        on_round_one=restart_once,
-    )
-    signed = collector.collect(scene.honest, scene.genesis)
+    signed = scene.collector(on_round_one=restart_once).collect(scene.honest, scene.genesis)
     assert set(restarted[0]) == {0, 1, 2, 3}
     assert signed.sessions == 2 and set(signed.signers) == {1, 2, 3}, signed
     assert "unknown_session" in signed.refusals.get(scene.network.validators[0].name, ""), signed.refusals
@@ -342,31 +343,15 @@ def test_a_restart_between_the_rounds_costs_the_collector_one_session(scene: Sce
         db.close()
     assert recorded is not None and recorded.header_hash == compute_header_hash(scene.honest)
     # And it signs again in the next session, with a fresh nonce.
-    again = AggregateCollector(
-        scene.endpoints(),
-        build_aggregate_sets(scene.network.config),
-        request_timeout=10.0,
-        deadline=60.0,
-        attempts=1,
-        stopping=threading.Event(),
-        grace=5.0,
-    ).collect(scene.honest, scene.genesis)
+    again = scene.collector(attempts=1, grace=5.0).collect(scene.honest, scene.genesis)
     assert set(again.signers) == {0, 1, 2, 3} and again.sessions == 1
 
 
 def test_without_a_quorum_of_nonces_the_collector_fails_and_says_who(scene: Scene) -> None:
     endpoints = scene.endpoints()
     down = [replace(e, url="http://127.0.0.1:9") if e.slot in (2, 3) else e for e in endpoints]
-    collector = AggregateCollector(
-        down,
-        build_aggregate_sets(scene.network.config),
-        request_timeout=2.0,
-        deadline=3.0,
-        attempts=2,
-        stopping=threading.Event(),
-    )
     with pytest.raises(SigningError) as failed:
-        collector.collect(scene.honest, scene.genesis)
+        scene.collector(down, request_timeout=2.0, deadline=3.0, attempts=2).collect(scene.honest, scene.genesis)
     names = [v.name for v in scene.network.validators]
     assert {names[2], names[3]} <= set(failed.value.refusals) and not failed.value.final
 
@@ -418,15 +403,7 @@ class LyingValidator:
 def test_a_validator_whose_partial_is_wrong_is_named_and_left_out(scene: Scene) -> None:
     with LyingValidator(scene.network.validators[3].url) as liar:
         endpoints = [replace(e, url=liar.url) if e.slot == 3 else e for e in scene.endpoints()]
-        signed = AggregateCollector(
-            endpoints,
-            build_aggregate_sets(scene.network.config),
-            request_timeout=10.0,
-            deadline=60.0,
-            attempts=3,
-            stopping=threading.Event(),
-            grace=5.0,
-        ).collect(scene.honest, scene.genesis)
+        signed = scene.collector(endpoints, grace=5.0).collect(scene.honest, scene.genesis)
     liar_name = scene.network.validators[3].name
     assert signed.sessions == 2 and set(signed.signers) == {0, 1, 2}, signed
     assert "bad partial signature" in signed.refusals[liar_name] and "slot 3" in signed.refusals[liar_name]
@@ -436,15 +413,7 @@ def test_a_validator_whose_partial_is_wrong_is_named_and_left_out(scene: Scene) 
 def test_a_validator_whose_nonce_is_off_the_curve_is_named_in_round_one(scene: Scene) -> None:
     with LyingValidator(scene.network.validators[3].url, lie="nonce") as liar:
         endpoints = [replace(e, url=liar.url) if e.slot == 3 else e for e in scene.endpoints()]
-        signed = AggregateCollector(
-            endpoints,
-            build_aggregate_sets(scene.network.config),
-            request_timeout=10.0,
-            deadline=60.0,
-            attempts=3,
-            stopping=threading.Event(),
-            grace=5.0,
-        ).collect(scene.honest, scene.genesis)
+        signed = scene.collector(endpoints, grace=5.0).collect(scene.honest, scene.genesis)
     liar_name = scene.network.validators[3].name
     assert signed.sessions == 1 and set(signed.signers) == {0, 1, 2}, signed
     assert "R1 is not on Baby Jubjub" in signed.refusals[liar_name], signed.refusals
